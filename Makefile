@@ -1,0 +1,49 @@
+# ecs-reconciler: `make test` runs every test, `make demo` runs the main job locally.
+# Everything the tests need is installed from here into .venv (Python) and target/ (Rust).
+
+PYTHON ?= python3
+VENV   := .venv
+CARGO  ?= cargo
+# cargo-nextest runs each test in its own process (each integration test gets its own emulator);
+# plain `cargo test` is the fallback where nextest is not installed.
+NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
+
+.PHONY: all build test demo lint fmt schema clean venv
+
+all: build
+
+$(VENV)/.installed: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+build:
+	$(CARGO) build --locked --all-targets
+
+test: venv
+ifeq ($(NEXTEST),yes)
+	$(CARGO) nextest run --locked --no-fail-fast
+else
+	$(CARGO) test --locked --no-fail-fast
+endif
+
+# Until the reconcile and Lambda issues land, the demo validates the example set.
+demo: build
+	$(CARGO) run --locked --quiet --bin ecs-reconciler -- validate desired/
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --locked --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt
+
+# The committed schema for editors; a test checks it matches the binary's output.
+schema:
+	$(CARGO) run --locked --quiet --bin ecs-reconciler -- schema > schema/manifest.schema.json
+
+clean:
+	$(CARGO) clean
+	rm -rf $(VENV)

@@ -1,0 +1,485 @@
+//! Rules over a whole set, after every document parsed: names, references, and the traps of
+//! ECS practice. Each rule pushes diagnostics with a stable `code`; errors reject the set.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::diagnostic::did_you_mean;
+use super::spec::{ServiceSpec, TaskDefinitionSpec};
+use super::{Diagnostic, Kind, ManifestSet, Resource, Severity, Spec};
+
+/// Run every set-level rule, appending to `set.diagnostics`.
+pub fn validate(set: &mut ManifestSet) {
+    let mut diags = Vec::new();
+    duplicate_names(set, &mut diags);
+    for r in &set.resources {
+        names(r, &mut diags);
+        ignore_differences(r, &mut diags);
+        references(set, r, &mut diags);
+        match &r.spec {
+            Spec::TaskDefinition(td) => {
+                task_definition(r, td, &mut diags);
+                plaintext_secrets(r, td, &mut diags);
+            }
+            Spec::Service(svc) => service(set, r, svc, &mut diags),
+            Spec::SecurityGroup(_) => open_to_world(set, r, &mut diags),
+            _ => {}
+        }
+    }
+    set.diagnostics.extend(diags);
+}
+
+fn duplicate_names(set: &ManifestSet, diags: &mut Vec<Diagnostic>) {
+    let mut seen: HashMap<(Kind, &str), &Resource> = HashMap::new();
+    for r in &set.resources {
+        if let Some(first) = seen.get(&(r.kind, r.name())) {
+            let at = &first.origin;
+            diags.push(
+                r.diagnostic(Severity::Error, "duplicate-name", "metadata.name", format!("{} `{}` is defined twice", r.kind, r.name()))
+                    .with_help(format!(
+                        "the first is at {}:{}; names are unique per kind in a set",
+                        at.file,
+                        at.positions.value("metadata.name").line
+                    )),
+            );
+        } else {
+            seen.insert((r.kind, r.name()), r);
+        }
+    }
+}
+
+/// AWS's naming rules, checked here so that a bad name fails before any AWS call.
+fn names(r: &Resource, diags: &mut Vec<Diagnostic>) {
+    let name = r.name();
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    let problem = match r.kind {
+        _ if name.is_empty() => Some("must not be empty".to_string()),
+        Kind::Cluster | Kind::Service | Kind::TaskDefinition if name.len() > 255 || !name.chars().all(word) => {
+            Some("must be 1 to 255 letters, digits, hyphens and underscores".into())
+        }
+        Kind::TargetGroup | Kind::LoadBalancer
+            if name.len() > 32
+                || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                || name.starts_with('-')
+                || name.ends_with('-') =>
+        {
+            Some("must be at most 32 letters, digits and hyphens, not starting or ending with a hyphen".into())
+        }
+        Kind::LoadBalancer if name.starts_with("internal-") => Some("must not start with `internal-`".into()),
+        Kind::SecurityGroup if name.len() > 255 || name.starts_with("sg-") => {
+            Some("must be at most 255 characters and must not start with `sg-`".into())
+        }
+        _ => None,
+    };
+    if let Some(problem) = problem {
+        diags.push(r.diagnostic(Severity::Error, "invalid-name", "metadata.name", format!("{} name `{name}` {problem}", r.kind)));
+    }
+}
+
+/// `ignoreDifferences` entries must name a field of the spec, or the user is ignoring nothing.
+fn ignore_differences(r: &Resource, diags: &mut Vec<Diagnostic>) {
+    let known = spec_fields(r.kind);
+    for (i, path) in r.metadata.ignore_differences.iter().enumerate() {
+        let top = path.trim_start_matches("spec.").split(['.', '[']).next().unwrap_or_default();
+        if !known.iter().any(|f| f == top) {
+            let mut d = r.diagnostic(
+                Severity::Error,
+                "ignore-differences",
+                &format!("metadata.ignoreDifferences[{i}]"),
+                format!("`{path}` is not a field of a {} spec", r.kind),
+            );
+            if let Some(s) = did_you_mean(top, known.iter().map(String::as_str)) {
+                d = d.with_help(format!("did you mean `{s}`?"));
+            }
+            diags.push(d);
+        }
+    }
+}
+
+/// The top-level field names of a kind's spec, from its JSON Schema.
+fn spec_fields(kind: Kind) -> Vec<String> {
+    let schema = super::schema::spec_schema(kind);
+    schema
+        .get("properties")
+        .and_then(|p| p.as_object())
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+fn references(set: &ManifestSet, r: &Resource, diags: &mut Vec<Diagnostic>) {
+    for reference in r.spec.references() {
+        if reference.kind.is_literal_id(&reference.value) || set.get(reference.kind, &reference.value).is_some() {
+            continue;
+        }
+        let names = set.of_kind(reference.kind).map(|x| x.name());
+        let help = match did_you_mean(&reference.value, names) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!(
+                "define a {} named `{}` in the set, or give its {}",
+                reference.kind,
+                reference.value,
+                if reference.kind == Kind::SecurityGroup { "ID (`sg-...`) or ARN" } else { "ARN (`arn:...`)" }
+            ),
+        };
+        diags.push(
+            r.diagnostic(
+                Severity::Error,
+                "dangling-reference",
+                &reference.path,
+                format!("no {} named `{}` in the set", reference.kind, reference.value),
+            )
+            .with_help(help),
+        );
+    }
+}
+
+/// The task sizes Fargate accepts: cpu units → the memory values (MiB) allowed with it.
+pub fn fargate_memory_choices(cpu: u32) -> Option<Vec<u32>> {
+    let range = |from: u32, to: u32, step: u32| (from..=to).step_by(step as usize).collect::<Vec<_>>();
+    Some(match cpu {
+        256 => vec![512, 1024, 2048],
+        512 => range(1024, 4096, 1024),
+        1024 => range(2048, 8192, 1024),
+        2048 => range(4096, 16384, 1024),
+        4096 => range(8192, 30720, 1024),
+        8192 => range(16384, 61440, 4096),
+        16384 => range(32768, 122880, 8192),
+        _ => return None,
+    })
+}
+
+/// Task-level `cpu` in units: `256`, `"256"` or `"0.25 vCPU"`.
+pub fn cpu_units(s: &str) -> Option<u32> {
+    let s = s.trim();
+    if let Some(v) = s.strip_suffix("vCPU").or_else(|| s.strip_suffix("vcpu")) {
+        let v: f64 = v.trim().parse().ok()?;
+        return Some((v * 1024.0).round() as u32);
+    }
+    s.parse().ok()
+}
+
+/// Task-level `memory` in MiB: `512`, `"512"` or `"1 GB"`.
+pub fn memory_mib(s: &str) -> Option<u32> {
+    let s = s.trim();
+    if let Some(v) = s.strip_suffix("GB").or_else(|| s.strip_suffix("gb")) {
+        let v: f64 = v.trim().parse().ok()?;
+        return Some((v * 1024.0).round() as u32);
+    }
+    s.parse().ok()
+}
+
+fn requires_fargate(td: &TaskDefinitionSpec) -> bool {
+    td.requires_compatibilities.iter().any(|c| c == "FARGATE")
+}
+
+fn network_mode(td: &TaskDefinitionSpec) -> &str {
+    td.network_mode.as_deref().unwrap_or("bridge")
+}
+
+fn task_definition(r: &Resource, td: &TaskDefinitionSpec, diags: &mut Vec<Diagnostic>) {
+    if let Some(family) = &td.family {
+        if family != r.name() {
+            diags.push(
+                r.diagnostic(Severity::Error, "family-mismatch", "spec.family", format!("family `{family}` differs from metadata.name `{}`", r.name()))
+                    .with_help("the family is the TaskDefinition's name: drop `family` or make it equal to metadata.name"),
+            );
+        }
+    }
+    let mut containers: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, c) in td.container_definitions.iter().enumerate() {
+        if let Some(first) = containers.insert(c.name.as_str(), i) {
+            diags.push(r.diagnostic(
+                Severity::Error,
+                "duplicate-name",
+                &format!("spec.containerDefinitions[{i}].name"),
+                format!("container `{}` is defined twice (first at containerDefinitions[{first}])", c.name),
+            ));
+        }
+    }
+    if td.container_definitions.is_empty() {
+        diags.push(r.diagnostic(Severity::Error, "missing-field", "spec", "a task definition needs at least one entry in `containerDefinitions`"));
+    }
+    if !requires_fargate(td) {
+        return;
+    }
+    if network_mode(td) != "awsvpc" {
+        diags.push(
+            r.diagnostic(Severity::Error, "fargate-network-mode", "spec.networkMode", format!("Fargate tasks need networkMode `awsvpc`, not `{}`", network_mode(td)))
+                .with_help("write `networkMode: awsvpc`"),
+        );
+    }
+    fargate_size(r, td, diags);
+}
+
+fn fargate_size(r: &Resource, td: &TaskDefinitionSpec, diags: &mut Vec<Diagnostic>) {
+    let (Some(cpu), Some(memory)) = (&td.cpu, &td.memory) else {
+        let missing = if td.cpu.is_none() { "cpu" } else { "memory" };
+        diags.push(
+            r.diagnostic(Severity::Error, "fargate-size", "spec", format!("a Fargate task definition needs task-level `{missing}`"))
+                .with_help("for example `cpu: 256` and `memory: 512`"),
+        );
+        return;
+    };
+    let Some(units) = cpu_units(cpu.as_str()) else {
+        diags.push(r.diagnostic(Severity::Error, "fargate-size", "spec.cpu", format!("cannot read cpu `{}`", cpu.as_str())).with_help("write CPU units such as `256`, `512`, `1024`"));
+        return;
+    };
+    let Some(choices) = fargate_memory_choices(units) else {
+        diags.push(
+            r.diagnostic(Severity::Error, "fargate-size", "spec.cpu", format!("Fargate does not offer cpu {units}"))
+                .with_help("cpu must be one of 256, 512, 1024, 2048, 4096, 8192, 16384"),
+        );
+        return;
+    };
+    let Some(mib) = memory_mib(memory.as_str()) else {
+        diags.push(r.diagnostic(Severity::Error, "fargate-size", "spec.memory", format!("cannot read memory `{}`", memory.as_str())).with_help("write MiB such as `512` or `\"1 GB\"`"));
+        return;
+    };
+    if !choices.contains(&mib) {
+        let list = if choices.len() <= 4 {
+            choices.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+        } else {
+            format!("{} to {} in steps of {}", choices[0], choices[choices.len() - 1], choices[1] - choices[0])
+        };
+        diags.push(
+            r.diagnostic(Severity::Error, "fargate-size", "spec.memory", format!("Fargate does not run cpu {units} with memory {mib} MiB"))
+                .with_help(format!("with cpu {units}, memory must be {list}")),
+        );
+    }
+}
+
+/// A value that looks like a credential, not a reference to one.
+fn looks_secret(name: &str) -> bool {
+    let n = name.to_ascii_uppercase();
+    ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "PRIVATE_KEY", "ACCESS_KEY", "CREDENTIAL"]
+        .iter()
+        .any(|w| n.contains(w))
+}
+
+fn plaintext_secrets(r: &Resource, td: &TaskDefinitionSpec, diags: &mut Vec<Diagnostic>) {
+    for (i, c) in td.container_definitions.iter().enumerate() {
+        for (j, env) in c.environment.iter().enumerate() {
+            if looks_secret(&env.name) && env.value.as_deref().is_some_and(|v| !v.is_empty()) {
+                diags.push(
+                    r.diagnostic(
+                        Severity::Warning,
+                        "plaintext-secret",
+                        &format!("spec.containerDefinitions[{i}].environment[{j}].value"),
+                        format!("`{}` looks like a secret in plain text; it is stored in the task definition for anyone with ecs:Describe* to read", env.name),
+                    )
+                    .with_help("move it to `secrets:` with `valueFrom:` a Secrets Manager or SSM Parameter Store ARN, or to `environmentFiles`"),
+                );
+            }
+        }
+    }
+}
+
+/// Whether the service runs on Fargate, by launch type or capacity provider.
+pub fn service_on_fargate(svc: &ServiceSpec) -> bool {
+    svc.launch_type.as_deref() == Some("FARGATE")
+        || svc.capacity_provider_strategy.iter().any(|c| c.capacity_provider.starts_with("FARGATE"))
+}
+
+fn service(set: &ManifestSet, r: &Resource, svc: &ServiceSpec, diags: &mut Vec<Diagnostic>) {
+    if svc.launch_type.is_some() && !svc.capacity_provider_strategy.is_empty() {
+        diags.push(
+            r.diagnostic(Severity::Error, "launch-type-conflict", "spec.launchType", "`launchType` and `capacityProviderStrategy` cannot both be set")
+                .with_help("keep one: AWS rejects a service that has both"),
+        );
+    }
+    let subnets = svc
+        .network_configuration
+        .as_ref()
+        .and_then(|n| n.awsvpc_configuration.as_ref())
+        .map(|a| a.subnets.len());
+    if service_on_fargate(svc) && subnets.is_some_and(|n| n < 2) {
+        diags.push(
+            r.diagnostic(
+                Severity::Warning,
+                "fargate-single-subnet",
+                "spec.networkConfiguration.awsvpcConfiguration.subnets",
+                "a Fargate service in one subnet runs in one Availability Zone: an AZ outage takes it down",
+            )
+            .with_help("list at least two subnets in different Availability Zones"),
+        );
+    }
+    let td = match set.get(Kind::TaskDefinition, &svc.task_definition).map(|t| &t.spec) {
+        Some(Spec::TaskDefinition(td)) => td,
+        _ => return,
+    };
+    if service_on_fargate(svc) && !requires_fargate(td) {
+        diags.push(
+            r.diagnostic(Severity::Error, "fargate-compatibility", "spec.taskDefinition", format!("TaskDefinition `{}` is not marked Fargate-compatible", svc.task_definition))
+                .with_help("add `requiresCompatibilities: [FARGATE]` to the task definition"),
+        );
+    }
+    let awsvpc = network_mode(td) == "awsvpc";
+    if awsvpc && subnets.is_none() {
+        diags.push(
+            r.diagnostic(Severity::Error, "network-configuration", "spec", "the task definition uses networkMode `awsvpc`, so the service needs `networkConfiguration`")
+                .with_help("add networkConfiguration.awsvpcConfiguration with `subnets` and `securityGroups`"),
+        );
+    }
+    for (i, lb) in svc.load_balancers.iter().enumerate() {
+        let at = format!("spec.loadBalancers[{i}]");
+        if let Some(tg_name) = &lb.target_group {
+            if let Some(Spec::TargetGroup(tg)) = set.get(Kind::TargetGroup, tg_name).map(|t| &t.spec) {
+                let target_type = tg.target_type.as_deref().unwrap_or("instance");
+                if awsvpc && target_type != "ip" {
+                    diags.push(
+                        r.diagnostic(
+                            Severity::Error,
+                            "target-type",
+                            &format!("{at}.targetGroup"),
+                            format!("awsvpc tasks register by IP, but TargetGroup `{tg_name}` has targetType `{target_type}`"),
+                        )
+                        .with_help(format!("set `targetType: ip` on TargetGroup `{tg_name}`")),
+                    );
+                }
+            }
+        }
+        let Some(container_name) = &lb.container_name else {
+            diags.push(r.diagnostic(Severity::Error, "missing-field", &at, "missing field `containerName`").with_help("name the container the load balancer sends traffic to"));
+            continue;
+        };
+        let Some(container) = td.container_definitions.iter().find(|c| &c.name == container_name) else {
+            let names = td.container_definitions.iter().map(|c| c.name.as_str());
+            let help = match did_you_mean(container_name, names.clone()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("containers of `{}`: {}", svc.task_definition, names.collect::<Vec<_>>().join(", ")),
+            };
+            diags.push(
+                r.diagnostic(Severity::Error, "lb-container", &format!("{at}.containerName"), format!("TaskDefinition `{}` has no container `{container_name}`", svc.task_definition))
+                    .with_help(help),
+            );
+            continue;
+        };
+        if let Some(port) = lb.container_port {
+            if !container.port_mappings.iter().any(|p| p.container_port == Some(port)) {
+                let ports: Vec<String> = container.port_mappings.iter().filter_map(|p| p.container_port.map(|x| x.to_string())).collect();
+                diags.push(
+                    r.diagnostic(Severity::Error, "lb-container", &format!("{at}.containerPort"), format!("container `{container_name}` has no portMapping for containerPort {port}"))
+                        .with_help(if ports.is_empty() {
+                            format!("add `portMappings: [{{containerPort: {port}}}]` to container `{container_name}`")
+                        } else {
+                            format!("its containerPorts: {}", ports.join(", "))
+                        }),
+                );
+            }
+        }
+    }
+    static_host_port(r, svc, td, diags);
+}
+
+/// A static hostPort in bridge mode pins one task per instance and port: with maximumPercent above
+/// 100 the rolling deploy starts the new task before stopping the old, and it cannot be placed.
+fn static_host_port(r: &Resource, svc: &ServiceSpec, td: &TaskDefinitionSpec, diags: &mut Vec<Diagnostic>) {
+    if network_mode(td) != "bridge" {
+        return;
+    }
+    let max = svc.deployment_configuration.as_ref().and_then(|d| d.maximum_percent).unwrap_or(200);
+    if max <= 100 {
+        return;
+    }
+    for c in &td.container_definitions {
+        for p in &c.port_mappings {
+            if let Some(host) = p.host_port.filter(|h| *h != 0) {
+                diags.push(
+                    r.diagnostic(
+                        Severity::Warning,
+                        "static-host-port",
+                        "spec.deploymentConfiguration.maximumPercent",
+                        format!(
+                            "container `{}` binds static hostPort {host} in bridge mode and maximumPercent is {max}: a rolling deploy cannot place the new task next to the old one",
+                            c.name
+                        ),
+                    )
+                    .with_help("use a dynamic host port (`hostPort: 0` or omit it) behind a target group, or set maximumPercent to 100"),
+                );
+                return;
+            }
+        }
+    }
+}
+
+fn open_to_world(set: &ManifestSet, r: &Resource, diags: &mut Vec<Diagnostic>) {
+    let Spec::SecurityGroup(sg) = &r.spec else { return };
+    // Listener ports of the load balancers that use this group: those are meant to be public.
+    let mut listener_ports = Vec::new();
+    for lb in set.of_kind(Kind::LoadBalancer) {
+        if let Spec::LoadBalancer(spec) = &lb.spec {
+            if spec.security_groups.iter().any(|g| g == r.name()) {
+                listener_ports.extend(spec.listeners.iter().filter_map(|l| l.port));
+            }
+        }
+    }
+    for (i, rule) in sg.ingress.iter().enumerate() {
+        let world = rule.cidr.as_deref() == Some("0.0.0.0/0") || rule.ipv6_cidr.as_deref() == Some("::/0");
+        if !world {
+            continue;
+        }
+        let all_ports = matches!(rule.protocol.as_str(), "-1" | "all");
+        let (from, to) = (rule.from_port.unwrap_or(0), rule.to_port.or(rule.from_port).unwrap_or(65535));
+        let only_listeners = !all_ports && (from..=to).all(|p| listener_ports.contains(&p)) && to - from < 1024;
+        if !only_listeners {
+            let ports = if all_ports { "all ports".to_string() } else if from == to { format!("port {from}") } else { format!("ports {from}-{to}") };
+            diags.push(
+                r.diagnostic(
+                    Severity::Warning,
+                    "open-to-world",
+                    &format!("spec.ingress[{i}]"),
+                    format!("{ports} open to the whole internet, and not a listener port of a load balancer using this group"),
+                )
+                .with_help("allow only the load balancer's security group (`securityGroup: <name>`), or a narrower CIDR"),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fargate_size_table() {
+        let cases = [
+            (256, 512, true),
+            (256, 2048, true),
+            (256, 4096, false),
+            (512, 1024, true),
+            (512, 512, false),
+            (1024, 8192, true),
+            (2048, 16384, true),
+            (4096, 30720, true),
+            (4096, 31744, false),
+            (8192, 20480, true),
+            (8192, 18432, false),
+            (16384, 122880, true),
+            (16384, 36864, false),
+        ];
+        for (cpu, mem, ok) in cases {
+            assert_eq!(fargate_memory_choices(cpu).unwrap().contains(&mem), ok, "cpu {cpu} memory {mem}");
+        }
+        assert_eq!(fargate_memory_choices(300), None);
+    }
+
+    #[test]
+    fn units_as_aws_writes_them() {
+        assert_eq!(cpu_units("256"), Some(256));
+        assert_eq!(cpu_units("0.25 vCPU"), Some(256));
+        assert_eq!(cpu_units("1 vCPU"), Some(1024));
+        assert_eq!(memory_mib("1 GB"), Some(1024));
+        assert_eq!(memory_mib("0.5GB"), Some(512));
+        assert_eq!(memory_mib("3072"), Some(3072));
+        assert_eq!(memory_mib("lots"), None);
+    }
+
+    #[test]
+    fn secret_names() {
+        for n in ["DB_PASSWORD", "stripe_api_key", "GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY"] {
+            assert!(looks_secret(n), "{n}");
+        }
+        for n in ["PORT", "LOG_LEVEL", "NODE_ENV"] {
+            assert!(!looks_secret(n), "{n}");
+        }
+    }
+}
