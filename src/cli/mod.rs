@@ -45,7 +45,11 @@ pub enum Command {
 /// Run a parsed command line; the exit code is the command's verdict.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Validate { paths, output, strict } => validate::run(&paths, output, strict),
+        Command::Validate {
+            paths,
+            output,
+            strict,
+        } => validate::run(&paths, output, strict),
         Command::Schema => schema::run(),
     }
 }

@@ -29,8 +29,15 @@ pub fn run(paths: &[PathBuf], output: Output, strict: bool) -> anyhow::Result<Ex
         }
         Output::Text => print_text(&set)?,
     }
-    let warned = set.diagnostics.iter().any(|d| d.severity == Severity::Warning);
-    Ok(if set.is_valid() && !(strict && warned) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    let warned = set
+        .diagnostics
+        .iter()
+        .any(|d| d.severity == Severity::Warning);
+    Ok(if set.is_valid() && !(strict && warned) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn print_text(set: &ManifestSet) -> std::io::Result<()> {
@@ -42,7 +49,11 @@ fn print_text(set: &ManifestSet) -> std::io::Result<()> {
     let count = |s: Severity| set.diagnostics.iter().filter(|d| d.severity == s).count();
     let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
     let verdict = if errors > 0 {
-        format!("{}invalid{}: nothing in this set will be applied", style(Severity::Error).render(), style(Severity::Error).render_reset())
+        format!(
+            "{}invalid{}: nothing in this set will be applied",
+            style(Severity::Error).render(),
+            style(Severity::Error).render_reset()
+        )
     } else {
         let ok = Style::new().fg_color(Some(AnsiColor::Green.into())).bold();
         format!("{}valid{}", ok.render(), ok.render_reset())
@@ -67,8 +78,23 @@ fn style(s: Severity) -> Style {
 fn write_diagnostic(out: &mut impl Write, d: &Diagnostic) -> std::io::Result<()> {
     let s = style(d.severity);
     let bold = Style::new().bold();
-    write!(out, "{}{}:{}:{}{}: ", bold.render(), d.file, d.line, d.column, bold.render_reset())?;
-    write!(out, "{}{}[{}]{}: ", s.render(), d.severity.as_str(), d.code, s.render_reset())?;
+    write!(
+        out,
+        "{}{}:{}:{}{}: ",
+        bold.render(),
+        d.file,
+        d.line,
+        d.column,
+        bold.render_reset()
+    )?;
+    write!(
+        out,
+        "{}{}[{}]{}: ",
+        s.render(),
+        d.severity.as_str(),
+        d.code,
+        s.render_reset()
+    )?;
     writeln!(out, "{}", d.body())?;
     Ok(())
 }

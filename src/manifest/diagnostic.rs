@@ -48,7 +48,13 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn new(severity: Severity, code: &'static str, file: &str, pos: Pos, message: impl Into<String>) -> Self {
+    pub fn new(
+        severity: Severity,
+        code: &'static str,
+        file: &str,
+        pos: Pos,
+        message: impl Into<String>,
+    ) -> Self {
         Diagnostic {
             severity,
             code,
@@ -124,12 +130,24 @@ impl Diagnostic {
 impl std::fmt::Display for Diagnostic {
     /// `file:line:col: error[code]: Kind/name field: message`, then `  help: ...` on its own line.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}:{}: {}[{}]: {}", self.file, self.line, self.column, self.severity.as_str(), self.code, self.body())
+        write!(
+            f,
+            "{}:{}:{}: {}[{}]: {}",
+            self.file,
+            self.line,
+            self.column,
+            self.severity.as_str(),
+            self.code,
+            self.body()
+        )
     }
 }
 
 /// The closest candidate to `word`, when one is close enough to be a likely typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let lower = word.to_lowercase();
     candidates
         .into_iter()
@@ -153,10 +171,18 @@ mod tests {
 
     #[test]
     fn renders_location_resource_field_and_help() {
-        let d = Diagnostic::error("unknown-field", "desired/web.yaml", Pos { line: 12, column: 7 }, "unknown field `imagee`")
-            .with_resource(Kind::TaskDefinition, "web")
-            .with_field("spec.containerDefinitions[0].imagee")
-            .with_help("did you mean `image`?");
+        let d = Diagnostic::error(
+            "unknown-field",
+            "desired/web.yaml",
+            Pos {
+                line: 12,
+                column: 7,
+            },
+            "unknown field `imagee`",
+        )
+        .with_resource(Kind::TaskDefinition, "web")
+        .with_field("spec.containerDefinitions[0].imagee")
+        .with_help("did you mean `image`?");
         assert_eq!(
             d.to_string(),
             "desired/web.yaml:12:7: error[unknown-field]: TaskDefinition/web spec.containerDefinitions[0].imagee: \

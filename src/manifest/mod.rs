@@ -109,10 +109,22 @@ impl Resource {
     }
 
     /// A diagnostic about the field at `path` (e.g. `spec.cluster`) of this resource.
-    pub fn diagnostic(&self, severity: Severity, code: &'static str, path: &str, message: impl Into<String>) -> Diagnostic {
-        Diagnostic::new(severity, code, &self.origin.file, self.origin.positions.value(path), message)
-            .with_resource(self.kind, &self.metadata.name)
-            .with_field(path)
+    pub fn diagnostic(
+        &self,
+        severity: Severity,
+        code: &'static str,
+        path: &str,
+        message: impl Into<String>,
+    ) -> Diagnostic {
+        Diagnostic::new(
+            severity,
+            code,
+            &self.origin.file,
+            self.origin.positions.value(path),
+            message,
+        )
+        .with_resource(self.kind, &self.metadata.name)
+        .with_field(path)
     }
 }
 
@@ -136,7 +148,9 @@ impl ManifestSet {
     }
 
     pub fn get(&self, kind: Kind, name: &str) -> Option<&Resource> {
-        self.resources.iter().find(|r| r.kind == kind && r.metadata.name == name)
+        self.resources
+            .iter()
+            .find(|r| r.kind == kind && r.metadata.name == name)
     }
 
     pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = &Resource> {
@@ -158,7 +172,12 @@ impl ManifestSet {
         }
         validate::validate(&mut set);
         set.diagnostics.sort_by(|a, b| {
-            (a.file.as_str(), a.line, a.column, a.severity).cmp(&(b.file.as_str(), b.line, b.column, b.severity))
+            (a.file.as_str(), a.line, a.column, a.severity).cmp(&(
+                b.file.as_str(),
+                b.line,
+                b.column,
+                b.severity,
+            ))
         });
         set
     }
@@ -168,11 +187,16 @@ impl ManifestSet {
     pub fn load(paths: &[PathBuf]) -> Result<ManifestSet, LoadError> {
         let mut texts = Vec::new();
         for file in manifest_files(paths)? {
-            let text = std::fs::read_to_string(&file).map_err(|source| LoadError::Read { path: file.clone(), source })?;
+            let text = std::fs::read_to_string(&file).map_err(|source| LoadError::Read {
+                path: file.clone(),
+                source,
+            })?;
             texts.push((file.display().to_string(), text));
         }
         if texts.is_empty() {
-            return Err(LoadError::Empty { paths: paths.to_vec() });
+            return Err(LoadError::Empty {
+                paths: paths.to_vec(),
+            });
         }
         Ok(ManifestSet::from_texts(texts))
     }
@@ -182,7 +206,11 @@ impl ManifestSet {
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, #[source] source: std::io::Error },
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("no .yaml, .yml or .json files under {}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
     Empty { paths: Vec<PathBuf> },
 }
@@ -191,16 +219,27 @@ pub enum LoadError {
 /// folder is walked for the manifest extensions, hidden entries skipped.
 pub fn manifest_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
-        let entries = std::fs::read_dir(dir).map_err(|source| LoadError::Read { path: dir.to_path_buf(), source })?;
+        let entries = std::fs::read_dir(dir).map_err(|source| LoadError::Read {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
         entries.sort();
         for path in entries {
-            if path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.')) {
+            if path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'))
+            {
                 continue;
             }
             if path.is_dir() {
                 walk(&path, out)?;
-            } else if path.extension().and_then(|e| e.to_str()).is_some_and(|e| EXTENSIONS.contains(&e)) {
+            } else if path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| EXTENSIONS.contains(&e))
+            {
                 out.push(path);
             }
         }
@@ -242,13 +281,53 @@ fn parse_file(file: &str, text: &str, set: &mut ManifestSet) {
 
 const TOP_LEVEL_FIELDS: [&str; 4] = ["apiVersion", "kind", "metadata", "spec"];
 
+/// Parse one document; every diagnostic it makes names the document's kind and name when those
+/// can be read, even if other parts of the document are broken.
 fn parse_document(file: &str, doc: SourceDoc, diags: &mut Vec<Diagnostic>) -> Option<Resource> {
-    let SourceDoc { index, mut value, positions } = doc;
+    let start = diags.len();
+    let kind = doc
+        .value
+        .get("kind")
+        .and_then(Value::as_str)
+        .and_then(Kind::parse);
+    let name = doc
+        .value
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let resource = parse_document_inner(file, doc, diags);
+    if let Some(kind) = kind {
+        for d in &mut diags[start..] {
+            if d.kind.is_none() {
+                d.kind = Some(kind);
+                d.name = (!name.is_empty()).then(|| name.clone());
+            }
+        }
+    }
+    resource
+}
+
+fn parse_document_inner(
+    file: &str,
+    doc: SourceDoc,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Resource> {
+    let SourceDoc {
+        index,
+        mut value,
+        positions,
+    } = doc;
     let at = |path: &str| positions.value(path);
     let Some(obj) = value.as_object_mut() else {
         diags.push(
-            Diagnostic::error("invalid-document", file, at(""), "a manifest document must be a mapping")
-                .with_help("start the document with `apiVersion: ecs-reconciler/v1` and `kind:`"),
+            Diagnostic::error(
+                "invalid-document",
+                file,
+                at(""),
+                "a manifest document must be a mapping",
+            )
+            .with_help("start the document with `apiVersion: ecs-reconciler/v1` and `kind:`"),
         );
         return None;
     };
@@ -256,8 +335,13 @@ fn parse_document(file: &str, doc: SourceDoc, diags: &mut Vec<Diagnostic>) -> Op
     let mut ok = true;
     for key in obj.keys() {
         if !TOP_LEVEL_FIELDS.contains(&key.as_str()) {
-            let mut d = Diagnostic::error("unknown-field", file, positions.key(key), format!("unknown field `{key}`"))
-                .with_field(key.clone());
+            let mut d = Diagnostic::error(
+                "unknown-field",
+                file,
+                positions.key(key),
+                format!("unknown field `{key}`"),
+            )
+            .with_field(key.clone());
             d.help = Some(match diagnostic::did_you_mean(key, TOP_LEVEL_FIELDS) {
                 Some(s) => format!("did you mean `{s}`?"),
                 None => "a document has only `apiVersion`, `kind`, `metadata` and `spec`".into(),
@@ -271,9 +355,14 @@ fn parse_document(file: &str, doc: SourceDoc, diags: &mut Vec<Diagnostic>) -> Op
         Some(Value::String(v)) if v == API_VERSION => {}
         Some(v) => {
             diags.push(
-                Diagnostic::error("api-version", file, at("apiVersion"), format!("unknown apiVersion {v}"))
-                    .with_field("apiVersion")
-                    .with_help(format!("write `apiVersion: {API_VERSION}`")),
+                Diagnostic::error(
+                    "api-version",
+                    file,
+                    at("apiVersion"),
+                    format!("unknown apiVersion {v}"),
+                )
+                .with_field("apiVersion")
+                .with_help(format!("write `apiVersion: {API_VERSION}`")),
             );
             ok = false;
         }
@@ -296,25 +385,36 @@ fn parse_document(file: &str, doc: SourceDoc, diags: &mut Vec<Diagnostic>) -> Op
                     None => format!("one of: {}", kind_names.join(", ")),
                 };
                 diags.push(
-                    Diagnostic::error("unknown-kind", file, at("kind"), format!("unknown kind `{k}`"))
-                        .with_field("kind")
-                        .with_help(help),
+                    Diagnostic::error(
+                        "unknown-kind",
+                        file,
+                        at("kind"),
+                        format!("unknown kind `{k}`"),
+                    )
+                    .with_field("kind")
+                    .with_help(help),
                 );
                 None
             }
         },
         Some(other) => {
             diags.push(
-                Diagnostic::error("invalid-type", file, at("kind"), format!("`kind` must be a string, found {}", type_name(other)))
-                    .with_field("kind")
-                    .with_help(format!("one of: {}", kind_names.join(", "))),
+                Diagnostic::error(
+                    "invalid-type",
+                    file,
+                    at("kind"),
+                    format!("`kind` must be a string, found {}", type_name(other)),
+                )
+                .with_field("kind")
+                .with_help(format!("one of: {}", kind_names.join(", "))),
             );
             None
         }
         None => {
             diags.push(
-                Diagnostic::error("missing-field", file, at(""), "missing field `kind`")
-                    .with_help(format!("add `kind:` with one of: {}", kind_names.join(", "))),
+                Diagnostic::error("missing-field", file, at(""), "missing field `kind`").with_help(
+                    format!("add `kind:` with one of: {}", kind_names.join(", ")),
+                ),
             );
             None
         }
@@ -331,14 +431,13 @@ fn parse_document(file: &str, doc: SourceDoc, diags: &mut Vec<Diagnostic>) -> Op
         }
     };
     let kind = kind?;
-    let name = metadata.as_ref().map(|m| m.name.clone()).unwrap_or_default();
-    let resource_diag = |d: Diagnostic| d.with_resource(kind, &name);
 
     let Some(mut spec_value) = obj.remove("spec") else {
-        diags.push(resource_diag(
-            Diagnostic::error("missing-field", file, at(""), "missing field `spec`")
-                .with_help(format!("add the `spec:` of the {kind} (see `ecs-reconciler schema`)")),
-        ));
+        diags.push(
+            Diagnostic::error("missing-field", file, at(""), "missing field `spec`").with_help(
+                format!("add the `spec:` of the {kind} (see `ecs-reconciler schema`)"),
+            ),
+        );
         return None;
     };
 
@@ -347,32 +446,50 @@ fn parse_document(file: &str, doc: SourceDoc, diags: &mut Vec<Diagnostic>) -> Op
             for field in TaskDefinitionSpec::READ_ONLY_FIELDS {
                 if spec.remove(*field).is_some() {
                     let path = format!("spec.{field}");
-                    diags.push(resource_diag(
-                        Diagnostic::note("read-only-field", file, positions.key(&path), format!("`{field}` is read-only and is ignored"))
-                            .with_field(path),
-                    ));
+                    diags.push(
+                        Diagnostic::note(
+                            "read-only-field",
+                            file,
+                            positions.key(&path),
+                            format!("`{field}` is read-only and is ignored"),
+                        )
+                        .with_field(path),
+                    );
                 }
             }
         }
     }
 
-    let before = diags.len();
     let spec = match kind {
-        Kind::SecurityGroup => typed(spec_value, "spec", file, &positions, diags).map(Spec::SecurityGroup),
-        Kind::TargetGroup => typed(spec_value, "spec", file, &positions, diags).map(Spec::TargetGroup),
-        Kind::LoadBalancer => typed(spec_value, "spec", file, &positions, diags).map(Spec::LoadBalancer),
-        Kind::TaskDefinition => typed(spec_value, "spec", file, &positions, diags).map(Spec::TaskDefinition),
+        Kind::SecurityGroup => {
+            typed(spec_value, "spec", file, &positions, diags).map(Spec::SecurityGroup)
+        }
+        Kind::TargetGroup => {
+            typed(spec_value, "spec", file, &positions, diags).map(Spec::TargetGroup)
+        }
+        Kind::LoadBalancer => {
+            typed(spec_value, "spec", file, &positions, diags).map(Spec::LoadBalancer)
+        }
+        Kind::TaskDefinition => {
+            typed(spec_value, "spec", file, &positions, diags).map(Spec::TaskDefinition)
+        }
         Kind::Cluster => typed(spec_value, "spec", file, &positions, diags).map(Spec::Cluster),
         Kind::Service => typed(spec_value, "spec", file, &positions, diags).map(Spec::Service),
     };
-    for d in &mut diags[before..] {
-        *d = resource_diag(d.clone());
-    }
     let (metadata, spec) = (metadata?, spec?);
     if !ok {
         return None;
     }
-    Some(Resource { kind, metadata, spec, origin: Arc::new(Origin { file: file.to_string(), document: index, positions }) })
+    Some(Resource {
+        kind,
+        metadata,
+        spec,
+        origin: Arc::new(Origin {
+            file: file.to_string(),
+            document: index,
+            positions,
+        }),
+    })
 }
 
 fn type_name(v: &Value) -> &'static str {
@@ -388,20 +505,35 @@ fn type_name(v: &Value) -> &'static str {
 
 /// Deserialize `value` (found at `prefix` in the document) into `T`, turning a serde error into a
 /// diagnostic at the offending field.
-fn typed<T: DeserializeOwned>(value: Value, prefix: &str, file: &str, positions: &Positions, diags: &mut Vec<Diagnostic>) -> Option<T> {
+fn typed<T: DeserializeOwned>(
+    value: Value,
+    prefix: &str,
+    file: &str,
+    positions: &Positions,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<T> {
     match serde_path_to_error::deserialize::<_, T>(value) {
         Ok(v) => Some(v),
         Err(e) => {
             let mut path = prefix.to_string();
             for seg in e.path().iter() {
                 match seg {
-                    serde_path_to_error::Segment::Seq { index } => path.push_str(&format!("[{index}]")),
+                    serde_path_to_error::Segment::Seq { index } => {
+                        path.push_str(&format!("[{index}]"))
+                    }
                     serde_path_to_error::Segment::Map { key } => path.push_str(&format!(".{key}")),
-                    serde_path_to_error::Segment::Enum { variant } => path.push_str(&format!(".{variant}")),
+                    serde_path_to_error::Segment::Enum { variant } => {
+                        path.push_str(&format!(".{variant}"))
+                    }
                     serde_path_to_error::Segment::Unknown => {}
                 }
             }
-            diags.push(serde_diagnostic(&e.into_inner().to_string(), &path, file, positions));
+            diags.push(serde_diagnostic(
+                &e.into_inner().to_string(),
+                &path,
+                file,
+                positions,
+            ));
             None
         }
     }
@@ -413,31 +545,64 @@ fn serde_diagnostic(message: &str, path: &str, file: &str, positions: &Positions
         let (field, rest) = rest.split_once('`').unwrap_or((rest, ""));
         let expected: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
         // serde_path_to_error's path already ends with the unknown field.
-        let field_path = if path.ends_with(&format!(".{field}")) { path.to_string() } else { format!("{path}.{field}") };
+        let field_path = if path.ends_with(&format!(".{field}")) {
+            path.to_string()
+        } else {
+            format!("{path}.{field}")
+        };
         let help = match diagnostic::did_you_mean(field, expected.iter().copied()) {
             Some(s) => format!("did you mean `{s}`?"),
             None if expected.is_empty() => "this block takes no fields".to_string(),
             None => format!("expected one of: {}", expected.join(", ")),
         };
-        return Diagnostic::error("unknown-field", file, positions.key(&field_path), format!("unknown field `{field}`"))
-            .with_field(field_path)
-            .with_help(help);
+        return Diagnostic::error(
+            "unknown-field",
+            file,
+            positions.key(&field_path),
+            format!("unknown field `{field}`"),
+        )
+        .with_field(field_path)
+        .with_help(help);
     }
     if let Some(rest) = message.strip_prefix("missing field `") {
         let field = rest.split('`').next().unwrap_or(rest);
-        return Diagnostic::error("missing-field", file, positions.value(path), format!("missing field `{field}`"))
-            .with_field(path)
-            .with_help(format!("add `{field}:` here"));
+        return Diagnostic::error(
+            "missing-field",
+            file,
+            positions.value(path),
+            format!("missing field `{field}`"),
+        )
+        .with_field(path)
+        .with_help(format!("add `{field}:` here"));
     }
     if let Some(rest) = message.strip_prefix("invalid type: ") {
-        let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, "another type"));
-        return Diagnostic::error("invalid-type", file, positions.value(path), format!("expected {}, found {found}", friendly_type(expected)))
-            .with_field(path);
+        let (found, expected) = rest
+            .split_once(", expected ")
+            .unwrap_or((rest, "another type"));
+        return Diagnostic::error(
+            "invalid-type",
+            file,
+            positions.value(path),
+            format!("expected {}, found {found}", friendly_type(expected)),
+        )
+        .with_field(path);
     }
     if let Some(rest) = message.strip_prefix("invalid value: ") {
-        return Diagnostic::error("invalid-value", file, positions.value(path), rest.to_string()).with_field(path);
+        return Diagnostic::error(
+            "invalid-value",
+            file,
+            positions.value(path),
+            rest.to_string(),
+        )
+        .with_field(path);
     }
-    Diagnostic::error("invalid-value", file, positions.value(path), message.to_string()).with_field(path)
+    Diagnostic::error(
+        "invalid-value",
+        file,
+        positions.value(path),
+        message.to_string(),
+    )
+    .with_field(path)
 }
 
 fn friendly_type(expected: &str) -> String {

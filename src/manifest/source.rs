@@ -18,7 +18,10 @@ pub struct Pos {
 
 impl Pos {
     fn from_marker(m: &saphyr::Marker) -> Self {
-        Pos { line: m.line(), column: m.col() + 1 }
+        Pos {
+            line: m.line(),
+            column: m.col() + 1,
+        }
     }
 }
 
@@ -38,7 +41,10 @@ impl Positions {
 
     /// Position of the key of the mapping entry at `path` (the value's when it has no key).
     pub fn key(&self, path: &str) -> Pos {
-        self.keys.get(path).copied().unwrap_or_else(|| self.value(path))
+        self.keys
+            .get(path)
+            .copied()
+            .unwrap_or_else(|| self.value(path))
     }
 
     fn nearest(&self, path: &str, map: &HashMap<String, Pos>) -> Pos {
@@ -49,7 +55,13 @@ impl Positions {
             }
             match p.rfind(['.', '[']) {
                 Some(i) => p = &p[..i],
-                None => return self.values.get("").copied().unwrap_or(Pos { line: 1, column: 1 }),
+                None => {
+                    return self
+                        .values
+                        .get("")
+                        .copied()
+                        .unwrap_or(Pos { line: 1, column: 1 });
+                }
             }
         }
     }
@@ -84,13 +96,21 @@ pub fn parse_documents(text: &str) -> Result<Vec<SourceDoc>, SyntaxError> {
         if value.is_null() {
             continue;
         }
-        out.push(SourceDoc { index, value, positions });
+        out.push(SourceDoc {
+            index,
+            value,
+            positions,
+        });
     }
     Ok(out)
 }
 
 fn child_path(parent: &str, key: &str) -> String {
-    if parent.is_empty() { key.to_string() } else { format!("{parent}.{key}") }
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
 }
 
 fn convert(node: &MarkedYaml, path: String, pos: &mut Positions) -> Result<Value, SyntaxError> {
@@ -132,7 +152,10 @@ fn convert(node: &MarkedYaml, path: String, pos: &mut Positions) -> Result<Value
             Value::Object(map)
         }
         YamlData::Alias(_) | YamlData::BadValue => {
-            return Err(SyntaxError { pos: here, message: "invalid value".into() });
+            return Err(SyntaxError {
+                pos: here,
+                message: "invalid value".into(),
+            });
         }
     };
     Ok(value)
@@ -143,7 +166,9 @@ fn scalar(s: &Scalar) -> Value {
         Scalar::Null => Value::Null,
         Scalar::Boolean(b) => Value::Bool(*b),
         Scalar::Integer(i) => Value::Number((*i).into()),
-        Scalar::FloatingPoint(f) => Number::from_f64(f.into_inner()).map_or(Value::Null, Value::Number),
+        Scalar::FloatingPoint(f) => {
+            Number::from_f64(f.into_inner()).map_or(Value::Null, Value::Number)
+        }
         Scalar::String(s) => Value::String(s.to_string()),
     }
 }
@@ -173,7 +198,10 @@ mod tests {
     #[test]
     fn yaml_1_2_scalars_are_not_norwegian() {
         let docs = parse_documents("a: no\nb: yes\nc: true\nd: '80'\ne: 0.5\n").unwrap();
-        assert_eq!(docs[0].value, json!({"a": "no", "b": "yes", "c": true, "d": "80", "e": 0.5}));
+        assert_eq!(
+            docs[0].value,
+            json!({"a": "no", "b": "yes", "c": true, "d": "80", "e": 0.5})
+        );
     }
 
     #[test]
@@ -186,7 +214,8 @@ mod tests {
 
     #[test]
     fn json_is_read_with_positions() {
-        let docs = parse_documents("{\n  \"kind\": \"Cluster\",\n  \"spec\": {\"x\": 1}\n}\n").unwrap();
+        let docs =
+            parse_documents("{\n  \"kind\": \"Cluster\",\n  \"spec\": {\"x\": 1}\n}\n").unwrap();
         assert_eq!(docs[0].value, json!({"kind": "Cluster", "spec": {"x": 1}}));
         assert_eq!(docs[0].positions.key("spec"), Pos { line: 3, column: 3 });
     }

@@ -34,12 +34,17 @@ fn duplicate_names(set: &ManifestSet, diags: &mut Vec<Diagnostic>) {
         if let Some(first) = seen.get(&(r.kind, r.name())) {
             let at = &first.origin;
             diags.push(
-                r.diagnostic(Severity::Error, "duplicate-name", "metadata.name", format!("{} `{}` is defined twice", r.kind, r.name()))
-                    .with_help(format!(
-                        "the first is at {}:{}; names are unique per kind in a set",
-                        at.file,
-                        at.positions.value("metadata.name").line
-                    )),
+                r.diagnostic(
+                    Severity::Error,
+                    "duplicate-name",
+                    "metadata.name",
+                    format!("{} `{}` is defined twice", r.kind, r.name()),
+                )
+                .with_help(format!(
+                    "the first is at {}:{}; names are unique per kind in a set",
+                    at.file,
+                    at.positions.value("metadata.name").line
+                )),
             );
         } else {
             seen.insert((r.kind, r.name()), r);
@@ -71,7 +76,12 @@ fn names(r: &Resource, diags: &mut Vec<Diagnostic>) {
         _ => None,
     };
     if let Some(problem) = problem {
-        diags.push(r.diagnostic(Severity::Error, "invalid-name", "metadata.name", format!("{} name `{name}` {problem}", r.kind)));
+        diags.push(r.diagnostic(
+            Severity::Error,
+            "invalid-name",
+            "metadata.name",
+            format!("{} name `{name}` {problem}", r.kind),
+        ));
     }
 }
 
@@ -79,7 +89,11 @@ fn names(r: &Resource, diags: &mut Vec<Diagnostic>) {
 fn ignore_differences(r: &Resource, diags: &mut Vec<Diagnostic>) {
     let known = spec_fields(r.kind);
     for (i, path) in r.metadata.ignore_differences.iter().enumerate() {
-        let top = path.trim_start_matches("spec.").split(['.', '[']).next().unwrap_or_default();
+        let top = path
+            .trim_start_matches("spec.")
+            .split(['.', '['])
+            .next()
+            .unwrap_or_default();
         if !known.iter().any(|f| f == top) {
             let mut d = r.diagnostic(
                 Severity::Error,
@@ -107,7 +121,9 @@ fn spec_fields(kind: Kind) -> Vec<String> {
 
 fn references(set: &ManifestSet, r: &Resource, diags: &mut Vec<Diagnostic>) {
     for reference in r.spec.references() {
-        if reference.kind.is_literal_id(&reference.value) || set.get(reference.kind, &reference.value).is_some() {
+        if reference.kind.is_literal_id(&reference.value)
+            || set.get(reference.kind, &reference.value).is_some()
+        {
             continue;
         }
         let names = set.of_kind(reference.kind).map(|x| x.name());
@@ -117,7 +133,11 @@ fn references(set: &ManifestSet, r: &Resource, diags: &mut Vec<Diagnostic>) {
                 "define a {} named `{}` in the set, or give its {}",
                 reference.kind,
                 reference.value,
-                if reference.kind == Kind::SecurityGroup { "ID (`sg-...`) or ARN" } else { "ARN (`arn:...`)" }
+                if reference.kind == Kind::SecurityGroup {
+                    "ID (`sg-...`) or ARN"
+                } else {
+                    "ARN (`arn:...`)"
+                }
             ),
         };
         diags.push(
@@ -125,7 +145,10 @@ fn references(set: &ManifestSet, r: &Resource, diags: &mut Vec<Diagnostic>) {
                 Severity::Error,
                 "dangling-reference",
                 &reference.path,
-                format!("no {} named `{}` in the set", reference.kind, reference.value),
+                format!(
+                    "no {} named `{}` in the set",
+                    reference.kind, reference.value
+                ),
             )
             .with_help(help),
         );
@@ -134,7 +157,8 @@ fn references(set: &ManifestSet, r: &Resource, diags: &mut Vec<Diagnostic>) {
 
 /// The task sizes Fargate accepts: cpu units → the memory values (MiB) allowed with it.
 pub fn fargate_memory_choices(cpu: u32) -> Option<Vec<u32>> {
-    let range = |from: u32, to: u32, step: u32| (from..=to).step_by(step as usize).collect::<Vec<_>>();
+    let range =
+        |from: u32, to: u32, step: u32| (from..=to).step_by(step as usize).collect::<Vec<_>>();
     Some(match cpu {
         256 => vec![512, 1024, 2048],
         512 => range(1024, 4096, 1024),
@@ -191,20 +215,36 @@ fn task_definition(r: &Resource, td: &TaskDefinitionSpec, diags: &mut Vec<Diagno
                 Severity::Error,
                 "duplicate-name",
                 &format!("spec.containerDefinitions[{i}].name"),
-                format!("container `{}` is defined twice (first at containerDefinitions[{first}])", c.name),
+                format!(
+                    "container `{}` is defined twice (first at containerDefinitions[{first}])",
+                    c.name
+                ),
             ));
         }
     }
     if td.container_definitions.is_empty() {
-        diags.push(r.diagnostic(Severity::Error, "missing-field", "spec", "a task definition needs at least one entry in `containerDefinitions`"));
+        diags.push(r.diagnostic(
+            Severity::Error,
+            "missing-field",
+            "spec",
+            "a task definition needs at least one entry in `containerDefinitions`",
+        ));
     }
     if !requires_fargate(td) {
         return;
     }
     if network_mode(td) != "awsvpc" {
         diags.push(
-            r.diagnostic(Severity::Error, "fargate-network-mode", "spec.networkMode", format!("Fargate tasks need networkMode `awsvpc`, not `{}`", network_mode(td)))
-                .with_help("write `networkMode: awsvpc`"),
+            r.diagnostic(
+                Severity::Error,
+                "fargate-network-mode",
+                "spec.networkMode",
+                format!(
+                    "Fargate tasks need networkMode `awsvpc`, not `{}`",
+                    network_mode(td)
+                ),
+            )
+            .with_help("write `networkMode: awsvpc`"),
         );
     }
     fargate_size(r, td, diags);
@@ -214,35 +254,75 @@ fn fargate_size(r: &Resource, td: &TaskDefinitionSpec, diags: &mut Vec<Diagnosti
     let (Some(cpu), Some(memory)) = (&td.cpu, &td.memory) else {
         let missing = if td.cpu.is_none() { "cpu" } else { "memory" };
         diags.push(
-            r.diagnostic(Severity::Error, "fargate-size", "spec", format!("a Fargate task definition needs task-level `{missing}`"))
-                .with_help("for example `cpu: 256` and `memory: 512`"),
+            r.diagnostic(
+                Severity::Error,
+                "fargate-size",
+                "spec",
+                format!("a Fargate task definition needs task-level `{missing}`"),
+            )
+            .with_help("for example `cpu: 256` and `memory: 512`"),
         );
         return;
     };
     let Some(units) = cpu_units(cpu.as_str()) else {
-        diags.push(r.diagnostic(Severity::Error, "fargate-size", "spec.cpu", format!("cannot read cpu `{}`", cpu.as_str())).with_help("write CPU units such as `256`, `512`, `1024`"));
+        diags.push(
+            r.diagnostic(
+                Severity::Error,
+                "fargate-size",
+                "spec.cpu",
+                format!("cannot read cpu `{}`", cpu.as_str()),
+            )
+            .with_help("write CPU units such as `256`, `512`, `1024`"),
+        );
         return;
     };
     let Some(choices) = fargate_memory_choices(units) else {
         diags.push(
-            r.diagnostic(Severity::Error, "fargate-size", "spec.cpu", format!("Fargate does not offer cpu {units}"))
-                .with_help("cpu must be one of 256, 512, 1024, 2048, 4096, 8192, 16384"),
+            r.diagnostic(
+                Severity::Error,
+                "fargate-size",
+                "spec.cpu",
+                format!("Fargate does not offer cpu {units}"),
+            )
+            .with_help("cpu must be one of 256, 512, 1024, 2048, 4096, 8192, 16384"),
         );
         return;
     };
     let Some(mib) = memory_mib(memory.as_str()) else {
-        diags.push(r.diagnostic(Severity::Error, "fargate-size", "spec.memory", format!("cannot read memory `{}`", memory.as_str())).with_help("write MiB such as `512` or `\"1 GB\"`"));
+        diags.push(
+            r.diagnostic(
+                Severity::Error,
+                "fargate-size",
+                "spec.memory",
+                format!("cannot read memory `{}`", memory.as_str()),
+            )
+            .with_help("write MiB such as `512` or `\"1 GB\"`"),
+        );
         return;
     };
     if !choices.contains(&mib) {
         let list = if choices.len() <= 4 {
-            choices.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+            choices
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         } else {
-            format!("{} to {} in steps of {}", choices[0], choices[choices.len() - 1], choices[1] - choices[0])
+            format!(
+                "{} to {} in steps of {}",
+                choices[0],
+                choices[choices.len() - 1],
+                choices[1] - choices[0]
+            )
         };
         diags.push(
-            r.diagnostic(Severity::Error, "fargate-size", "spec.memory", format!("Fargate does not run cpu {units} with memory {mib} MiB"))
-                .with_help(format!("with cpu {units}, memory must be {list}")),
+            r.diagnostic(
+                Severity::Error,
+                "fargate-size",
+                "spec.memory",
+                format!("Fargate does not run cpu {units} with memory {mib} MiB"),
+            )
+            .with_help(format!("with cpu {units}, memory must be {list}")),
         );
     }
 }
@@ -250,9 +330,19 @@ fn fargate_size(r: &Resource, td: &TaskDefinitionSpec, diags: &mut Vec<Diagnosti
 /// A value that looks like a credential, not a reference to one.
 fn looks_secret(name: &str) -> bool {
     let n = name.to_ascii_uppercase();
-    ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "PRIVATE_KEY", "ACCESS_KEY", "CREDENTIAL"]
-        .iter()
-        .any(|w| n.contains(w))
+    [
+        "PASSWORD",
+        "PASSWD",
+        "SECRET",
+        "TOKEN",
+        "API_KEY",
+        "APIKEY",
+        "PRIVATE_KEY",
+        "ACCESS_KEY",
+        "CREDENTIAL",
+    ]
+    .iter()
+    .any(|w| n.contains(w))
 }
 
 fn plaintext_secrets(r: &Resource, td: &TaskDefinitionSpec, diags: &mut Vec<Diagnostic>) {
@@ -276,14 +366,22 @@ fn plaintext_secrets(r: &Resource, td: &TaskDefinitionSpec, diags: &mut Vec<Diag
 /// Whether the service runs on Fargate, by launch type or capacity provider.
 pub fn service_on_fargate(svc: &ServiceSpec) -> bool {
     svc.launch_type.as_deref() == Some("FARGATE")
-        || svc.capacity_provider_strategy.iter().any(|c| c.capacity_provider.starts_with("FARGATE"))
+        || svc
+            .capacity_provider_strategy
+            .iter()
+            .any(|c| c.capacity_provider.starts_with("FARGATE"))
 }
 
 fn service(set: &ManifestSet, r: &Resource, svc: &ServiceSpec, diags: &mut Vec<Diagnostic>) {
     if svc.launch_type.is_some() && !svc.capacity_provider_strategy.is_empty() {
         diags.push(
-            r.diagnostic(Severity::Error, "launch-type-conflict", "spec.launchType", "`launchType` and `capacityProviderStrategy` cannot both be set")
-                .with_help("keep one: AWS rejects a service that has both"),
+            r.diagnostic(
+                Severity::Error,
+                "launch-type-conflict",
+                "spec.launchType",
+                "`launchType` and `capacityProviderStrategy` cannot both be set",
+            )
+            .with_help("keep one: AWS rejects a service that has both"),
         );
     }
     let subnets = svc
@@ -302,14 +400,25 @@ fn service(set: &ManifestSet, r: &Resource, svc: &ServiceSpec, diags: &mut Vec<D
             .with_help("list at least two subnets in different Availability Zones"),
         );
     }
-    let td = match set.get(Kind::TaskDefinition, &svc.task_definition).map(|t| &t.spec) {
+    let td = match set
+        .get(Kind::TaskDefinition, &svc.task_definition)
+        .map(|t| &t.spec)
+    {
         Some(Spec::TaskDefinition(td)) => td,
         _ => return,
     };
     if service_on_fargate(svc) && !requires_fargate(td) {
         diags.push(
-            r.diagnostic(Severity::Error, "fargate-compatibility", "spec.taskDefinition", format!("TaskDefinition `{}` is not marked Fargate-compatible", svc.task_definition))
-                .with_help("add `requiresCompatibilities: [FARGATE]` to the task definition"),
+            r.diagnostic(
+                Severity::Error,
+                "fargate-compatibility",
+                "spec.taskDefinition",
+                format!(
+                    "TaskDefinition `{}` is not marked Fargate-compatible",
+                    svc.task_definition
+                ),
+            )
+            .with_help("add `requiresCompatibilities: [FARGATE]` to the task definition"),
         );
     }
     let awsvpc = network_mode(td) == "awsvpc";
@@ -322,7 +431,9 @@ fn service(set: &ManifestSet, r: &Resource, svc: &ServiceSpec, diags: &mut Vec<D
     for (i, lb) in svc.load_balancers.iter().enumerate() {
         let at = format!("spec.loadBalancers[{i}]");
         if let Some(tg_name) = &lb.target_group {
-            if let Some(Spec::TargetGroup(tg)) = set.get(Kind::TargetGroup, tg_name).map(|t| &t.spec) {
+            if let Some(Spec::TargetGroup(tg)) =
+                set.get(Kind::TargetGroup, tg_name).map(|t| &t.spec)
+            {
                 let target_type = tg.target_type.as_deref().unwrap_or("instance");
                 if awsvpc && target_type != "ip" {
                     diags.push(
@@ -338,24 +449,56 @@ fn service(set: &ManifestSet, r: &Resource, svc: &ServiceSpec, diags: &mut Vec<D
             }
         }
         let Some(container_name) = &lb.container_name else {
-            diags.push(r.diagnostic(Severity::Error, "missing-field", &at, "missing field `containerName`").with_help("name the container the load balancer sends traffic to"));
+            diags.push(
+                r.diagnostic(
+                    Severity::Error,
+                    "missing-field",
+                    &at,
+                    "missing field `containerName`",
+                )
+                .with_help("name the container the load balancer sends traffic to"),
+            );
             continue;
         };
-        let Some(container) = td.container_definitions.iter().find(|c| &c.name == container_name) else {
+        let Some(container) = td
+            .container_definitions
+            .iter()
+            .find(|c| &c.name == container_name)
+        else {
             let names = td.container_definitions.iter().map(|c| c.name.as_str());
             let help = match did_you_mean(container_name, names.clone()) {
                 Some(s) => format!("did you mean `{s}`?"),
-                None => format!("containers of `{}`: {}", svc.task_definition, names.collect::<Vec<_>>().join(", ")),
+                None => format!(
+                    "containers of `{}`: {}",
+                    svc.task_definition,
+                    names.collect::<Vec<_>>().join(", ")
+                ),
             };
             diags.push(
-                r.diagnostic(Severity::Error, "lb-container", &format!("{at}.containerName"), format!("TaskDefinition `{}` has no container `{container_name}`", svc.task_definition))
-                    .with_help(help),
+                r.diagnostic(
+                    Severity::Error,
+                    "lb-container",
+                    &format!("{at}.containerName"),
+                    format!(
+                        "TaskDefinition `{}` has no container `{container_name}`",
+                        svc.task_definition
+                    ),
+                )
+                .with_help(help),
             );
             continue;
         };
         if let Some(port) = lb.container_port {
-            if !container.port_mappings.iter().any(|p| p.container_port == Some(port)) {
-                let ports: Vec<String> = container.port_mappings.iter().filter_map(|p| p.container_port.map(|x| x.to_string())).collect();
+            if !container
+                .port_mappings
+                .iter()
+                .any(|p| p.container_port == Some(port))
+            {
+                let ports: Vec<String> = container
+                    .port_mappings
+                    .iter()
+                    .filter_map(|p| p.container_port.map(|x| x.to_string()))
+                    .collect();
                 diags.push(
                     r.diagnostic(Severity::Error, "lb-container", &format!("{at}.containerPort"), format!("container `{container_name}` has no portMapping for containerPort {port}"))
                         .with_help(if ports.is_empty() {
@@ -372,11 +515,20 @@ fn service(set: &ManifestSet, r: &Resource, svc: &ServiceSpec, diags: &mut Vec<D
 
 /// A static hostPort in bridge mode pins one task per instance and port: with maximumPercent above
 /// 100 the rolling deploy starts the new task before stopping the old, and it cannot be placed.
-fn static_host_port(r: &Resource, svc: &ServiceSpec, td: &TaskDefinitionSpec, diags: &mut Vec<Diagnostic>) {
+fn static_host_port(
+    r: &Resource,
+    svc: &ServiceSpec,
+    td: &TaskDefinitionSpec,
+    diags: &mut Vec<Diagnostic>,
+) {
     if network_mode(td) != "bridge" {
         return;
     }
-    let max = svc.deployment_configuration.as_ref().and_then(|d| d.maximum_percent).unwrap_or(200);
+    let max = svc
+        .deployment_configuration
+        .as_ref()
+        .and_then(|d| d.maximum_percent)
+        .unwrap_or(200);
     if max <= 100 {
         return;
     }
@@ -402,7 +554,9 @@ fn static_host_port(r: &Resource, svc: &ServiceSpec, td: &TaskDefinitionSpec, di
 }
 
 fn open_to_world(set: &ManifestSet, r: &Resource, diags: &mut Vec<Diagnostic>) {
-    let Spec::SecurityGroup(sg) = &r.spec else { return };
+    let Spec::SecurityGroup(sg) = &r.spec else {
+        return;
+    };
     // Listener ports of the load balancers that use this group: those are meant to be public.
     let mut listener_ports = Vec::new();
     for lb in set.of_kind(Kind::LoadBalancer) {
@@ -413,15 +567,26 @@ fn open_to_world(set: &ManifestSet, r: &Resource, diags: &mut Vec<Diagnostic>) {
         }
     }
     for (i, rule) in sg.ingress.iter().enumerate() {
-        let world = rule.cidr.as_deref() == Some("0.0.0.0/0") || rule.ipv6_cidr.as_deref() == Some("::/0");
+        let world =
+            rule.cidr.as_deref() == Some("0.0.0.0/0") || rule.ipv6_cidr.as_deref() == Some("::/0");
         if !world {
             continue;
         }
         let all_ports = matches!(rule.protocol.as_str(), "-1" | "all");
-        let (from, to) = (rule.from_port.unwrap_or(0), rule.to_port.or(rule.from_port).unwrap_or(65535));
-        let only_listeners = !all_ports && (from..=to).all(|p| listener_ports.contains(&p)) && to - from < 1024;
+        let (from, to) = (
+            rule.from_port.unwrap_or(0),
+            rule.to_port.or(rule.from_port).unwrap_or(65535),
+        );
+        let only_listeners =
+            !all_ports && (from..=to).all(|p| listener_ports.contains(&p)) && to - from < 1024;
         if !only_listeners {
-            let ports = if all_ports { "all ports".to_string() } else if from == to { format!("port {from}") } else { format!("ports {from}-{to}") };
+            let ports = if all_ports {
+                "all ports".to_string()
+            } else if from == to {
+                format!("port {from}")
+            } else {
+                format!("ports {from}-{to}")
+            };
             diags.push(
                 r.diagnostic(
                     Severity::Warning,
@@ -457,7 +622,11 @@ mod tests {
             (16384, 36864, false),
         ];
         for (cpu, mem, ok) in cases {
-            assert_eq!(fargate_memory_choices(cpu).unwrap().contains(&mem), ok, "cpu {cpu} memory {mem}");
+            assert_eq!(
+                fargate_memory_choices(cpu).unwrap().contains(&mem),
+                ok,
+                "cpu {cpu} memory {mem}"
+            );
         }
         assert_eq!(fargate_memory_choices(300), None);
     }
@@ -475,11 +644,61 @@ mod tests {
 
     #[test]
     fn secret_names() {
-        for n in ["DB_PASSWORD", "stripe_api_key", "GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY"] {
+        for n in [
+            "DB_PASSWORD",
+            "stripe_api_key",
+            "GITHUB_TOKEN",
+            "AWS_SECRET_ACCESS_KEY",
+        ] {
             assert!(looks_secret(n), "{n}");
         }
         for n in ["PORT", "LOG_LEVEL", "NODE_ENV"] {
             assert!(!looks_secret(n), "{n}");
         }
+    }
+}
+
+/// The rules' quiet side: what a rule must not flag. (What each rule flags is covered, through
+/// the binary, by the fixture corpora in `tests/fixtures/`.)
+#[cfg(test)]
+mod quiet {
+    use crate::manifest::ManifestSet;
+
+    fn codes(yaml: &str) -> Vec<&'static str> {
+        ManifestSet::from_texts([("t.yaml", yaml)])
+            .diagnostics
+            .iter()
+            .map(|d| d.code)
+            .collect()
+    }
+
+    const BRIDGE_TD: &str = "apiVersion: ecs-reconciler/v1\nkind: TaskDefinition\nmetadata: {name: api}\nspec:\n  networkMode: bridge\n  containerDefinitions:\n    - {name: api, image: 'api:1', memory: 256, portMappings: [{containerPort: 8080, hostPort: HOST}]}\n---\napiVersion: ecs-reconciler/v1\nkind: Service\nmetadata: {name: api}\nspec:\n  cluster: arn:aws:ecs:us-east-1:1:cluster/main\n  taskDefinition: api\n  deploymentConfiguration: {maximumPercent: MAX}\n";
+
+    #[test]
+    fn static_host_port_is_fine_with_max_100_or_a_dynamic_port() {
+        let set =
+            |host: &str, max: &str| codes(&BRIDGE_TD.replace("HOST", host).replace("MAX", max));
+        assert_eq!(set("8080", "200"), ["static-host-port"]);
+        assert!(set("8080", "100").is_empty());
+        assert!(set("0", "200").is_empty());
+    }
+
+    #[test]
+    fn secrets_by_reference_and_harmless_names_are_not_flagged() {
+        let td = "apiVersion: ecs-reconciler/v1\nkind: TaskDefinition\nmetadata: {name: api}\nspec:\n  containerDefinitions:\n    - name: api\n      image: api:1\n      memory: 256\n      environment: [{name: TOKEN_TTL_SECONDS_NAME, value: ''}, {name: PORT, value: '80'}]\n      secrets: [{name: DB_PASSWORD, valueFrom: 'arn:aws:ssm:us-east-1:1:parameter/db'}]\n";
+        assert!(codes(td).is_empty(), "{:?}", codes(td));
+    }
+
+    #[test]
+    fn world_open_listener_ports_are_expected_on_a_load_balancer_group() {
+        let set = "apiVersion: ecs-reconciler/v1\nkind: SecurityGroup\nmetadata: {name: alb}\nspec:\n  vpc: main\n  description: alb\n  ingress: [{protocol: tcp, fromPort: 443, toPort: 443, cidr: 0.0.0.0/0}]\n---\napiVersion: ecs-reconciler/v1\nkind: LoadBalancer\nmetadata: {name: web}\nspec:\n  securityGroups: [alb]\n  listeners: [{port: PORT, protocol: HTTP, defaultActions: [{type: fixed-response, fixedResponseConfig: {statusCode: 200}}]}]\n";
+        assert!(codes(&set.replace("PORT", "443")).is_empty());
+        assert_eq!(codes(&set.replace("PORT", "8443")), ["open-to-world"]);
+    }
+
+    #[test]
+    fn literal_ids_and_arns_are_not_dangling() {
+        let svc = "apiVersion: ecs-reconciler/v1\nkind: Service\nmetadata: {name: api}\nspec:\n  cluster: arn:aws:ecs:us-east-1:1:cluster/main\n  taskDefinition: arn:aws:ecs:us-east-1:1:task-definition/api:3\n  networkConfiguration: {awsvpcConfiguration: {subnets: [a, b], securityGroups: [sg-0123]}}\n";
+        assert!(codes(svc).is_empty(), "{:?}", codes(svc));
     }
 }

@@ -26,10 +26,16 @@ impl Moto {
 
     /// Start a fresh emulator and wait until it answers.
     pub fn start() -> Moto {
-        let server = std::env::var_os("MOTO_SERVER").map(PathBuf::from).unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server")
-        });
-        assert!(server.exists(), "{} not found: run `make test` (it installs moto into .venv)", server.display());
+        let server = std::env::var_os("MOTO_SERVER")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server")
+            });
+        assert!(
+            server.exists(),
+            "{} not found: run `make test` (it installs moto into .venv)",
+            server.display()
+        );
         for _ in 0..5 {
             let port = free_port();
             let child = Command::new(&server)
@@ -56,7 +62,9 @@ impl Moto {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return false;
             }
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() && http_status(self.port, "GET", "/moto-api/") == Some(200) {
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+                && http_status(self.port, "GET", "/moto-api/") == Some(200)
+            {
                 return true;
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -71,7 +79,9 @@ impl Moto {
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
             .endpoint_url(self.endpoint())
-            .credentials_provider(aws_sdk_ecs::config::SharedCredentialsProvider::new(Credentials::new("testing", "testing", None, None, "tests")))
+            .credentials_provider(aws_sdk_ecs::config::SharedCredentialsProvider::new(
+                Credentials::new("testing", "testing", None, None, "tests"),
+            ))
             .retry_config(RetryConfig::standard().with_max_attempts(1))
             .build()
     }
@@ -85,7 +95,10 @@ impl Drop for Moto {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
 }
 
 /// A minimal HTTP/1.0 request to the emulator's control API, returning the status code.
@@ -93,7 +106,11 @@ pub fn http_status(port: u16, method: &str, path: &str) -> Option<u16> {
     use std::io::{Read, Write};
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n").ok()?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"
+    )
+    .ok()?;
     let mut buf = String::new();
     s.read_to_string(&mut buf).ok()?;
     buf.split_whitespace().nth(1)?.parse().ok()

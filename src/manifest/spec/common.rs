@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 
 /// A resource tag. ECS spells it `key`/`value`, ELBv2 and EC2 `Key`/`Value`; manifests use
 /// camelCase throughout, so both are written `key`/`value` here.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Tag {
     pub key: String,
@@ -67,7 +69,6 @@ impl NumberString {
     }
 }
 
-
 /// One reference found in a spec: its path below the document root (as `spec.cluster`), the kind
 /// it must name and the value as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +80,10 @@ pub struct Reference {
 
 impl Reference {
     pub fn new(path: impl Into<String>, kind: super::super::Kind, value: &str) -> Self {
-        Self { path: path.into(), kind, value: value.to_string() }
+        Self {
+            path: path.into(),
+            kind,
+            value: value.to_string(),
+        }
     }
 }
