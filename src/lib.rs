@@ -12,3 +12,4 @@
 pub mod aws;
 pub mod cli;
 pub mod manifest;
+pub mod plan;

@@ -1,14 +1,25 @@
-//! The edge to AWS: SDK clients, built once per process from the standard AWS environment.
+//! The edge to AWS: SDK clients built once per process, one adapter per service that observes
+//! live state in manifest shape and executes plan steps. Adapters never decide what to change.
+
+pub mod calls;
+pub mod ec2;
+pub mod ecs;
+pub mod elbv2;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 
-/// Every AWS client the reconciler uses, built once and borrowed by each run.
+pub use calls::CallCounter;
+use calls::CountingInterceptor;
+
+/// Every AWS client the reconciler uses, built once and borrowed by each run, with one call
+/// counter shared by all of them.
 #[derive(Debug, Clone)]
 pub struct Clients {
     pub ecs: aws_sdk_ecs::Client,
     pub ec2: aws_sdk_ec2::Client,
     pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
     pub s3: aws_sdk_s3::Client,
+    pub calls: CallCounter,
 }
 
 impl Clients {
@@ -19,16 +30,218 @@ impl Clients {
     }
 
     pub fn new(config: &SdkConfig) -> Self {
-        let mut s3 = aws_sdk_s3::config::Builder::from(config);
+        let calls = CallCounter::default();
+        let counting = || CountingInterceptor(calls.clone());
+        let mut s3 = aws_sdk_s3::config::Builder::from(config).interceptor(counting());
         if config.endpoint_url().is_some() {
             // A custom endpoint (an emulator, a VPC endpoint by IP) has no per-bucket DNS names.
             s3 = s3.force_path_style(true);
         }
         Clients {
-            ecs: aws_sdk_ecs::Client::new(config),
-            ec2: aws_sdk_ec2::Client::new(config),
-            elbv2: aws_sdk_elasticloadbalancingv2::Client::new(config),
+            ecs: aws_sdk_ecs::Client::from_conf(
+                aws_sdk_ecs::config::Builder::from(config)
+                    .interceptor(counting())
+                    .build(),
+            ),
+            ec2: aws_sdk_ec2::Client::from_conf(
+                aws_sdk_ec2::config::Builder::from(config)
+                    .interceptor(counting())
+                    .build(),
+            ),
+            elbv2: aws_sdk_elasticloadbalancingv2::Client::from_conf(
+                aws_sdk_elasticloadbalancingv2::config::Builder::from(config)
+                    .interceptor(counting())
+                    .build(),
+            ),
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
+            calls,
         }
     }
+}
+
+use std::collections::BTreeMap;
+use std::sync::RwLock;
+
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::manifest::Kind;
+use crate::plan::Observed;
+
+/// A failed AWS call or a step that cannot be built, naming the operation and the resource.
+#[derive(Debug, thiserror::Error)]
+pub enum AwsError {
+    #[error("{operation} {resource}: {message}")]
+    Call {
+        operation: &'static str,
+        resource: String,
+        /// The AWS error code, e.g. `ResourceInUse`, `InvalidParameterException`.
+        code: Option<String>,
+        message: String,
+        /// Throttling, 5xx and network faults: the next run will likely succeed.
+        transient: bool,
+    },
+    #[error("{resource}: {message}")]
+    Unresolved { resource: String, message: String },
+}
+
+impl AwsError {
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            AwsError::Call { code, .. } => code.as_deref(),
+            AwsError::Unresolved { .. } => None,
+        }
+    }
+
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            AwsError::Call {
+                transient: true,
+                ..
+            }
+        )
+    }
+
+    pub fn unresolved(resource: impl Into<String>, message: impl Into<String>) -> Self {
+        AwsError::Unresolved {
+            resource: resource.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Wrap an SDK error: `.map_err(call_error("CreateService", "Service/web"))`.
+pub fn call_error<E>(
+    operation: &'static str,
+    resource: impl Into<String>,
+) -> impl FnOnce(SdkError<E, HttpResponse>) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let resource = resource.into();
+    move |err| {
+        let transient = matches!(
+            err,
+            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
+        ) || err
+            .raw_response()
+            .is_some_and(|r| r.status().is_server_error() || r.status().as_u16() == 429);
+        let (code, message) = match err.as_service_error() {
+            Some(e) => (
+                e.code().map(str::to_string),
+                e.message().unwrap_or("no message").to_string(),
+            ),
+            None => (
+                None,
+                aws_smithy_types::error::display::DisplayErrorContext(&err).to_string(),
+            ),
+        };
+        let transient = transient
+            || code
+                .as_deref()
+                .is_some_and(|c| c.contains("Throttl") || c == "RequestLimitExceeded");
+        AwsError::Call {
+            operation,
+            resource,
+            code,
+            message,
+            transient,
+        }
+    }
+}
+
+/// IDs and ARNs by manifest name, as observed and as created during an apply, so a step can
+/// resolve the references of a resource created by an earlier step of the same run.
+#[derive(Debug, Default)]
+pub struct Ids {
+    ids: RwLock<BTreeMap<(Kind, String), String>>,
+    vpcs: BTreeMap<String, String>,
+    subnets: BTreeMap<String, String>,
+}
+
+impl Ids {
+    pub fn from_observed(observed: &Observed) -> Self {
+        Ids {
+            ids: RwLock::new(
+                observed
+                    .live
+                    .iter()
+                    .map(|(k, l)| (k.clone(), l.id.clone()))
+                    .collect(),
+            ),
+            vpcs: observed.vpcs.clone(),
+            subnets: observed.subnets.clone(),
+        }
+    }
+
+    pub fn set(&self, kind: Kind, name: &str, id: impl Into<String>) {
+        self.ids
+            .write()
+            .expect("ids poisoned")
+            .insert((kind, name.to_string()), id.into());
+    }
+
+    pub fn remove(&self, kind: Kind, name: &str) {
+        self.ids
+            .write()
+            .expect("ids poisoned")
+            .remove(&(kind, name.to_string()));
+    }
+
+    pub fn get(&self, kind: Kind, name: &str) -> Option<String> {
+        self.ids
+            .read()
+            .expect("ids poisoned")
+            .get(&(kind, name.to_string()))
+            .cloned()
+    }
+
+    /// A reference as written in a manifest → the ARN/ID to send to AWS.
+    pub fn resolve(&self, kind: Kind, reference: &str) -> Result<String, AwsError> {
+        if kind.is_literal_id(reference) {
+            return Ok(reference.to_string());
+        }
+        self.get(kind, reference).ok_or_else(|| {
+            AwsError::unresolved(
+                format!("{kind}/{reference}"),
+                "does not exist yet (its own step failed or has not run)",
+            )
+        })
+    }
+
+    pub fn vpc(&self, vpc: &str) -> Result<String, AwsError> {
+        if vpc.starts_with("vpc-") {
+            return Ok(vpc.to_string());
+        }
+        self.vpcs
+            .get(vpc)
+            .cloned()
+            .ok_or_else(|| AwsError::unresolved(format!("vpc {vpc}"), "no VPC has this Name tag"))
+    }
+
+    pub fn subnet(&self, subnet: &str) -> Result<String, AwsError> {
+        if subnet.starts_with("subnet-") {
+            return Ok(subnet.to_string());
+        }
+        self.subnets.get(subnet).cloned().ok_or_else(|| {
+            AwsError::unresolved(format!("subnet {subnet}"), "no subnet has this Name tag")
+        })
+    }
+}
+
+/// The ownership tags every resource the set creates carries, plus the manifest's own tags.
+pub fn owned_tags(
+    set: &str,
+    name: &str,
+    tags: &[crate::manifest::spec::Tag],
+) -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, String> = tags
+        .iter()
+        .map(|t| (t.key.clone(), t.value.clone()))
+        .collect();
+    out.insert(crate::plan::TAG_SET.to_string(), set.to_string());
+    out.insert(crate::plan::TAG_NAME.to_string(), name.to_string());
+    out
 }

@@ -1,0 +1,8 @@
+//! The plan engine, pure and synchronous: desired (a validated set) + observed (live state in
+//! manifest shape) → ordered steps. It never calls AWS; `reconcile` feeds it and executes it.
+
+pub mod diff;
+pub mod model;
+pub mod normalize;
+
+pub use model::*;
