@@ -2,7 +2,10 @@
 //! manifest shape) → ordered steps. It never calls AWS; `reconcile` feeds it and executes it.
 
 pub mod diff;
+pub mod engine;
 pub mod model;
 pub mod normalize;
+pub mod render;
 
+pub use engine::{PlanOptions, plan, task_definition_hash};
 pub use model::*;

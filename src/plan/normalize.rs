@@ -1,1 +1,767 @@
+//! Normalise, then diff. Desired specs (from manifests) and live specs (from adapters) are put in
+//! one form before they are compared: AWS's defaults written out on both sides, sets sorted,
+//! references as manifest names, subnets and VPCs as IDs, units and spellings made one. Each rule
+//! has a table test below; a rule missing here shows up as endless drift.
 
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+
+use super::model::Observed;
+use crate::manifest::Kind;
+use crate::manifest::validate::{cpu_units, memory_mib};
+
+/// What normalisation needs to know beyond the spec itself.
+pub struct Ctx<'a> {
+    pub observed: &'a Observed,
+    /// Task-definition family → the revision label a service should run (`web:7`, or
+    /// `web:(new)` when this run registers it).
+    pub revisions: &'a BTreeMap<String, String>,
+}
+
+/// The desired spec of a manifest in comparable form. Tags are compared separately.
+pub fn desired(kind: Kind, mut spec: Value, ctx: &Ctx) -> Value {
+    remove(&mut spec, "tags");
+    match kind {
+        Kind::SecurityGroup => security_group(&mut spec, ctx, Side::Desired),
+        Kind::TargetGroup => target_group(&mut spec, ctx, Side::Desired),
+        Kind::LoadBalancer => load_balancer(&mut spec, ctx, Side::Desired),
+        Kind::TaskDefinition => task_definition(&mut spec),
+        Kind::Cluster => cluster(&mut spec),
+        Kind::Service => service(&mut spec, ctx, Side::Desired),
+    }
+    spec
+}
+
+/// A live spec (adapter output) in the same form as [`desired`].
+pub fn live(kind: Kind, mut spec: Value, ctx: &Ctx) -> Value {
+    remove(&mut spec, "tags");
+    match kind {
+        Kind::SecurityGroup => security_group(&mut spec, ctx, Side::Live),
+        Kind::TargetGroup => target_group(&mut spec, ctx, Side::Live),
+        Kind::LoadBalancer => load_balancer(&mut spec, ctx, Side::Live),
+        Kind::TaskDefinition => task_definition(&mut spec),
+        Kind::Cluster => cluster(&mut spec),
+        Kind::Service => service(&mut spec, ctx, Side::Live),
+    }
+    spec
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Desired,
+    Live,
+}
+
+// ---- small tools -------------------------------------------------------------------------------
+
+fn obj(v: &mut Value) -> Option<&mut Map<String, Value>> {
+    v.as_object_mut()
+}
+
+fn remove(v: &mut Value, key: &str) -> Option<Value> {
+    obj(v).and_then(|o| o.remove(key))
+}
+
+/// Set `key` to `default` when absent.
+fn default(v: &mut Value, key: &str, default: Value) {
+    if let Some(o) = obj(v) {
+        o.entry(key.to_string()).or_insert(default);
+    }
+}
+
+fn each<'a>(v: &'a mut Value, key: &str) -> impl Iterator<Item = &'a mut Value> {
+    v.get_mut(key)
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+}
+
+fn sort_strings(v: &mut Value, key: &str) {
+    if let Some(Value::Array(a)) = v.get_mut(key) {
+        a.sort_by_key(|x| {
+            x.as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| x.to_string())
+        });
+    }
+}
+
+/// Sort a list of objects by a key made from some of their fields.
+fn sort_by(v: &mut Value, key: &str, fields: &[&str]) {
+    if let Some(Value::Array(a)) = v.get_mut(key) {
+        a.sort_by_key(|x| {
+            fields
+                .iter()
+                .map(|f| x.get(*f).map(canonical).unwrap_or_default())
+                .collect::<Vec<_>>()
+        });
+    }
+}
+
+fn canonical(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => format!("{:>12}", n.to_string()),
+        other => other.to_string(),
+    }
+}
+
+/// Numbers AWS carries as strings (and the reverse) compared as one: `"80"` and `80` → `"80"`.
+fn as_string(v: &mut Value, key: &str) {
+    if let Some(o) = obj(v) {
+        if let Some(x) = o.get_mut(key) {
+            if let Value::Number(n) = x {
+                *x = Value::String(n.to_string());
+            } else if let Value::Bool(b) = x {
+                *x = Value::String(b.to_string());
+            }
+        }
+    }
+}
+
+/// A reference field: names stay names; an ARN/ID that belongs to a resource of the set becomes
+/// its name, so a desired `web` and a live `arn:...:targetgroup/web/...` compare equal.
+fn reference(v: &mut Value, kind: Kind, ctx: &Ctx) {
+    if let Value::String(s) = v {
+        if let Some(name) = ctx.observed.name_of(kind, s) {
+            *s = name.to_string();
+        }
+    }
+}
+
+fn reference_at(v: &mut Value, key: &str, kind: Kind, ctx: &Ctx) {
+    if let Some(x) = v.get_mut(key) {
+        reference(x, kind, ctx);
+    }
+}
+
+fn references_in_list(v: &mut Value, key: &str, kind: Kind, ctx: &Ctx) {
+    for x in each(v, key) {
+        reference(x, kind, ctx);
+    }
+    sort_strings(v, key);
+}
+
+fn subnets(v: &mut Value, key: &str, ctx: &Ctx, side: Side) {
+    if side == Side::Desired {
+        for x in each(v, key) {
+            if let Some(id) = x.as_str().and_then(|s| ctx.observed.subnet_id(s)) {
+                *x = Value::String(id);
+            }
+        }
+    }
+    sort_strings(v, key);
+}
+
+fn vpc(v: &mut Value, ctx: &Ctx, side: Side) {
+    if side == Side::Desired {
+        if let Some(x) = v.get_mut("vpc") {
+            if let Some(id) = x.as_str().and_then(|s| ctx.observed.vpc_id(s)) {
+                *x = Value::String(id);
+            }
+        }
+    }
+}
+
+// ---- the kinds ---------------------------------------------------------------------------------
+
+fn cluster(spec: &mut Value) {
+    // AWS reports containerInsights as a setting even when nobody set it.
+    if let Some(settings) = spec.get_mut("settings").and_then(Value::as_array_mut) {
+        if !settings.iter().any(|s| s["name"] == "containerInsights") {
+            settings.push(json!({"name": "containerInsights", "value": "disabled"}));
+        }
+    } else {
+        default(
+            spec,
+            "settings",
+            json!([{"name": "containerInsights", "value": "disabled"}]),
+        );
+    }
+    sort_by(spec, "settings", &["name"]);
+    sort_strings(spec, "capacityProviders");
+    for s in each(spec, "defaultCapacityProviderStrategy") {
+        default(s, "base", json!(0));
+        default(s, "weight", json!(0));
+    }
+    sort_by(
+        spec,
+        "defaultCapacityProviderStrategy",
+        &["capacityProvider"],
+    );
+}
+
+/// Task definitions: what AWS fills into a registered revision, filled into the manifest too.
+fn task_definition(spec: &mut Value) {
+    remove(spec, "family");
+    default(spec, "networkMode", json!("bridge"));
+    let awsvpc = spec["networkMode"] == "awsvpc";
+    for key in ["cpu", "memory"] {
+        let normal = spec.get(key).map(|v| match v {
+            Value::Number(n) => n.to_string(),
+            Value::String(s) => {
+                let units = if key == "cpu" {
+                    cpu_units(s)
+                } else {
+                    memory_mib(s)
+                };
+                units.map(|u| u.to_string()).unwrap_or_else(|| s.clone())
+            }
+            other => other.to_string(),
+        });
+        if let (Some(n), Some(o)) = (normal, obj(spec)) {
+            o.insert(key.into(), Value::String(n));
+        }
+    }
+    sort_strings(spec, "requiresCompatibilities");
+    for c in each(spec, "containerDefinitions") {
+        default(c, "essential", json!(true));
+        default(c, "cpu", json!(0));
+        for p in each(c, "portMappings") {
+            default(p, "protocol", json!("tcp"));
+            let container_port = p.get("containerPort").cloned().unwrap_or(json!(0));
+            default(
+                p,
+                "hostPort",
+                if awsvpc { container_port } else { json!(0) },
+            );
+        }
+        sort_by(c, "environment", &["name"]);
+        sort_by(c, "secrets", &["name"]);
+        // AWS reports empty lists for these; an absent list in a manifest means the same.
+        for key in [
+            "environment",
+            "mountPoints",
+            "volumesFrom",
+            "systemControls",
+            "portMappings",
+        ] {
+            if c.get(key)
+                .and_then(Value::as_array)
+                .is_some_and(Vec::is_empty)
+            {
+                remove(c, key);
+            }
+        }
+    }
+    for key in ["volumes", "placementConstraints"] {
+        if spec
+            .get(key)
+            .and_then(Value::as_array)
+            .is_some_and(Vec::is_empty)
+        {
+            remove(spec, key);
+        }
+    }
+}
+
+fn service(spec: &mut Value, ctx: &Ctx, side: Side) {
+    // The cluster is part of a service's identity: it is how the service was found.
+    remove(spec, "cluster");
+    if let Some(Value::String(td)) = spec.get_mut("taskDefinition") {
+        *td = match side {
+            // `family` or `family:rev` → the revision this run settles on.
+            Side::Desired => {
+                let family = td.split(':').next().unwrap_or(td).to_string();
+                if td.starts_with("arn:") {
+                    revision_label(td)
+                } else {
+                    ctx.revisions
+                        .get(&family)
+                        .cloned()
+                        .unwrap_or_else(|| td.clone())
+                }
+            }
+            Side::Live => revision_label(td),
+        };
+    }
+    let daemon = spec["schedulingStrategy"] == "DAEMON";
+    default(spec, "schedulingStrategy", json!("REPLICA"));
+    default(spec, "deploymentConfiguration", json!({}));
+    if let Some(d) = spec.get_mut("deploymentConfiguration") {
+        default(d, "maximumPercent", json!(if daemon { 100 } else { 200 }));
+        default(
+            d,
+            "minimumHealthyPercent",
+            json!(if daemon { 0 } else { 100 }),
+        );
+        default(
+            d,
+            "deploymentCircuitBreaker",
+            json!({"enable": false, "rollback": false}),
+        );
+    }
+    default(spec, "propagateTags", json!("NONE"));
+    default(spec, "enableECSManagedTags", json!(false));
+    default(spec, "enableExecuteCommand", json!(false));
+    default(spec, "healthCheckGracePeriodSeconds", json!(0));
+    default(spec, "deploymentController", json!({"type": "ECS"}));
+    if let Some(a) = spec.pointer_mut("/networkConfiguration/awsvpcConfiguration") {
+        default(a, "assignPublicIp", json!("DISABLED"));
+        subnets(a, "subnets", ctx, side);
+        references_in_list(a, "securityGroups", Kind::SecurityGroup, ctx);
+    }
+    for lb in each(spec, "loadBalancers") {
+        if let Some(arn) = remove(lb, "targetGroupArn") {
+            if let Some(o) = obj(lb) {
+                o.insert("targetGroup".into(), arn);
+            }
+        }
+        reference_at(lb, "targetGroup", Kind::TargetGroup, ctx);
+    }
+    sort_by(
+        spec,
+        "loadBalancers",
+        &["targetGroup", "containerName", "containerPort"],
+    );
+    sort_by(spec, "placementStrategy", &["type", "field"]);
+    sort_by(spec, "capacityProviderStrategy", &["capacityProvider"]);
+    for s in each(spec, "capacityProviderStrategy") {
+        default(s, "base", json!(0));
+        default(s, "weight", json!(0));
+    }
+}
+
+/// `arn:aws:ecs:r:a:task-definition/web:7` → `web:7`.
+pub fn revision_label(arn: &str) -> String {
+    arn.rsplit('/').next().unwrap_or(arn).to_string()
+}
+
+const HEALTH_CHECK_FIELDS: [(&str, &str); 8] = [
+    ("enabled", "healthCheckEnabled"),
+    ("protocol", "healthCheckProtocol"),
+    ("port", "healthCheckPort"),
+    ("path", "healthCheckPath"),
+    ("intervalSeconds", "healthCheckIntervalSeconds"),
+    ("timeoutSeconds", "healthCheckTimeoutSeconds"),
+    ("healthyThresholdCount", "healthyThresholdCount"),
+    ("unhealthyThresholdCount", "unhealthyThresholdCount"),
+];
+
+/// The `healthCheck:` block of a TargetGroup manifest, as the flat fields the API uses.
+pub fn flatten_health_check(spec: &mut Value) {
+    if let Some(Value::Object(hc)) = remove(spec, "healthCheck") {
+        let o = obj(spec).expect("a spec is a mapping");
+        for (short, flat) in HEALTH_CHECK_FIELDS {
+            if let Some(v) = hc.get(short) {
+                o.entry(flat.to_string()).or_insert_with(|| v.clone());
+            }
+        }
+        if let Some(m) = hc.get("matcher") {
+            o.entry("matcher".to_string()).or_insert_with(|| m.clone());
+        }
+    }
+}
+
+fn target_group(spec: &mut Value, ctx: &Ctx, side: Side) {
+    flatten_health_check(spec);
+    vpc(spec, ctx, side);
+    as_string(spec, "healthCheckPort");
+    if let Some(m) = spec.get_mut("matcher") {
+        as_string(m, "httpCode");
+        as_string(m, "grpcCode");
+    }
+    if let Some(Value::Object(attrs)) = spec.get_mut("attributes") {
+        for v in attrs.values_mut() {
+            if !v.is_string() {
+                *v = Value::String(v.to_string());
+            }
+        }
+    }
+    // AWS's defaults for a new target group, by protocol (lambda targets have none of these).
+    if spec["targetType"] == "lambda" {
+        return;
+    }
+    default(spec, "targetType", json!("instance"));
+    default(spec, "ipAddressType", json!("ipv4"));
+    let protocol = spec["protocol"].as_str().unwrap_or("HTTP").to_string();
+    let http = matches!(protocol.as_str(), "HTTP" | "HTTPS");
+    if http {
+        default(spec, "protocolVersion", json!("HTTP1"));
+    }
+    default(spec, "healthCheckEnabled", json!(true));
+    default(
+        spec,
+        "healthCheckProtocol",
+        json!(if http { protocol.as_str() } else { "TCP" }),
+    );
+    default(spec, "healthCheckPort", json!("traffic-port"));
+    if http {
+        default(spec, "healthCheckPath", json!("/"));
+        let grpc = spec["protocolVersion"] == "GRPC";
+        default(
+            spec,
+            "matcher",
+            if grpc {
+                json!({"grpcCode": "12"})
+            } else {
+                json!({"httpCode": "200"})
+            },
+        );
+    }
+    default(spec, "healthCheckIntervalSeconds", json!(30));
+    default(
+        spec,
+        "healthCheckTimeoutSeconds",
+        json!(if http { 5 } else { 10 }),
+    );
+    default(spec, "healthyThresholdCount", json!(5));
+    default(spec, "unhealthyThresholdCount", json!(2));
+}
+
+fn action(a: &mut Value, ctx: &Ctx) {
+    if let Some(arn) = remove(a, "targetGroupArn") {
+        if let Some(o) = obj(a) {
+            o.entry("targetGroup".to_string()).or_insert(arn);
+        }
+    }
+    reference_at(a, "targetGroup", Kind::TargetGroup, ctx);
+    // AWS answers a plain forward with a one-group forwardConfig too: the same thing.
+    if let Some(fc) = a.get_mut("forwardConfig") {
+        for tg in each(fc, "targetGroups") {
+            if let Some(arn) = remove(tg, "targetGroupArn") {
+                if let Some(o) = obj(tg) {
+                    o.entry("targetGroup".to_string()).or_insert(arn);
+                }
+            }
+            reference_at(tg, "targetGroup", Kind::TargetGroup, ctx);
+        }
+        let groups = fc
+            .get("targetGroups")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let sticky = fc.pointer("/targetGroupStickinessConfig/enabled") == Some(&json!(true));
+        if groups.len() == 1 && !sticky {
+            let tg = groups[0].get("targetGroup").cloned();
+            remove(a, "forwardConfig");
+            if let (Some(tg), Some(o)) = (tg, obj(a)) {
+                o.entry("targetGroup".to_string()).or_insert(tg);
+            }
+        }
+    }
+    remove(a, "order");
+    for key in ["redirectConfig", "fixedResponseConfig"] {
+        if let Some(c) = a.get_mut(key) {
+            as_string(c, "port");
+            as_string(c, "statusCode");
+        }
+    }
+    if let Some(c) = a.get_mut("redirectConfig") {
+        for (k, d) in [
+            ("protocol", "#{protocol}"),
+            ("port", "#{port}"),
+            ("host", "#{host}"),
+            ("path", "/#{path}"),
+            ("query", "#{query}"),
+        ] {
+            default(c, k, json!(d));
+        }
+    }
+}
+
+fn load_balancer(spec: &mut Value, ctx: &Ctx, side: Side) {
+    default(spec, "type", json!("application"));
+    default(spec, "scheme", json!("internet-facing"));
+    default(spec, "ipAddressType", json!("ipv4"));
+    subnets(spec, "subnets", ctx, side);
+    references_in_list(spec, "securityGroups", Kind::SecurityGroup, ctx);
+    if let Some(Value::Object(attrs)) = spec.get_mut("attributes") {
+        for v in attrs.values_mut() {
+            if !v.is_string() {
+                *v = Value::String(v.to_string());
+            }
+        }
+    }
+    for l in each(spec, "listeners") {
+        remove(l, "tags");
+        for a in each(l, "defaultActions") {
+            action(a, ctx);
+        }
+        sort_by(l, "defaultActions", &["type"]);
+        if l.get("rules").is_none() {
+            // No rules in the manifest means none but the default rule.
+            if let Some(o) = obj(l) {
+                o.insert("rules".into(), json!([]));
+            }
+        }
+        for r in each(l, "rules") {
+            remove(r, "tags");
+            as_string(r, "priority");
+            for a in each(r, "actions") {
+                action(a, ctx);
+            }
+        }
+        sort_by(l, "rules", &["priority"]);
+    }
+    sort_by(spec, "listeners", &["port"]);
+}
+
+/// Rule sources and protocols in one spelling; ports only where the protocol has them.
+fn sg_rule(r: &mut Value, ctx: &Ctx) {
+    if let Some(p) = r.get_mut("protocol") {
+        let s = canonical(p).trim().to_ascii_lowercase();
+        *p = Value::String(match s.as_str() {
+            "all" | "-1" => "-1".into(),
+            "6" => "tcp".into(),
+            "17" => "udp".into(),
+            "1" => "icmp".into(),
+            _ => s,
+        });
+    }
+    if r["protocol"] == "-1" {
+        remove(r, "fromPort");
+        remove(r, "toPort");
+    } else if r.get("toPort").is_none() {
+        if let Some(from) = r.get("fromPort").cloned() {
+            default(r, "toPort", from);
+        }
+    }
+    reference_at(r, "securityGroup", Kind::SecurityGroup, ctx);
+}
+
+fn security_group(spec: &mut Value, ctx: &Ctx, side: Side) {
+    vpc(spec, ctx, side);
+    if side == Side::Desired {
+        // A manifest without `egress` keeps AWS's default: everything out.
+        default(
+            spec,
+            "egress",
+            json!([{"protocol": "-1", "cidr": "0.0.0.0/0"}]),
+        );
+    }
+    default(spec, "ingress", json!([]));
+    default(spec, "egress", json!([]));
+    for key in ["ingress", "egress"] {
+        for r in each(spec, key) {
+            sg_rule(r, ctx);
+        }
+        sort_by(
+            spec,
+            key,
+            &[
+                "protocol",
+                "fromPort",
+                "toPort",
+                "cidr",
+                "ipv6Cidr",
+                "prefixList",
+                "securityGroup",
+            ],
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx_with<'a>(observed: &'a Observed, revisions: &'a BTreeMap<String, String>) -> Ctx<'a> {
+        Ctx {
+            observed,
+            revisions,
+        }
+    }
+
+    fn observed() -> Observed {
+        use super::super::model::Live;
+        let mut o = Observed::default();
+        for (kind, name, id) in [
+            (Kind::SecurityGroup, "web-alb", "sg-0a"),
+            (Kind::SecurityGroup, "web-tasks", "sg-0b"),
+            (
+                Kind::TargetGroup,
+                "web",
+                "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web/abc",
+            ),
+            (
+                Kind::Cluster,
+                "main",
+                "arn:aws:ecs:us-east-1:1:cluster/main",
+            ),
+        ] {
+            o.live
+                .insert((kind, name.into()), Live::new(kind, name, id));
+        }
+        o.subnets.insert("private-a".into(), "subnet-a".into());
+        o.subnets.insert("private-b".into(), "subnet-b".into());
+        o.vpcs.insert("main".into(), "vpc-1".into());
+        o
+    }
+
+    /// Each row: kind, desired (manifest) spec, live (adapter) spec; both must normalise equal.
+    #[test]
+    fn aws_defaults_and_spellings_are_not_drift() {
+        let o = observed();
+        let revisions = BTreeMap::from([("web".to_string(), "web:7".to_string())]);
+        let ctx = ctx_with(&o, &revisions);
+        let rows: Vec<(&str, Kind, Value, Value)> = vec![
+            (
+                "cluster: containerInsights disabled is the default",
+                Kind::Cluster,
+                json!({}),
+                json!({"settings": [{"name": "containerInsights", "value": "disabled"}]}),
+            ),
+            (
+                "cluster: capacity providers are a set",
+                Kind::Cluster,
+                json!({"capacityProviders": ["FARGATE_SPOT", "FARGATE"]}),
+                json!({"capacityProviders": ["FARGATE", "FARGATE_SPOT"], "settings": [{"name": "containerInsights", "value": "disabled"}]}),
+            ),
+            (
+                "task: cpu as number, vCPU or string; memory in GB",
+                Kind::TaskDefinition,
+                json!({"cpu": 256, "memory": "1 GB", "containerDefinitions": [{"name": "a", "image": "i"}]}),
+                json!({"cpu": "256", "memory": "1024", "networkMode": "bridge", "containerDefinitions": [{"name": "a", "image": "i", "cpu": 0, "essential": true, "environment": [], "mountPoints": [], "volumesFrom": []}]}),
+            ),
+            (
+                "task: port protocol tcp and awsvpc hostPort",
+                Kind::TaskDefinition,
+                json!({"networkMode": "awsvpc", "containerDefinitions": [{"name": "a", "image": "i", "portMappings": [{"containerPort": 3000}]}]}),
+                json!({"networkMode": "awsvpc", "containerDefinitions": [{"name": "a", "image": "i", "cpu": 0, "essential": true, "portMappings": [{"containerPort": 3000, "hostPort": 3000, "protocol": "tcp"}]}]}),
+            ),
+            (
+                "task: environment is a set by name",
+                Kind::TaskDefinition,
+                json!({"containerDefinitions": [{"name": "a", "image": "i", "environment": [{"name": "B", "value": "2"}, {"name": "A", "value": "1"}]}]}),
+                json!({"networkMode": "bridge", "containerDefinitions": [{"name": "a", "image": "i", "cpu": 0, "essential": true, "environment": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]}]}),
+            ),
+            (
+                "service: deployment defaults, names for ARNs, subnet names for IDs",
+                Kind::Service,
+                json!({"cluster": "main", "taskDefinition": "web", "desiredCount": 2,
+                    "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["private-b", "private-a"], "securityGroups": ["web-tasks"]}},
+                    "loadBalancers": [{"targetGroup": "web", "containerName": "web", "containerPort": 3000}]}),
+                json!({"cluster": "arn:aws:ecs:us-east-1:1:cluster/main", "taskDefinition": "arn:aws:ecs:us-east-1:1:task-definition/web:7", "desiredCount": 2,
+                    "schedulingStrategy": "REPLICA", "propagateTags": "NONE", "enableECSManagedTags": false, "enableExecuteCommand": false,
+                    "healthCheckGracePeriodSeconds": 0, "deploymentController": {"type": "ECS"},
+                    "deploymentConfiguration": {"maximumPercent": 200, "minimumHealthyPercent": 100, "deploymentCircuitBreaker": {"enable": false, "rollback": false}},
+                    "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-a", "subnet-b"], "securityGroups": ["sg-0b"], "assignPublicIp": "DISABLED"}},
+                    "loadBalancers": [{"targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web/abc", "containerName": "web", "containerPort": 3000}]}),
+            ),
+            (
+                "target group: healthCheck block and defaults",
+                Kind::TargetGroup,
+                json!({"protocol": "HTTP", "port": 3000, "vpc": "main", "targetType": "ip", "healthCheck": {"path": "/healthz", "matcher": {"httpCode": 200}},
+                    "attributes": {"deregistration_delay.timeout_seconds": 30}}),
+                json!({"protocol": "HTTP", "port": 3000, "vpc": "vpc-1", "targetType": "ip", "ipAddressType": "ipv4", "protocolVersion": "HTTP1",
+                    "healthCheckEnabled": true, "healthCheckProtocol": "HTTP", "healthCheckPort": "traffic-port", "healthCheckPath": "/healthz",
+                    "healthCheckIntervalSeconds": 30, "healthCheckTimeoutSeconds": 5, "healthyThresholdCount": 5, "unhealthyThresholdCount": 2,
+                    "matcher": {"httpCode": "200"}, "attributes": {"deregistration_delay.timeout_seconds": "30"}}),
+            ),
+            (
+                "load balancer: plain forward equals AWS's one-group forwardConfig; no rules",
+                Kind::LoadBalancer,
+                json!({"subnets": ["private-a", "private-b"], "securityGroups": ["web-alb"],
+                    "listeners": [{"port": 80, "protocol": "HTTP", "defaultActions": [{"type": "forward", "targetGroup": "web"}]}]}),
+                json!({"type": "application", "scheme": "internet-facing", "ipAddressType": "ipv4", "subnets": ["subnet-b", "subnet-a"], "securityGroups": ["sg-0a"],
+                    "listeners": [{"port": 80, "protocol": "HTTP", "defaultActions": [{"type": "forward", "order": 1,
+                        "targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web/abc",
+                        "forwardConfig": {"targetGroups": [{"targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web/abc", "weight": 1}],
+                            "targetGroupStickinessConfig": {"enabled": false}}}]}]}),
+            ),
+            (
+                "security group: default egress, `all` is -1, rule order, source names",
+                Kind::SecurityGroup,
+                json!({"vpc": "main", "description": "d", "ingress": [
+                    {"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidr": "0.0.0.0/0"},
+                    {"protocol": "tcp", "fromPort": 80, "cidr": "0.0.0.0/0"},
+                    {"protocol": "tcp", "fromPort": 3000, "toPort": 3000, "securityGroup": "web-alb"}]}),
+                json!({"vpc": "vpc-1", "description": "d", "ingress": [
+                    {"protocol": "tcp", "fromPort": 3000, "toPort": 3000, "securityGroup": "sg-0a"},
+                    {"protocol": "tcp", "fromPort": 80, "toPort": 80, "cidr": "0.0.0.0/0"},
+                    {"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidr": "0.0.0.0/0"}],
+                    "egress": [{"protocol": "-1", "cidr": "0.0.0.0/0"}]}),
+            ),
+        ];
+        for (what, kind, d, l) in rows {
+            let (d, l) = (desired(kind, d, &ctx), live(kind, l, &ctx));
+            let mut changes = Vec::new();
+            super::super::diff::diff(&d, Some(&l), "", &mut changes);
+            assert!(
+                changes.is_empty(),
+                "{what}: {changes:#?}\ndesired {d:#}\nlive {l:#}"
+            );
+        }
+    }
+
+    /// Each row: a real difference that must survive normalisation, and the path it shows at.
+    #[test]
+    fn real_differences_survive() {
+        let o = observed();
+        let revisions = BTreeMap::from([("web".to_string(), "web:(new)".to_string())]);
+        let ctx = ctx_with(&o, &revisions);
+        let rows: Vec<(Kind, Value, Value, &str)> = vec![
+            (
+                Kind::Service,
+                json!({"taskDefinition": "web", "desiredCount": 2}),
+                json!({"taskDefinition": "arn:aws:ecs:r:1:task-definition/web:7", "desiredCount": 2}),
+                "taskDefinition",
+            ),
+            (
+                Kind::Service,
+                json!({"taskDefinition": "web:7", "desiredCount": 2}),
+                json!({"taskDefinition": "arn:aws:ecs:r:1:task-definition/web:7", "desiredCount": 0}),
+                "desiredCount",
+            ),
+            (
+                Kind::Service,
+                json!({"deploymentConfiguration": {"deploymentCircuitBreaker": {"enable": true, "rollback": true}}}),
+                json!({}),
+                "deploymentConfiguration.deploymentCircuitBreaker.enable",
+            ),
+            (
+                Kind::Service,
+                json!({}),
+                json!({"enableExecuteCommand": true}),
+                "enableExecuteCommand",
+            ),
+            (
+                Kind::TargetGroup,
+                json!({"protocol": "HTTP", "healthCheck": {"path": "/healthz"}}),
+                json!({"protocol": "HTTP", "healthCheckPath": "/"}),
+                "healthCheckPath",
+            ),
+            (
+                Kind::TargetGroup,
+                json!({"protocol": "HTTP"}),
+                json!({"protocol": "HTTP", "healthCheckPath": "/status"}),
+                "healthCheckPath",
+            ),
+            (
+                Kind::SecurityGroup,
+                json!({"ingress": [{"protocol": "tcp", "fromPort": 80, "cidr": "0.0.0.0/0"}]}),
+                json!({"ingress": [{"protocol": "tcp", "fromPort": 22, "toPort": 22, "cidr": "0.0.0.0/0"}]}),
+                "ingress[0].fromPort",
+            ),
+            (
+                Kind::SecurityGroup,
+                json!({}),
+                json!({"egress": []}),
+                "egress",
+            ),
+            (
+                Kind::TaskDefinition,
+                json!({"containerDefinitions": [{"name": "a", "image": "i:2"}]}),
+                json!({"containerDefinitions": [{"name": "a", "image": "i:1"}]}),
+                "containerDefinitions[0].image",
+            ),
+            (
+                Kind::LoadBalancer,
+                json!({"listeners": [{"port": 80, "defaultActions": []}, {"port": 443, "defaultActions": []}]}),
+                json!({"listeners": [{"port": 443, "defaultActions": []}]}),
+                "listeners",
+            ),
+        ];
+        for (kind, d, l, path) in rows {
+            let (d, l) = (desired(kind, d, &ctx), live(kind, l, &ctx));
+            let mut changes = Vec::new();
+            super::super::diff::diff(&d, Some(&l), "", &mut changes);
+            assert!(
+                changes.iter().any(|c| c.path == path),
+                "{kind} {path}: {changes:#?}"
+            );
+        }
+    }
+}

@@ -41,7 +41,6 @@ impl Moto {
             let child = Command::new(&server)
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .env("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
-                .env("MOTO_ENABLE_RECORDING", "True")
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()

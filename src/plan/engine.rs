@@ -1,0 +1,291 @@
+//! `plan(desired, observed) -> Plan`: pure, synchronous, and the only place that decides what
+//! changes.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::diff::{diff, ignored};
+use super::model::*;
+use super::normalize::{self, Ctx, revision_label};
+use crate::manifest::{Kind, ManifestSet, Resource, Spec};
+
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Delete owned resources whose manifests left the set.
+    pub prune: bool,
+}
+
+/// Spec fields AWS cannot change in place: a difference there means delete and create again.
+pub fn immutable_fields(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::SecurityGroup => &["vpc", "description"],
+        Kind::TargetGroup => &[
+            "protocol",
+            "port",
+            "vpc",
+            "targetType",
+            "ipAddressType",
+            "protocolVersion",
+        ],
+        Kind::LoadBalancer => &["type", "scheme"],
+        Kind::Service => &["launchType", "schedulingStrategy", "role"],
+        Kind::TaskDefinition | Kind::Cluster => &[],
+    }
+}
+
+/// The content hash of a task definition manifest: sha256 of its normalised spec (keys sorted).
+/// The revision registered from it carries the hash as a tag; equal hash, equal content.
+pub fn task_definition_hash(r: &Resource) -> String {
+    let empty = Observed::default();
+    let revisions = BTreeMap::new();
+    let ctx = Ctx {
+        observed: &empty,
+        revisions: &revisions,
+    };
+    let spec = normalize::desired(
+        Kind::TaskDefinition,
+        serde_json::to_value(&r.spec).unwrap_or_default(),
+        &ctx,
+    );
+    let digest = Sha256::digest(serde_json::to_vec(&spec).unwrap_or_default());
+    hex::encode(&digest[..16])
+}
+
+/// Decide every step for the set.
+pub fn plan(set: &str, desired: &ManifestSet, observed: &Observed, opts: &PlanOptions) -> Plan {
+    let mut resources: Vec<&Resource> = desired.resources.iter().collect();
+    resources.sort_by(|a, b| (a.kind, a.name()).cmp(&(b.kind, b.name())));
+
+    // Which revision each family's services should run: a matching ACTIVE revision, or new.
+    let mut revisions = BTreeMap::new();
+    for r in resources.iter().filter(|r| r.kind == Kind::TaskDefinition) {
+        let label = match observed.task_definition_matches.get(r.name()) {
+            Some(arn) => revision_label(arn),
+            None => format!("{}:(new)", r.name()),
+        };
+        revisions.insert(r.name().to_string(), label);
+    }
+    let ctx = Ctx {
+        observed,
+        revisions: &revisions,
+    };
+
+    let mut steps: Vec<Step> = resources
+        .iter()
+        .map(|r| step_for(set, r, observed, &ctx))
+        .collect();
+    mark_disruptive(&mut steps, desired);
+
+    if opts.prune {
+        let mut orphans: Vec<&Live> = observed.orphans.iter().collect();
+        orphans.sort_by(|a, b| (b.kind, &b.name).cmp(&(a.kind, &a.name)));
+        for o in orphans {
+            steps.push(Step {
+                kind: o.kind,
+                name: o.name.clone(),
+                op: Op::Delete,
+                changes: vec![],
+                reason: Some(format!(
+                    "owned by set `{set}` and no longer in it (--prune)"
+                )),
+                adopt: false,
+                disruptive: false,
+            });
+        }
+    }
+    Plan {
+        set: set.to_string(),
+        steps,
+    }
+}
+
+fn step_for(set: &str, r: &Resource, observed: &Observed, ctx: &Ctx) -> Step {
+    let spec = serde_json::to_value(&r.spec).unwrap_or_default();
+    let desired = normalize::desired(r.kind, spec, ctx);
+    let mut step = Step {
+        kind: r.kind,
+        name: r.name().to_string(),
+        op: Op::NoOp,
+        changes: vec![],
+        reason: None,
+        adopt: false,
+        disruptive: false,
+    };
+
+    let Some(live) = observed.get(r.kind, r.name()) else {
+        step.op = Op::Create;
+        if let Value::Object(fields) = &desired {
+            step.changes = fields
+                .iter()
+                .map(|(k, v)| Change {
+                    path: k.clone(),
+                    before: None,
+                    after: Some(v.clone()),
+                })
+                .collect();
+        }
+        if r.kind == Kind::Service {
+            step.changes.retain(|c| !ignored_on_create(&c.path));
+        }
+        return step;
+    };
+
+    match live.owner() {
+        Owner::Set(s) if s == set => {}
+        owner if r.metadata.adopt => {
+            step.adopt = true;
+            step.reason = Some(match owner {
+                Owner::Set(other) => format!("adopted from set `{other}` (adopt: true)"),
+                Owner::Nobody => {
+                    "adopted: exists without the reconciler's tags (adopt: true)".into()
+                }
+            });
+        }
+        Owner::Set(other) => {
+            return refuse(
+                step,
+                format!("exists and belongs to set `{other}`; set `adopt: true` to take it over"),
+            );
+        }
+        Owner::Nobody => {
+            return refuse(step, "exists and is not managed by ecs-reconciler; set `adopt: true` in its metadata to take it over".into());
+        }
+    }
+
+    if r.kind == Kind::TaskDefinition {
+        return task_definition_step(step, r, live, desired, ctx);
+    }
+
+    let live_spec = normalize::live(r.kind, live.spec.clone(), ctx);
+    let mut changes = Vec::new();
+    diff(&desired, Some(&live_spec), "", &mut changes);
+    changes.retain(|c| !ignored(&c.path, &r.metadata.ignore_differences));
+    changes.extend(tag_changes(set, r, live));
+    if step.adopt && !changes.iter().any(|c| c.path.starts_with("tags.")) {
+        // Adoption always writes the ownership tags, so it is never a no-op.
+        changes.push(Change {
+            path: format!("tags.{TAG_SET}"),
+            before: None,
+            after: Some(json!(set)),
+        });
+    }
+
+    let immutable: Vec<&str> = changes
+        .iter()
+        .map(|c| c.path.split(['.', '[']).next().unwrap_or_default())
+        .filter(|top| immutable_fields(r.kind).contains(top))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    step.op = if !immutable.is_empty() {
+        step.reason = Some(format!("{} cannot change in place", immutable.join(", ")));
+        Op::Replace
+    } else if changes.is_empty() {
+        Op::NoOp
+    } else {
+        Op::Update
+    };
+    step.changes = changes;
+    step
+}
+
+/// Fields AWS fills on create that a service manifest rarely names; a create shows the rest.
+fn ignored_on_create(path: &str) -> bool {
+    matches!(
+        path,
+        "enableECSManagedTags" | "deploymentController" | "schedulingStrategy"
+    )
+}
+
+fn refuse(mut step: Step, reason: String) -> Step {
+    step.op = Op::Refuse;
+    step.reason = Some(reason);
+    step
+}
+
+/// Tags: the manifest's and the ownership tags must be on the resource with these values. Tags
+/// others add are left alone.
+fn tag_changes(set: &str, r: &Resource, live: &Live) -> Vec<Change> {
+    let mut want: BTreeMap<String, String> = tags_of(&r.spec);
+    want.insert(TAG_SET.into(), set.into());
+    want.insert(TAG_NAME.into(), r.name().into());
+    want.into_iter()
+        .filter(|(k, v)| live.tags.get(k) != Some(v))
+        .map(|(k, v)| Change {
+            path: format!("tags.{k}"),
+            before: live.tags.get(&k).map(|x| json!(x)),
+            after: Some(json!(v)),
+        })
+        .collect()
+}
+
+fn tags_of(spec: &Spec) -> BTreeMap<String, String> {
+    let tags = match spec {
+        Spec::SecurityGroup(s) => &s.tags,
+        Spec::TargetGroup(s) => &s.tags,
+        Spec::LoadBalancer(s) => &s.tags,
+        Spec::TaskDefinition(s) => &s.tags,
+        Spec::Cluster(s) => &s.tags,
+        Spec::Service(s) => &s.tags,
+    };
+    tags.iter()
+        .map(|t| (t.key.clone(), t.value.clone()))
+        .collect()
+}
+
+/// Task definitions are content-addressed: an ACTIVE revision registered from the same content
+/// (hash tag) is reused; otherwise a new revision is registered. Never an in-place update.
+fn task_definition_step(
+    mut step: Step,
+    r: &Resource,
+    live: &Live,
+    desired: Value,
+    ctx: &Ctx,
+) -> Step {
+    if let Some(arn) = ctx.observed.task_definition_matches.get(r.name()) {
+        step.op = Op::NoOp;
+        if arn != &live.id {
+            step.reason = Some(format!(
+                "revision {} has this content and is still ACTIVE: reused",
+                revision_label(arn)
+            ));
+        }
+        return step;
+    }
+    let live_spec = normalize::live(Kind::TaskDefinition, live.spec.clone(), ctx);
+    let mut changes = Vec::new();
+    diff(&desired, Some(&live_spec), "", &mut changes);
+    step.op = Op::Update;
+    step.reason = Some(format!(
+        "registers a new revision (newest ACTIVE is {})",
+        revision_label(&live.id)
+    ));
+    step.changes = changes;
+    step
+}
+
+/// A replacement that would take a running service down: the service itself, or what a service
+/// in the set stands on (its cluster, target groups, security groups, and their load balancers).
+fn mark_disruptive(steps: &mut [Step], set: &ManifestSet) {
+    let mut used: BTreeSet<(Kind, String)> = BTreeSet::new();
+    for r in set.of_kind(Kind::Service) {
+        for reference in r.spec.references() {
+            used.insert((reference.kind, reference.value));
+        }
+    }
+    for lb in set.of_kind(Kind::LoadBalancer) {
+        if lb
+            .spec
+            .references()
+            .iter()
+            .any(|x| used.contains(&(x.kind, x.value.clone())))
+        {
+            used.insert((Kind::LoadBalancer, lb.name().to_string()));
+        }
+    }
+    for s in steps.iter_mut().filter(|s| s.op == Op::Replace) {
+        s.disruptive = s.kind == Kind::Service || used.contains(&(s.kind, s.name.clone()));
+    }
+}

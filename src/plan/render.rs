@@ -1,0 +1,141 @@
+//! A plan as people read it: one block per resource, field-level before → after, coloured on a
+//! terminal (the caller's writer decides; anstream strips colour in pipes).
+
+use std::fmt::Write;
+
+use anstyle::{AnsiColor, Style};
+use serde_json::Value;
+
+use super::model::{Op, Plan, Step};
+
+fn style(op: Op) -> Style {
+    let c = match op {
+        Op::Create => AnsiColor::Green,
+        Op::Update => AnsiColor::Yellow,
+        Op::Replace => AnsiColor::Magenta,
+        Op::Delete | Op::Refuse => AnsiColor::Red,
+        Op::NoOp => AnsiColor::BrightBlack,
+    };
+    Style::new().fg_color(Some(c.into()))
+}
+
+fn sigil(op: Op) -> &'static str {
+    match op {
+        Op::Create => "+",
+        Op::Update => "~",
+        Op::Replace => "-/+",
+        Op::Delete => "-",
+        Op::Refuse => "!",
+        Op::NoOp => "=",
+    }
+}
+
+/// A value on one line, cut to a readable length.
+pub fn short(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 100 {
+        format!("{}…", s.chars().take(99).collect::<String>())
+    } else {
+        s
+    }
+}
+
+/// The whole plan as text. `verbose` also lists unchanged resources.
+pub fn text(plan: &Plan, verbose: bool) -> String {
+    let mut out = String::new();
+    for step in &plan.steps {
+        if step.op == Op::NoOp && !verbose {
+            continue;
+        }
+        write_step(&mut out, step);
+    }
+    let n = |op| plan.count(op);
+    let _ = writeln!(
+        out,
+        "Plan for set `{}`: {} to create, {} to update, {} to replace, {} to delete, {} refused, {} unchanged.",
+        plan.set,
+        n(Op::Create),
+        n(Op::Update),
+        n(Op::Replace),
+        n(Op::Delete),
+        n(Op::Refuse),
+        n(Op::NoOp)
+    );
+    out
+}
+
+fn write_step(out: &mut String, step: &Step) {
+    let s = style(step.op);
+    let bold = s.bold();
+    let _ = write!(
+        out,
+        "{}{} {}{} {}{}",
+        bold.render(),
+        sigil(step.op),
+        step.id(),
+        bold.render_reset(),
+        s.render(),
+        step.op.as_str()
+    );
+    if let Some(reason) = &step.reason {
+        let _ = write!(out, ": {reason}");
+    }
+    if step.disruptive {
+        let _ = write!(out, " [takes a service down: needs --allow-replace]");
+    }
+    let _ = writeln!(out, "{}", s.render_reset());
+    for c in &step.changes {
+        let line = match (&c.before, &c.after) {
+            (None, Some(a)) if step.op == Op::Create => format!("    {}: {}", c.path, short(a)),
+            (None, Some(a)) => format!("    {}: (none) → {}", c.path, short(a)),
+            (Some(b), Some(a)) => format!("    {}: {} → {}", c.path, short(b), short(a)),
+            (Some(b), None) => format!("    {}: {} → (none)", c.path, short(b)),
+            (None, None) => continue,
+        };
+        let _ = writeln!(out, "{line}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::model::{Change, Op, Plan, Step};
+    use crate::manifest::Kind;
+    use serde_json::json;
+
+    #[test]
+    fn shows_field_level_before_and_after_and_a_count() {
+        let plan = Plan {
+            set: "prod".into(),
+            steps: vec![
+                Step {
+                    kind: Kind::Service,
+                    name: "web".into(),
+                    op: Op::Update,
+                    changes: vec![Change {
+                        path: "desiredCount".into(),
+                        before: Some(json!(0)),
+                        after: Some(json!(2)),
+                    }],
+                    reason: None,
+                    adopt: false,
+                    disruptive: false,
+                },
+                Step {
+                    kind: Kind::Cluster,
+                    name: "main".into(),
+                    op: Op::NoOp,
+                    changes: vec![],
+                    reason: None,
+                    adopt: false,
+                    disruptive: false,
+                },
+            ],
+        };
+        let t = anstream::adapter::strip_str(&super::text(&plan, false)).to_string();
+        assert_eq!(
+            t,
+            "~ Service/web update\n    desiredCount: 0 → 2\n\
+             Plan for set `prod`: 0 to create, 1 to update, 0 to replace, 0 to delete, 0 refused, 1 unchanged.\n"
+        );
+    }
+}
