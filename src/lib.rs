@@ -13,3 +13,4 @@ pub mod aws;
 pub mod cli;
 pub mod manifest;
 pub mod plan;
+pub mod reconcile;

@@ -8,6 +8,7 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
 /// Calls made, keyed `Service:Operation` (e.g. `ECS:DescribeServices`). Shared by all clients.
@@ -71,9 +72,12 @@ impl Intercept for CountingInterceptor {
         "CountingInterceptor"
     }
 
-    fn read_before_execution(
+    // Once per operation (not per retry attempt), after the operation's metadata is in the bag:
+    // at `read_before_execution` a client-level interceptor does not see it yet.
+    fn read_before_serialization(
         &self,
         _ctx: &BeforeSerializationInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         if let Some(m) = cfg.load::<Metadata>() {

@@ -1,1 +1,779 @@
-//! placeholder
+//! The ECS adapter: observes clusters, task definitions and services in manifest shape, and
+//! executes their plan steps. What to change is decided by the plan, not here.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ecs::types::{
+    ClusterField, ServiceField, SortOrder, TaskDefinitionField, TaskDefinitionStatus,
+};
+use serde_json::Value;
+use tracing::debug;
+
+use super::ecs_convert as convert;
+use super::{AwsError, Clients, Ids, call_error, owned_tags};
+use crate::manifest::{Kind, ManifestSet, Resource, Spec};
+use crate::plan::{Live, Observed, Step, TAG_HASH, TAG_NAME, TAG_SET};
+
+/// DescribeClusters takes at most 100 names, DescribeServices 10.
+const CLUSTERS_PER_CALL: usize = 100;
+const SERVICES_PER_CALL: usize = 10;
+/// How many older ACTIVE revisions are searched for one registered from the desired content.
+const REVISIONS_SEARCHED: i32 = 10;
+
+fn ecs_tags(tags: Option<&[aws_sdk_ecs::types::Tag]>) -> BTreeMap<String, String> {
+    tags.unwrap_or_default()
+        .iter()
+        .filter_map(|t| Some((t.key.clone()?, t.value.clone().unwrap_or_default())))
+        .collect()
+}
+
+/// The cluster name in a reference: `main`, or the last part of a cluster ARN.
+fn cluster_name(reference: &str) -> &str {
+    reference.rsplit('/').next().unwrap_or(reference)
+}
+
+/// Observe everything the set names: clusters, the newest ACTIVE revision of each family (and a
+/// revision matching `hashes`, the desired content hash per family), and services.
+pub async fn observe(
+    clients: &Clients,
+    set: &str,
+    desired: &ManifestSet,
+    hashes: &BTreeMap<String, String>,
+    prune: bool,
+    observed: &mut Observed,
+) -> Result<(), AwsError> {
+    // Clusters: the set's own and those its services name.
+    let mut clusters: Vec<String> = desired
+        .of_kind(Kind::Cluster)
+        .map(|r| r.name().to_string())
+        .collect();
+    for r in desired.of_kind(Kind::Service) {
+        if let Spec::Service(s) = &r.spec {
+            let c = if s.cluster.starts_with("arn:") {
+                s.cluster.clone()
+            } else {
+                s.cluster.clone()
+            };
+            if !clusters.contains(&c) {
+                clusters.push(c);
+            }
+        }
+    }
+    let mut cluster_arns: BTreeMap<String, String> = BTreeMap::new();
+    for live in describe_clusters(clients, &clusters).await? {
+        cluster_arns.insert(live.name.clone(), live.id.clone());
+        if desired.get(Kind::Cluster, &live.name).is_some() {
+            observed
+                .live
+                .insert((Kind::Cluster, live.name.clone()), live);
+        }
+    }
+
+    // Task definitions: one call per family (there is no batch describe), more only on change.
+    for r in desired.of_kind(Kind::TaskDefinition) {
+        let family = r.name();
+        let Some((latest, latest_hash)) = describe_task_definition(clients, family).await? else {
+            continue;
+        };
+        let want = hashes.get(family);
+        if want.is_some() && latest_hash.as_ref() == want {
+            observed
+                .task_definition_matches
+                .insert(family.to_string(), latest.id.clone());
+        } else if let Some(want) = want {
+            if let Some(arn) = find_revision(clients, family, &latest.id, want).await? {
+                observed
+                    .task_definition_matches
+                    .insert(family.to_string(), arn);
+            }
+        }
+        observed
+            .live
+            .insert((Kind::TaskDefinition, family.to_string()), latest);
+    }
+
+    // Services, by cluster, ten names a call.
+    let mut by_cluster: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in desired.of_kind(Kind::Service) {
+        if let Spec::Service(s) = &r.spec {
+            by_cluster
+                .entry(cluster_name(&s.cluster).to_string())
+                .or_default()
+                .push(r.name().to_string());
+        }
+    }
+    for (cluster, names) in &by_cluster {
+        let Some(arn) = cluster_arns.get(cluster) else {
+            continue;
+        };
+        for live in describe_services(clients, arn, names).await? {
+            observed
+                .live
+                .insert((Kind::Service, live.name.clone()), live);
+        }
+    }
+
+    if prune {
+        observe_orphans(clients, set, desired, observed).await?;
+    }
+    Ok(())
+}
+
+async fn describe_clusters(clients: &Clients, names: &[String]) -> Result<Vec<Live>, AwsError> {
+    let mut out = Vec::new();
+    for chunk in names.chunks(CLUSTERS_PER_CALL) {
+        debug!(count = chunk.len(), "ecs:DescribeClusters");
+        let resp = clients
+            .ecs
+            .describe_clusters()
+            .set_clusters(Some(chunk.to_vec()))
+            .include(ClusterField::Tags)
+            .include(ClusterField::Settings)
+            .include(ClusterField::Configurations)
+            .send()
+            .await
+            .map_err(call_error(
+                "DescribeClusters",
+                format!("{} cluster(s)", chunk.len()),
+            ))?;
+        for c in resp.clusters() {
+            if c.status() != Some("ACTIVE") {
+                continue;
+            }
+            let (Some(name), Some(arn)) = (c.cluster_name(), c.cluster_arn()) else {
+                continue;
+            };
+            let mut live = Live::new(Kind::Cluster, name, arn);
+            live.tags = ecs_tags(Some(c.tags()));
+            live.spec = convert::cluster_json(c);
+            out.push(live);
+        }
+    }
+    Ok(out)
+}
+
+/// The newest ACTIVE revision of a family and its content-hash tag; `None` when the family has no
+/// ACTIVE revision.
+async fn describe_task_definition(
+    clients: &Clients,
+    family: &str,
+) -> Result<Option<(Live, Option<String>)>, AwsError> {
+    debug!(family, "ecs:DescribeTaskDefinition");
+    let resp = clients
+        .ecs
+        .describe_task_definition()
+        .task_definition(family)
+        .include(TaskDefinitionField::Tags)
+        .send()
+        .await;
+    let resp = match resp {
+        Ok(r) => r,
+        // ECS answers ClientException for a family it does not know (or with no ACTIVE revision).
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_client_exception()) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => {
+            return Err(call_error(
+                "DescribeTaskDefinition",
+                format!("TaskDefinition/{family}"),
+            )(e));
+        }
+    };
+    let Some(td) = resp.task_definition() else {
+        return Ok(None);
+    };
+    if td.status().map(|s| s.as_str()) != Some("ACTIVE") {
+        return Ok(None);
+    }
+    let mut live = Live::new(
+        Kind::TaskDefinition,
+        family,
+        td.task_definition_arn().unwrap_or_default(),
+    );
+    live.tags = ecs_tags(Some(resp.tags()));
+    live.spec = convert::task_definition_json(td);
+    let hash = live.tags.get(TAG_HASH).cloned();
+    Ok(Some((live, hash)))
+}
+
+/// An older ACTIVE revision of `family` registered from content with hash `want`.
+async fn find_revision(
+    clients: &Clients,
+    family: &str,
+    latest: &str,
+    want: &str,
+) -> Result<Option<String>, AwsError> {
+    debug!(family, "ecs:ListTaskDefinitions");
+    let resp = clients
+        .ecs
+        .list_task_definitions()
+        .family_prefix(family)
+        .status(TaskDefinitionStatus::Active)
+        .sort(SortOrder::Desc)
+        .max_results(REVISIONS_SEARCHED)
+        .send()
+        .await
+        .map_err(call_error(
+            "ListTaskDefinitions",
+            format!("TaskDefinition/{family}"),
+        ))?;
+    for arn in resp.task_definition_arns() {
+        // familyPrefix is a prefix: `web` also lists `web-api`.
+        let label = crate::plan::normalize::revision_label(arn);
+        if arn == latest || label.split(':').next() != Some(family) {
+            continue;
+        }
+        let r = clients
+            .ecs
+            .describe_task_definition()
+            .task_definition(arn)
+            .include(TaskDefinitionField::Tags)
+            .send()
+            .await
+            .map_err(call_error(
+                "DescribeTaskDefinition",
+                format!("TaskDefinition/{label}"),
+            ))?;
+        if ecs_tags(Some(r.tags())).get(TAG_HASH).map(String::as_str) == Some(want) {
+            return Ok(Some(arn.clone()));
+        }
+    }
+    Ok(None)
+}
+
+async fn describe_services(
+    clients: &Clients,
+    cluster_arn: &str,
+    names: &[String],
+) -> Result<Vec<Live>, AwsError> {
+    let mut out = Vec::new();
+    for chunk in names.chunks(SERVICES_PER_CALL) {
+        debug!(
+            cluster = cluster_arn,
+            count = chunk.len(),
+            "ecs:DescribeServices"
+        );
+        let resp = clients
+            .ecs
+            .describe_services()
+            .cluster(cluster_arn)
+            .set_services(Some(chunk.to_vec()))
+            .include(ServiceField::Tags)
+            .send()
+            .await
+            .map_err(call_error(
+                "DescribeServices",
+                format!(
+                    "{} service(s) in {}",
+                    chunk.len(),
+                    cluster_name(cluster_arn)
+                ),
+            ))?;
+        for s in resp.services() {
+            // A deleted service stays visible as INACTIVE (and DRAINING while it stops).
+            if matches!(s.status(), Some("INACTIVE") | Some("DRAINING")) {
+                continue;
+            }
+            let (Some(name), Some(arn)) = (s.service_name(), s.service_arn()) else {
+                continue;
+            };
+            let mut live = Live::new(Kind::Service, name, arn);
+            live.tags = ecs_tags(Some(s.tags()));
+            live.spec = convert::service_json(s);
+            if let Some(Value::Object(o)) = Some(&mut live.spec) {
+                o.entry("cluster".to_string())
+                    .or_insert_with(|| Value::String(cluster_arn.to_string()));
+            }
+            out.push(live);
+        }
+    }
+    Ok(out)
+}
+
+/// Owned resources whose manifests left the set: clusters and services tagged with the set, and
+/// task-definition families whose newest revision is.
+async fn observe_orphans(
+    clients: &Clients,
+    set: &str,
+    desired: &ManifestSet,
+    observed: &mut Observed,
+) -> Result<(), AwsError> {
+    let owned =
+        |tags: &BTreeMap<String, String>| tags.get(TAG_SET).map(String::as_str) == Some(set);
+    let mut arns = Vec::new();
+    let mut pages = clients.ecs.list_clusters().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        arns.extend(
+            page.map_err(call_error("ListClusters", "account"))?
+                .cluster_arns()
+                .iter()
+                .cloned(),
+        );
+    }
+    let clusters = describe_clusters(clients, &arns).await?;
+    for c in &clusters {
+        let name = c
+            .tags
+            .get(TAG_NAME)
+            .cloned()
+            .unwrap_or_else(|| c.name.clone());
+        if owned(&c.tags) && desired.get(Kind::Cluster, &name).is_none() {
+            observed.orphans.push(c.clone());
+        }
+    }
+    for c in &clusters {
+        let mut names = Vec::new();
+        let mut pages = clients
+            .ecs
+            .list_services()
+            .cluster(&c.id)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            names.extend(
+                page.map_err(call_error("ListServices", format!("Cluster/{}", c.name)))?
+                    .service_arns()
+                    .iter()
+                    .cloned(),
+            );
+        }
+        for s in describe_services(clients, &c.id, &names).await? {
+            if owned(&s.tags) && desired.get(Kind::Service, &s.name).is_none() {
+                observed.orphans.push(s);
+            }
+        }
+    }
+    let mut families = Vec::new();
+    let mut pages = clients
+        .ecs
+        .list_task_definition_families()
+        .status(aws_sdk_ecs::types::TaskDefinitionFamilyStatus::Active)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        families.extend(
+            page.map_err(call_error("ListTaskDefinitionFamilies", "account"))?
+                .families()
+                .iter()
+                .cloned(),
+        );
+    }
+    for family in families
+        .iter()
+        .filter(|f| desired.get(Kind::TaskDefinition, f).is_none())
+    {
+        if let Some((live, _)) = describe_task_definition(clients, family).await? {
+            if owned(&live.tags) {
+                observed.orphans.push(live);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn id(r: &Resource) -> String {
+    format!("{}/{}", r.kind, r.name())
+}
+
+// ---- clusters ----------------------------------------------------------------------------------
+
+pub async fn create_cluster(
+    clients: &Clients,
+    set: &str,
+    r: &Resource,
+    ids: &Ids,
+) -> Result<String, AwsError> {
+    let Spec::Cluster(spec) = &r.spec else {
+        unreachable!("a Cluster step carries a Cluster spec")
+    };
+    let resp = clients
+        .ecs
+        .create_cluster()
+        .cluster_name(r.name())
+        .set_settings(Some(convert::cluster_settings(&spec.settings)))
+        .set_capacity_providers(
+            (!spec.capacity_providers.is_empty()).then(|| spec.capacity_providers.clone()),
+        )
+        .set_default_capacity_provider_strategy(non_empty(convert::capacity_provider_strategy(
+            &spec.default_capacity_provider_strategy,
+        )?))
+        .set_configuration(
+            spec.configuration
+                .as_ref()
+                .map(convert::cluster_configuration),
+        )
+        .set_service_connect_defaults(
+            spec.service_connect_defaults
+                .as_ref()
+                .map(|d| {
+                    aws_sdk_ecs::types::ClusterServiceConnectDefaultsRequest::builder()
+                        .namespace(&d.namespace)
+                        .build()
+                })
+                .transpose()
+                .map_err(|e| AwsError::unresolved(id(r), e.to_string()))?,
+        )
+        .set_tags(Some(convert::tags(&owned_tags(set, r.name(), &spec.tags))))
+        .send()
+        .await
+        .map_err(call_error("CreateCluster", id(r)))?;
+    let arn = resp
+        .cluster()
+        .and_then(|c| c.cluster_arn())
+        .unwrap_or_default()
+        .to_string();
+    ids.set(Kind::Cluster, r.name(), &arn);
+    Ok(arn)
+}
+
+pub async fn update_cluster(
+    clients: &Clients,
+    set: &str,
+    step: &Step,
+    r: &Resource,
+    live: &Live,
+) -> Result<(), AwsError> {
+    let Spec::Cluster(spec) = &r.spec else {
+        unreachable!("a Cluster step carries a Cluster spec")
+    };
+    if step.touches("settings") {
+        clients
+            .ecs
+            .update_cluster_settings()
+            .cluster(&live.id)
+            .set_settings(Some(convert::cluster_settings(&spec.settings)))
+            .send()
+            .await
+            .map_err(call_error("UpdateClusterSettings", id(r)))?;
+    }
+    if step.touches("configuration") || step.touches("serviceConnectDefaults") {
+        clients
+            .ecs
+            .update_cluster()
+            .cluster(&live.id)
+            .set_configuration(
+                spec.configuration
+                    .as_ref()
+                    .map(convert::cluster_configuration),
+            )
+            .send()
+            .await
+            .map_err(call_error("UpdateCluster", id(r)))?;
+    }
+    if step.touches("capacityProviders") || step.touches("defaultCapacityProviderStrategy") {
+        clients
+            .ecs
+            .put_cluster_capacity_providers()
+            .cluster(&live.id)
+            .set_capacity_providers(Some(spec.capacity_providers.clone()))
+            .set_default_capacity_provider_strategy(Some(convert::capacity_provider_strategy(
+                &spec.default_capacity_provider_strategy,
+            )?))
+            .send()
+            .await
+            .map_err(call_error("PutClusterCapacityProviders", id(r)))?;
+    }
+    tag(clients, step, r, &live.id, set, &spec.tags).await
+}
+
+pub async fn delete_cluster(clients: &Clients, live: &Live) -> Result<(), AwsError> {
+    clients
+        .ecs
+        .delete_cluster()
+        .cluster(&live.id)
+        .send()
+        .await
+        .map_err(call_error(
+            "DeleteCluster",
+            format!("Cluster/{}", live.name),
+        ))?;
+    Ok(())
+}
+
+/// TagResource with the manifest and ownership tags, when the plan found any missing or changed.
+async fn tag(
+    clients: &Clients,
+    step: &Step,
+    r: &Resource,
+    arn: &str,
+    set: &str,
+    tags: &[crate::manifest::spec::Tag],
+) -> Result<(), AwsError> {
+    if !step.touches("tags") {
+        return Ok(());
+    }
+    clients
+        .ecs
+        .tag_resource()
+        .resource_arn(arn)
+        .set_tags(Some(convert::tags(&owned_tags(set, r.name(), tags))))
+        .send()
+        .await
+        .map_err(call_error("TagResource", id(r)))?;
+    Ok(())
+}
+
+fn non_empty<T>(v: Vec<T>) -> Option<Vec<T>> {
+    (!v.is_empty()).then_some(v)
+}
+
+// ---- task definitions --------------------------------------------------------------------------
+
+/// Register a revision from the manifest, tagged with its content hash; record its ARN as the
+/// one services of this run should run.
+pub async fn register_task_definition(
+    clients: &Clients,
+    set: &str,
+    r: &Resource,
+    hash: &str,
+    ids: &Ids,
+) -> Result<String, AwsError> {
+    let Spec::TaskDefinition(spec) = &r.spec else {
+        unreachable!("a TaskDefinition step carries a TaskDefinition spec")
+    };
+    let mut tags = owned_tags(set, r.name(), &spec.tags);
+    tags.insert(TAG_HASH.to_string(), hash.to_string());
+    let resp = convert::register_task_definition(&clients.ecs, r.name(), spec, &tags)?
+        .send()
+        .await
+        .map_err(call_error("RegisterTaskDefinition", id(r)))?;
+    let arn = resp
+        .task_definition()
+        .and_then(|t| t.task_definition_arn())
+        .unwrap_or_default()
+        .to_string();
+    ids.set(Kind::TaskDefinition, r.name(), &arn);
+    Ok(arn)
+}
+
+/// Deregister every ACTIVE revision of a family that left the set (prune).
+pub async fn deregister_family(clients: &Clients, live: &Live) -> Result<(), AwsError> {
+    let mut arns = Vec::new();
+    let mut pages = clients
+        .ecs
+        .list_task_definitions()
+        .family_prefix(&live.name)
+        .status(TaskDefinitionStatus::Active)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        arns.extend(
+            page.map_err(call_error(
+                "ListTaskDefinitions",
+                format!("TaskDefinition/{}", live.name),
+            ))?
+            .task_definition_arns()
+            .iter()
+            .cloned(),
+        );
+    }
+    for arn in arns.iter().filter(|a| {
+        crate::plan::normalize::revision_label(a).split(':').next() == Some(live.name.as_str())
+    }) {
+        clients
+            .ecs
+            .deregister_task_definition()
+            .task_definition(arn)
+            .send()
+            .await
+            .map_err(call_error(
+                "DeregisterTaskDefinition",
+                format!("TaskDefinition/{}", live.name),
+            ))?;
+    }
+    Ok(())
+}
+
+// ---- services ----------------------------------------------------------------------------------
+
+pub async fn create_service(
+    clients: &Clients,
+    set: &str,
+    r: &Resource,
+    ids: &Ids,
+) -> Result<String, AwsError> {
+    let Spec::Service(spec) = &r.spec else {
+        unreachable!("a Service step carries a Service spec")
+    };
+    let cluster = ids.resolve(Kind::Cluster, &spec.cluster)?;
+    let task_definition = ids.resolve(Kind::TaskDefinition, &spec.task_definition)?;
+    let resp = clients
+        .ecs
+        .create_service()
+        .cluster(&cluster)
+        .service_name(r.name())
+        .task_definition(task_definition)
+        .set_desired_count(spec.desired_count)
+        .set_launch_type(spec.launch_type.as_deref().map(Into::into))
+        .set_capacity_provider_strategy(non_empty(convert::capacity_provider_strategy(
+            &spec.capacity_provider_strategy,
+        )?))
+        .set_platform_version(spec.platform_version.clone())
+        .set_role(spec.role.clone())
+        .set_load_balancers(non_empty(convert::load_balancers(spec, ids)?))
+        .set_service_registries(non_empty(convert::service_registries(
+            &spec.service_registries,
+        )))
+        .set_network_configuration(convert::network_configuration(spec, ids)?)
+        .set_deployment_configuration(
+            spec.deployment_configuration
+                .as_ref()
+                .map(convert::deployment_configuration),
+        )
+        .set_placement_constraints(non_empty(convert::placement_constraints(
+            &spec.placement_constraints,
+        )))
+        .set_placement_strategy(non_empty(convert::placement_strategy(
+            &spec.placement_strategy,
+        )))
+        .set_health_check_grace_period_seconds(spec.health_check_grace_period_seconds)
+        .set_scheduling_strategy(spec.scheduling_strategy.as_deref().map(Into::into))
+        .set_deployment_controller(
+            spec.deployment_controller
+                .as_ref()
+                .map(convert::deployment_controller)
+                .transpose()?,
+        )
+        .set_enable_ecs_managed_tags(spec.enable_ecs_managed_tags)
+        .set_propagate_tags(spec.propagate_tags.as_deref().map(Into::into))
+        .set_enable_execute_command(spec.enable_execute_command)
+        .set_availability_zone_rebalancing(
+            spec.availability_zone_rebalancing
+                .as_deref()
+                .map(Into::into),
+        )
+        .set_tags(Some(convert::tags(&owned_tags(set, r.name(), &spec.tags))))
+        .send()
+        .await
+        .map_err(call_error("CreateService", id(r)))?;
+    let arn = resp
+        .service()
+        .and_then(|s| s.service_arn())
+        .unwrap_or_default()
+        .to_string();
+    ids.set(Kind::Service, r.name(), &arn);
+    Ok(arn)
+}
+
+/// UpdateService with exactly the fields the plan found changed (so `ignoreDifferences` fields,
+/// such as an autoscaled `desiredCount`, are never sent).
+pub async fn update_service(
+    clients: &Clients,
+    set: &str,
+    step: &Step,
+    r: &Resource,
+    live: &Live,
+    ids: &Ids,
+) -> Result<(), AwsError> {
+    let Spec::Service(spec) = &r.spec else {
+        unreachable!("a Service step carries a Service spec")
+    };
+    let fields: Vec<&str> = step
+        .changes
+        .iter()
+        .map(|c| c.path.split(['.', '[']).next().unwrap_or_default())
+        .filter(|f| *f != "tags")
+        .collect();
+    if !fields.is_empty() {
+        let cluster = live
+            .spec
+            .get("cluster")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or(ids.resolve(Kind::Cluster, &spec.cluster)?);
+        let has = |f: &str| fields.contains(&f);
+        let mut u = clients
+            .ecs
+            .update_service()
+            .cluster(cluster)
+            .service(r.name());
+        if has("taskDefinition") {
+            u = u.task_definition(ids.resolve(Kind::TaskDefinition, &spec.task_definition)?);
+        }
+        if has("desiredCount") {
+            u = u.set_desired_count(spec.desired_count);
+        }
+        if has("capacityProviderStrategy") {
+            u = u.set_capacity_provider_strategy(Some(convert::capacity_provider_strategy(
+                &spec.capacity_provider_strategy,
+            )?));
+        }
+        if has("deploymentConfiguration") {
+            let d = spec.deployment_configuration.clone().unwrap_or_default();
+            u = u.deployment_configuration(convert::deployment_configuration(&d));
+        }
+        if has("networkConfiguration") {
+            u = u.set_network_configuration(convert::network_configuration(spec, ids)?);
+        }
+        if has("loadBalancers") {
+            u = u.set_load_balancers(Some(convert::load_balancers(spec, ids)?));
+        }
+        if has("placementConstraints") {
+            u = u.set_placement_constraints(Some(convert::placement_constraints(
+                &spec.placement_constraints,
+            )));
+        }
+        if has("placementStrategy") {
+            u = u.set_placement_strategy(Some(convert::placement_strategy(
+                &spec.placement_strategy,
+            )));
+        }
+        if has("platformVersion") {
+            u = u.set_platform_version(spec.platform_version.clone());
+        }
+        if has("healthCheckGracePeriodSeconds") {
+            u = u.health_check_grace_period_seconds(
+                spec.health_check_grace_period_seconds.unwrap_or(0),
+            );
+        }
+        if has("enableExecuteCommand") {
+            u = u.enable_execute_command(spec.enable_execute_command.unwrap_or(false));
+        }
+        if has("enableECSManagedTags") {
+            u = u.enable_ecs_managed_tags(spec.enable_ecs_managed_tags.unwrap_or(false));
+        }
+        if has("propagateTags") {
+            u = u.propagate_tags(spec.propagate_tags.as_deref().unwrap_or("NONE").into());
+        }
+        if has("serviceRegistries") {
+            u = u.set_service_registries(Some(convert::service_registries(
+                &spec.service_registries,
+            )));
+        }
+        if has("availabilityZoneRebalancing") {
+            u = u.set_availability_zone_rebalancing(
+                spec.availability_zone_rebalancing
+                    .as_deref()
+                    .map(Into::into),
+            );
+        }
+        u.send().await.map_err(call_error("UpdateService", id(r)))?;
+    }
+    tag(clients, step, r, &live.id, set, &spec.tags).await
+}
+
+/// Delete a service without scaling it down first (`force`): the reconciler only deletes what
+/// the set asked to be gone.
+pub async fn delete_service(clients: &Clients, live: &Live) -> Result<(), AwsError> {
+    let cluster = live
+        .spec
+        .get("cluster")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    clients
+        .ecs
+        .delete_service()
+        .cluster(cluster)
+        .service(&live.id)
+        .force(true)
+        .send()
+        .await
+        .map_err(call_error(
+            "DeleteService",
+            format!("Service/{}", live.name),
+        ))?;
+    Ok(())
+}

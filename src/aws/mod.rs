@@ -4,6 +4,7 @@
 pub mod calls;
 pub mod ec2;
 pub mod ecs;
+pub mod ecs_convert;
 pub mod elbv2;
 
 use aws_config::{BehaviorVersion, SdkConfig};

@@ -1,5 +1,6 @@
 //! The `ecs-reconciler` command line: argument parsing, and one module per command.
 
+mod plan;
 mod schema;
 mod validate;
 
@@ -38,8 +39,63 @@ pub enum Command {
         #[arg(long)]
         strict: bool,
     },
+    /// Show what `apply` would change: create / update (field by field) / replace / delete.
+    ///
+    /// Reads the account given by the standard AWS environment (AWS_REGION, AWS_PROFILE,
+    /// AWS_ENDPOINT_URL, ...); changes nothing.
+    Plan {
+        #[command(flatten)]
+        set: SetArgs,
+        /// Also plan deleting owned resources whose manifests left the set.
+        #[arg(long)]
+        prune: bool,
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+        /// Exit 0 when there is nothing to change, 2 when there is, 1 on error.
+        #[arg(long)]
+        detailed_exitcode: bool,
+        /// Also list unchanged resources.
+        #[arg(long, short)]
+        verbose: bool,
+    },
+    /// Plan, then change AWS to match the set.
+    Apply {
+        #[command(flatten)]
+        set: SetArgs,
+        /// Delete owned resources whose manifests left the set.
+        #[arg(long)]
+        prune: bool,
+        /// With --prune: allow deleting every resource the set owns.
+        #[arg(long)]
+        force: bool,
+        /// Allow replacements (delete and create) that take a running service down.
+        #[arg(long)]
+        allow_replace: bool,
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
     /// Print the JSON Schema of the manifests (for yaml-language-server and other editors).
     Schema,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SetArgs {
+    /// The manifest folder.
+    #[arg(long, default_value = "desired")]
+    desired: PathBuf,
+    /// The set's name, written on everything it owns (tag `ecs-reconciler:set`); defaults to the
+    /// folder's name.
+    #[arg(long)]
+    set: Option<String>,
+}
+
+impl SetArgs {
+    fn source(self) -> plan::Source {
+        plan::Source {
+            desired: self.desired,
+            set: self.set,
+        }
+    }
 }
 
 /// Run a parsed command line; the exit code is the command's verdict.
@@ -51,5 +107,38 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             strict,
         } => validate::run(&paths, output, strict),
         Command::Schema => schema::run(),
+        Command::Plan {
+            set,
+            prune,
+            output,
+            detailed_exitcode,
+            verbose,
+        } => runtime()?.block_on(plan::plan(
+            set.source(),
+            prune,
+            output,
+            detailed_exitcode,
+            verbose,
+        )),
+        Command::Apply {
+            set,
+            prune,
+            force,
+            allow_replace,
+            output,
+        } => {
+            let opts = crate::reconcile::RunOptions {
+                prune,
+                force,
+                allow_replace,
+            };
+            runtime()?.block_on(plan::apply(set.source(), opts, output))
+        }
     }
+}
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
 }

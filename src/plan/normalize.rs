@@ -507,10 +507,17 @@ fn sg_rule(r: &mut Value, ctx: &Ctx) {
             "6" => "tcp".into(),
             "17" => "udp".into(),
             "1" => "icmp".into(),
+            "58" => "icmpv6".into(),
             _ => s,
         });
     }
-    if r["protocol"] == "-1" {
+    // Rule descriptions are labels, not access: they do not make two rules different.
+    remove(r, "description");
+    // Only these protocols have ports; AWS allows every port for the others.
+    if !matches!(
+        r["protocol"].as_str(),
+        Some("tcp" | "udp" | "icmp" | "icmpv6")
+    ) {
         remove(r, "fromPort");
         remove(r, "toPort");
     } else if r.get("toPort").is_none() {

@@ -114,3 +114,145 @@ pub fn http_status(port: u16, method: &str, path: &str) -> Option<u16> {
     s.read_to_string(&mut buf).ok()?;
     buf.split_whitespace().nth(1)?.parse().ok()
 }
+
+/// A raw JSON-protocol call to the emulator (for services the product has no SDK client for,
+/// such as ACM). moto does not check signatures.
+pub fn json_call(port: u16, target: &str, body: &str) -> serde_json::Value {
+    use std::io::{Read, Write};
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to moto");
+    let service = target.split('.').next().unwrap_or_default();
+    let scope = match service {
+        "CertificateManager" => "acm",
+        other => other,
+    };
+    write!(
+        s,
+        "POST / HTTP/1.0\r\nHost: 127.0.0.1\r\nX-Amz-Target: {target}\r\nContent-Type: application/x-amz-json-1.1\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/{scope}/aws4_request, SignedHeaders=host, Signature=0\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).unwrap();
+    let json = buf.split("\r\n\r\n").nth(1).unwrap_or_default();
+    serde_json::from_str(json).unwrap_or_else(|e| panic!("{target}: {e}: {buf}"))
+}
+
+/// The network the example set refers to, made the way a platform team has it: a VPC named
+/// `main`, public and private subnets in two zones, and an ACM certificate for the HTTPS listener.
+pub struct Network {
+    pub vpc: String,
+    pub subnets: std::collections::BTreeMap<String, String>,
+    pub certificate_arn: String,
+}
+
+pub async fn create_network(moto: &Moto, ec2: &aws_sdk_ec2::Client) -> Network {
+    use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
+    let named = |kind: ResourceType, name: &str| {
+        TagSpecification::builder()
+            .resource_type(kind)
+            .tags(Tag::builder().key("Name").value(name).build())
+            .build()
+    };
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.20.0.0/16")
+        .tag_specifications(named(ResourceType::Vpc, "main"))
+        .send()
+        .await
+        .expect("CreateVpc")
+        .vpc
+        .and_then(|v| v.vpc_id)
+        .unwrap();
+    let mut subnets = std::collections::BTreeMap::new();
+    for (i, (name, az)) in [
+        ("public-a", "us-east-1a"),
+        ("public-b", "us-east-1b"),
+        ("private-a", "us-east-1a"),
+        ("private-b", "us-east-1b"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let id = ec2
+            .create_subnet()
+            .vpc_id(&vpc)
+            .cidr_block(format!("10.20.{i}.0/24"))
+            .availability_zone(az)
+            .tag_specifications(named(ResourceType::Subnet, name))
+            .send()
+            .await
+            .expect("CreateSubnet")
+            .subnet
+            .and_then(|s| s.subnet_id)
+            .unwrap();
+        subnets.insert(name.to_string(), id);
+    }
+    let cert = json_call(
+        moto.port,
+        "CertificateManager.RequestCertificate",
+        r#"{"DomainName": "web.example.com"}"#,
+    );
+    Network {
+        vpc,
+        subnets,
+        certificate_arn: cert["CertificateArn"].as_str().unwrap().to_string(),
+    }
+}
+
+/// A copy of `desired/` in a fresh folder named `name` (the set's name), with the example's
+/// certificate ARN replaced by one the emulator issued. Returns the folder.
+pub fn example_set(name: &str, network: &Network) -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("ecs-reconciler-test")
+        .tempdir()
+        .unwrap();
+    let set = dir.path().join(name);
+    std::fs::create_dir(&set).unwrap();
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("desired");
+    for entry in std::fs::read_dir(src).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = text.replace(
+            "arn:aws:acm:us-east-1:123456789012:certificate/0d4c1c8e-5d2a-4a7e-9a55-3f0a9f6c1b2d",
+            &network.certificate_arn,
+        );
+        std::fs::write(set.join(path.file_name().unwrap()), text).unwrap();
+    }
+    dir
+}
+
+/// Run the `ecs-reconciler` binary against this emulator, as a user would with the standard
+/// AWS environment. Returns (exit code, stdout, stderr).
+pub fn cli(moto: &Moto, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ecs-reconciler"))
+        .args(args)
+        .env("AWS_ENDPOINT_URL", moto.endpoint())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env_remove("AWS_PROFILE")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run ecs-reconciler");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+/// `cli` with `--output json`, parsed; panics with the output when it is not JSON.
+pub fn cli_json(moto: &Moto, args: &[&str]) -> (i32, serde_json::Value) {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--output", "json"]);
+    let (code, out, err) = cli(moto, &all);
+    let v = serde_json::from_str(&out).unwrap_or_else(|e| {
+        panic!("{args:?}: not JSON ({e}); exit {code}\nstdout:\n{out}\nstderr:\n{err}")
+    });
+    (code, v)
+}

@@ -1,0 +1,1545 @@
+//! Conversions between the manifest types and the ECS SDK types, both ways.
+//!
+//! Manifest → SDK: request parts for RegisterTaskDefinition, CreateService/UpdateService and
+//! CreateCluster/UpdateCluster, setting only what the manifest sets. SDK → manifest: the live
+//! state of a described task definition, service or cluster as JSON in the manifest's shape
+//! (camelCase, our serde field names), leaving out read-only fields and whatever AWS returns as
+//! absent. Everything here is pure: no AWS calls.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_ecs::error::BuildError;
+use aws_sdk_ecs::operation::register_task_definition::builders::RegisterTaskDefinitionFluentBuilder;
+use aws_sdk_ecs::types as ecs;
+use serde_json::{Map, Value, json};
+
+use super::{AwsError, Ids};
+use crate::manifest::Kind;
+use crate::manifest::spec::NameValue;
+use crate::manifest::spec::cluster as cl;
+use crate::manifest::spec::service as sv;
+use crate::manifest::spec::task_definition as td;
+
+// ---- small tools -------------------------------------------------------------------------------
+
+/// An SDK builder error as an [`AwsError`] about `resource`.
+fn built(resource: &str) -> impl FnOnce(BuildError) -> AwsError + '_ {
+    move |err| AwsError::unresolved(resource, err.to_string())
+}
+
+/// `Some(f(v))` when the manifest sets `v`, for converters that can fail.
+fn opt<T, U, E>(v: &Option<T>, f: impl FnOnce(&T) -> Result<U, E>) -> Result<Option<U>, E> {
+    v.as_ref().map(f).transpose()
+}
+
+/// A converted list, or `None` (leave unset) for an empty one, for converters that can fail.
+fn list<T, U, E>(v: &[T], f: impl FnMut(&T) -> Result<U, E>) -> Result<Option<Vec<U>>, E> {
+    if v.is_empty() {
+        return Ok(None);
+    }
+    v.iter().map(f).collect::<Result<Vec<_>, _>>().map(Some)
+}
+
+/// A converted list, or `None` (leave unset) for an empty one.
+fn each<T, U>(v: &[T], f: impl FnMut(&T) -> U) -> Option<Vec<U>> {
+    (!v.is_empty()).then(|| v.iter().map(f).collect())
+}
+
+fn strings(v: &[String]) -> Option<Vec<String>> {
+    (!v.is_empty()).then(|| v.to_vec())
+}
+
+fn hash_map(m: &BTreeMap<String, String>) -> Option<HashMap<String, String>> {
+    (!m.is_empty()).then(|| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+}
+
+fn key_value(nv: &NameValue) -> ecs::KeyValuePair {
+    ecs::KeyValuePair::builder()
+        .name(&nv.name)
+        .set_value(nv.value.clone())
+        .build()
+}
+
+/// A JSON object built field by field, leaving out what AWS returned as absent.
+#[derive(Default)]
+struct Obj(Map<String, Value>);
+
+impl Obj {
+    fn new() -> Self {
+        Obj::default()
+    }
+
+    fn set(mut self, key: &str, v: impl Into<Value>) -> Self {
+        self.0.insert(key.to_string(), v.into());
+        self
+    }
+
+    fn opt(self, key: &str, v: Option<impl Into<Value>>) -> Self {
+        match v {
+            Some(v) => self.set(key, v),
+            None => self,
+        }
+    }
+
+    /// A list as AWS returned it (an empty list stays an empty array), absent when `None`.
+    fn list<T>(self, key: &str, v: &Option<Vec<T>>, f: impl FnMut(&T) -> Value) -> Self {
+        match v {
+            Some(v) => self.set(key, Value::Array(v.iter().map(f).collect())),
+            None => self,
+        }
+    }
+
+    fn strings(self, key: &str, v: &Option<Vec<String>>) -> Self {
+        self.list(key, v, |s| Value::from(s.as_str()))
+    }
+
+    /// A string map, keys sorted.
+    fn map(self, key: &str, v: &Option<HashMap<String, String>>) -> Self {
+        match v {
+            Some(m) => {
+                let sorted: BTreeMap<&String, &String> = m.iter().collect();
+                self.set(key, json!(sorted))
+            }
+            None => self,
+        }
+    }
+
+    fn done(self) -> Value {
+        Value::Object(self.0)
+    }
+}
+
+// ---- task definitions: manifest → SDK ----------------------------------------------------------
+
+/// One container of a manifest as an SDK container definition, setting only what it sets.
+pub fn container_definition(
+    c: &td::ContainerDefinition,
+) -> Result<ecs::ContainerDefinition, AwsError> {
+    let resource = format!("container {}", c.name);
+    let cpu = c
+        .cpu
+        .map(|cpu| {
+            i32::try_from(cpu)
+                .map_err(|_| AwsError::unresolved(&resource, format!("cpu {cpu} is out of range")))
+        })
+        .transpose()?;
+    build_container(c, cpu).map_err(built(&resource))
+}
+
+fn build_container(
+    c: &td::ContainerDefinition,
+    cpu: Option<i32>,
+) -> Result<ecs::ContainerDefinition, BuildError> {
+    Ok(ecs::ContainerDefinition::builder()
+        .name(&c.name)
+        .image(&c.image)
+        .set_repository_credentials(opt(&c.repository_credentials, |r| {
+            ecs::RepositoryCredentials::builder()
+                .credentials_parameter(&r.credentials_parameter)
+                .build()
+        })?)
+        .set_cpu(cpu)
+        .set_memory(c.memory)
+        .set_memory_reservation(c.memory_reservation)
+        .set_links(strings(&c.links))
+        .set_port_mappings(each(&c.port_mappings, port_mapping))
+        .set_essential(c.essential)
+        .set_restart_policy(opt(&c.restart_policy, |r| {
+            ecs::ContainerRestartPolicy::builder()
+                .enabled(r.enabled)
+                .set_ignored_exit_codes(
+                    (!r.ignored_exit_codes.is_empty()).then(|| r.ignored_exit_codes.clone()),
+                )
+                .set_restart_attempt_period(r.restart_attempt_period)
+                .build()
+        })?)
+        .set_entry_point(strings(&c.entry_point))
+        .set_command(strings(&c.command))
+        .set_environment(each(&c.environment, key_value))
+        .set_environment_files(list(&c.environment_files, |f| {
+            ecs::EnvironmentFile::builder()
+                .value(&f.value)
+                .r#type(ecs::EnvironmentFileType::from(f.r#type.as_str()))
+                .build()
+        })?)
+        .set_mount_points(each(&c.mount_points, |m| {
+            ecs::MountPoint::builder()
+                .set_source_volume(m.source_volume.clone())
+                .set_container_path(m.container_path.clone())
+                .set_read_only(m.read_only)
+                .build()
+        }))
+        .set_volumes_from(each(&c.volumes_from, |v| {
+            ecs::VolumeFrom::builder()
+                .set_source_container(v.source_container.clone())
+                .set_read_only(v.read_only)
+                .build()
+        }))
+        .set_linux_parameters(opt(&c.linux_parameters, linux_parameters)?)
+        .set_secrets(list(&c.secrets, secret)?)
+        .set_depends_on(list(&c.depends_on, |d| {
+            ecs::ContainerDependency::builder()
+                .container_name(&d.container_name)
+                .condition(ecs::ContainerCondition::from(d.condition.as_str()))
+                .build()
+        })?)
+        .set_start_timeout(c.start_timeout)
+        .set_stop_timeout(c.stop_timeout)
+        .set_version_consistency(
+            c.version_consistency
+                .as_deref()
+                .map(ecs::VersionConsistency::from),
+        )
+        .set_hostname(c.hostname.clone())
+        .set_user(c.user.clone())
+        .set_working_directory(c.working_directory.clone())
+        .set_disable_networking(c.disable_networking)
+        .set_privileged(c.privileged)
+        .set_readonly_root_filesystem(c.readonly_root_filesystem)
+        .set_dns_servers(strings(&c.dns_servers))
+        .set_dns_search_domains(strings(&c.dns_search_domains))
+        .set_extra_hosts(list(&c.extra_hosts, |h| {
+            ecs::HostEntry::builder()
+                .hostname(&h.hostname)
+                .ip_address(&h.ip_address)
+                .build()
+        })?)
+        .set_docker_security_options(strings(&c.docker_security_options))
+        .set_interactive(c.interactive)
+        .set_pseudo_terminal(c.pseudo_terminal)
+        .set_docker_labels(hash_map(&c.docker_labels))
+        .set_ulimits(list(&c.ulimits, |u| {
+            ecs::Ulimit::builder()
+                .name(ecs::UlimitName::from(u.name.as_str()))
+                .soft_limit(u.soft_limit)
+                .hard_limit(u.hard_limit)
+                .build()
+        })?)
+        .set_log_configuration(opt(&c.log_configuration, |l| {
+            ecs::LogConfiguration::builder()
+                .log_driver(ecs::LogDriver::from(l.log_driver.as_str()))
+                .set_options(hash_map(&l.options))
+                .set_secret_options(list(&l.secret_options, secret)?)
+                .build()
+        })?)
+        .set_health_check(opt(&c.health_check, |h| {
+            ecs::HealthCheck::builder()
+                .set_command(Some(h.command.clone()))
+                .set_interval(h.interval)
+                .set_timeout(h.timeout)
+                .set_retries(h.retries)
+                .set_start_period(h.start_period)
+                .build()
+        })?)
+        .set_system_controls(each(&c.system_controls, |s| {
+            ecs::SystemControl::builder()
+                .set_namespace(s.namespace.clone())
+                .set_value(s.value.clone())
+                .build()
+        }))
+        .set_resource_requirements(list(&c.resource_requirements, |r| {
+            ecs::ResourceRequirement::builder()
+                .value(&r.value)
+                .r#type(ecs::ResourceType::from(r.r#type.as_str()))
+                .build()
+        })?)
+        .set_firelens_configuration(opt(&c.firelens_configuration, |f| {
+            ecs::FirelensConfiguration::builder()
+                .r#type(ecs::FirelensConfigurationType::from(f.r#type.as_str()))
+                .set_options(hash_map(&f.options))
+                .build()
+        })?)
+        .set_credential_specs(strings(&c.credential_specs))
+        .build())
+}
+
+fn port_mapping(p: &td::PortMapping) -> ecs::PortMapping {
+    ecs::PortMapping::builder()
+        .set_container_port(p.container_port)
+        .set_host_port(p.host_port)
+        .set_protocol(p.protocol.as_deref().map(ecs::TransportProtocol::from))
+        .set_name(p.name.clone())
+        .set_app_protocol(
+            p.app_protocol
+                .as_deref()
+                .map(ecs::ApplicationProtocol::from),
+        )
+        .set_container_port_range(p.container_port_range.clone())
+        .build()
+}
+
+fn secret(s: &td::Secret) -> Result<ecs::Secret, BuildError> {
+    ecs::Secret::builder()
+        .name(&s.name)
+        .value_from(&s.value_from)
+        .build()
+}
+
+fn linux_parameters(l: &td::LinuxParameters) -> Result<ecs::LinuxParameters, BuildError> {
+    Ok(ecs::LinuxParameters::builder()
+        .set_capabilities(l.capabilities.as_ref().map(|k| {
+            ecs::KernelCapabilities::builder()
+                .set_add(strings(&k.add))
+                .set_drop(strings(&k.drop))
+                .build()
+        }))
+        .set_devices(list(&l.devices, |d| {
+            ecs::Device::builder()
+                .host_path(&d.host_path)
+                .set_container_path(d.container_path.clone())
+                .set_permissions(each(&d.permissions, |p| {
+                    ecs::DeviceCgroupPermission::from(p.as_str())
+                }))
+                .build()
+        })?)
+        .set_init_process_enabled(l.init_process_enabled)
+        .set_shared_memory_size(l.shared_memory_size)
+        .set_tmpfs(list(&l.tmpfs, |t| {
+            ecs::Tmpfs::builder()
+                .container_path(&t.container_path)
+                .size(t.size)
+                .set_mount_options(strings(&t.mount_options))
+                .build()
+        })?)
+        .set_max_swap(l.max_swap)
+        .set_swappiness(l.swappiness)
+        .build())
+}
+
+fn volume(v: &td::Volume) -> Result<ecs::Volume, BuildError> {
+    Ok(ecs::Volume::builder()
+        .set_name(v.name.clone())
+        .set_host(v.host.as_ref().map(|h| {
+            ecs::HostVolumeProperties::builder()
+                .set_source_path(h.source_path.clone())
+                .build()
+        }))
+        .set_configured_at_launch(v.configured_at_launch)
+        .set_docker_volume_configuration(v.docker_volume_configuration.as_ref().map(|d| {
+            ecs::DockerVolumeConfiguration::builder()
+                .set_scope(d.scope.as_deref().map(ecs::Scope::from))
+                .set_autoprovision(d.autoprovision)
+                .set_driver(d.driver.clone())
+                .set_driver_opts(hash_map(&d.driver_opts))
+                .set_labels(hash_map(&d.labels))
+                .build()
+        }))
+        .set_efs_volume_configuration(opt(&v.efs_volume_configuration, |e| {
+            ecs::EfsVolumeConfiguration::builder()
+                .file_system_id(&e.file_system_id)
+                .set_root_directory(e.root_directory.clone())
+                .set_transit_encryption(
+                    e.transit_encryption
+                        .as_deref()
+                        .map(ecs::EfsTransitEncryption::from),
+                )
+                .set_transit_encryption_port(e.transit_encryption_port)
+                .set_authorization_config(e.authorization_config.as_ref().map(|a| {
+                    ecs::EfsAuthorizationConfig::builder()
+                        .set_access_point_id(a.access_point_id.clone())
+                        .set_iam(a.iam.as_deref().map(ecs::EfsAuthorizationConfigIam::from))
+                        .build()
+                }))
+                .build()
+        })?)
+        .set_fsx_windows_file_server_volume_configuration(opt(
+            &v.fsx_windows_file_server_volume_configuration,
+            |f| {
+                ecs::FSxWindowsFileServerVolumeConfiguration::builder()
+                    .file_system_id(&f.file_system_id)
+                    .root_directory(&f.root_directory)
+                    .set_authorization_config(opt(&f.authorization_config, |a| {
+                        ecs::FSxWindowsFileServerAuthorizationConfig::builder()
+                            .credentials_parameter(&a.credentials_parameter)
+                            .domain(&a.domain)
+                            .build()
+                    })?)
+                    .build()
+            },
+        )?)
+        .build())
+}
+
+fn proxy_configuration(p: &td::ProxyConfiguration) -> Result<ecs::ProxyConfiguration, BuildError> {
+    ecs::ProxyConfiguration::builder()
+        .set_type(p.r#type.as_deref().map(ecs::ProxyConfigurationType::from))
+        .container_name(&p.container_name)
+        .set_properties(each(&p.properties, key_value))
+        .build()
+}
+
+/// A RegisterTaskDefinition request for `family` with every field of the spec and `tags`; the
+/// caller sends it.
+pub fn register_task_definition(
+    client: &aws_sdk_ecs::Client,
+    family: &str,
+    spec: &td::TaskDefinitionSpec,
+    tags: &BTreeMap<String, String>,
+) -> Result<RegisterTaskDefinitionFluentBuilder, AwsError> {
+    let resource = format!("{}/{family}", Kind::TaskDefinition);
+    let containers = spec
+        .container_definitions
+        .iter()
+        .map(container_definition)
+        .collect::<Result<Vec<_>, _>>()?;
+    let volumes = list(&spec.volumes, volume).map_err(built(&resource))?;
+    let proxy = opt(&spec.proxy_configuration, proxy_configuration).map_err(built(&resource))?;
+    Ok(client
+        .register_task_definition()
+        .family(family)
+        .set_task_role_arn(spec.task_role_arn.clone())
+        .set_execution_role_arn(spec.execution_role_arn.clone())
+        .set_network_mode(spec.network_mode.as_deref().map(ecs::NetworkMode::from))
+        .set_container_definitions(Some(containers))
+        .set_volumes(volumes)
+        .set_placement_constraints(each(&spec.placement_constraints, |p| {
+            ecs::TaskDefinitionPlacementConstraint::builder()
+                .set_type(
+                    p.r#type
+                        .as_deref()
+                        .map(ecs::TaskDefinitionPlacementConstraintType::from),
+                )
+                .set_expression(p.expression.clone())
+                .build()
+        }))
+        .set_requires_compatibilities(each(&spec.requires_compatibilities, |c| {
+            ecs::Compatibility::from(c.as_str())
+        }))
+        .set_cpu(spec.cpu.as_ref().map(|n| n.as_str().to_string()))
+        .set_memory(spec.memory.as_ref().map(|n| n.as_str().to_string()))
+        .set_tags((!tags.is_empty()).then(|| self::tags(tags)))
+        .set_pid_mode(spec.pid_mode.as_deref().map(ecs::PidMode::from))
+        .set_ipc_mode(spec.ipc_mode.as_deref().map(ecs::IpcMode::from))
+        .set_proxy_configuration(proxy)
+        .set_ephemeral_storage(spec.ephemeral_storage.as_ref().map(|e| {
+            ecs::EphemeralStorage::builder()
+                .size_in_gib(e.size_in_gib)
+                .build()
+        }))
+        .set_runtime_platform(spec.runtime_platform.as_ref().map(|r| {
+            ecs::RuntimePlatform::builder()
+                .set_cpu_architecture(
+                    r.cpu_architecture
+                        .as_deref()
+                        .map(ecs::CpuArchitecture::from),
+                )
+                .set_operating_system_family(
+                    r.operating_system_family
+                        .as_deref()
+                        .map(ecs::OsFamily::from),
+                )
+                .build()
+        }))
+        .set_enable_fault_injection(spec.enable_fault_injection))
+}
+
+// ---- task definitions: SDK → manifest ----------------------------------------------------------
+
+/// A registered task definition in the manifest's shape, without `family` and the read-only
+/// fields (ARN, revision, status, ...).
+pub fn task_definition_json(t: &ecs::TaskDefinition) -> Value {
+    Obj::new()
+        .opt("taskRoleArn", t.task_role_arn.as_deref())
+        .opt("executionRoleArn", t.execution_role_arn.as_deref())
+        .opt("networkMode", t.network_mode.as_ref().map(|m| m.as_str()))
+        .list(
+            "containerDefinitions",
+            &t.container_definitions,
+            container_json,
+        )
+        .list("volumes", &t.volumes, volume_json)
+        .list("placementConstraints", &t.placement_constraints, |p| {
+            Obj::new()
+                .opt("type", p.r#type.as_ref().map(|t| t.as_str()))
+                .opt("expression", p.expression.as_deref())
+                .done()
+        })
+        .list(
+            "requiresCompatibilities",
+            &t.requires_compatibilities,
+            |c| c.as_str().into(),
+        )
+        .opt("cpu", t.cpu.as_deref())
+        .opt("memory", t.memory.as_deref())
+        .opt("pidMode", t.pid_mode.as_ref().map(|m| m.as_str()))
+        .opt("ipcMode", t.ipc_mode.as_ref().map(|m| m.as_str()))
+        .opt(
+            "proxyConfiguration",
+            t.proxy_configuration.as_ref().map(|p| {
+                Obj::new()
+                    .opt("type", p.r#type.as_ref().map(|t| t.as_str()))
+                    .set("containerName", p.container_name.as_str())
+                    .list("properties", &p.properties, key_value_json)
+                    .done()
+            }),
+        )
+        .opt(
+            "ephemeralStorage",
+            t.ephemeral_storage
+                .as_ref()
+                .map(|e| json!({"sizeInGiB": e.size_in_gib})),
+        )
+        .opt(
+            "runtimePlatform",
+            t.runtime_platform.as_ref().map(|r| {
+                Obj::new()
+                    .opt(
+                        "cpuArchitecture",
+                        r.cpu_architecture.as_ref().map(|a| a.as_str()),
+                    )
+                    .opt(
+                        "operatingSystemFamily",
+                        r.operating_system_family.as_ref().map(|f| f.as_str()),
+                    )
+                    .done()
+            }),
+        )
+        .opt("enableFaultInjection", t.enable_fault_injection)
+        .done()
+}
+
+fn key_value_json(kv: &ecs::KeyValuePair) -> Value {
+    Obj::new()
+        .opt("name", kv.name.as_deref())
+        .opt("value", kv.value.as_deref())
+        .done()
+}
+
+fn secret_json(s: &ecs::Secret) -> Value {
+    json!({"name": s.name, "valueFrom": s.value_from})
+}
+
+/// A container as AWS returns it. `cpu` is always there (AWS reports 0 when unset).
+fn container_json(c: &ecs::ContainerDefinition) -> Value {
+    Obj::new()
+        .opt("name", c.name.as_deref())
+        .opt("image", c.image.as_deref())
+        .opt(
+            "repositoryCredentials",
+            c.repository_credentials
+                .as_ref()
+                .map(|r| json!({"credentialsParameter": r.credentials_parameter})),
+        )
+        .set("cpu", c.cpu)
+        .opt("memory", c.memory)
+        .opt("memoryReservation", c.memory_reservation)
+        .strings("links", &c.links)
+        .list("portMappings", &c.port_mappings, |p| {
+            Obj::new()
+                .opt("containerPort", p.container_port)
+                .opt("hostPort", p.host_port)
+                .opt("protocol", p.protocol.as_ref().map(|x| x.as_str()))
+                .opt("name", p.name.as_deref())
+                .opt("appProtocol", p.app_protocol.as_ref().map(|x| x.as_str()))
+                .opt("containerPortRange", p.container_port_range.as_deref())
+                .done()
+        })
+        .opt("essential", c.essential)
+        .opt(
+            "restartPolicy",
+            c.restart_policy.as_ref().map(|r| {
+                Obj::new()
+                    .set("enabled", r.enabled)
+                    .list("ignoredExitCodes", &r.ignored_exit_codes, |x| json!(x))
+                    .opt("restartAttemptPeriod", r.restart_attempt_period)
+                    .done()
+            }),
+        )
+        .strings("entryPoint", &c.entry_point)
+        .strings("command", &c.command)
+        .list("environment", &c.environment, key_value_json)
+        .list("environmentFiles", &c.environment_files, |f| {
+            json!({"value": f.value, "type": f.r#type.as_str()})
+        })
+        .list("mountPoints", &c.mount_points, |m| {
+            Obj::new()
+                .opt("sourceVolume", m.source_volume.as_deref())
+                .opt("containerPath", m.container_path.as_deref())
+                .opt("readOnly", m.read_only)
+                .done()
+        })
+        .list("volumesFrom", &c.volumes_from, |v| {
+            Obj::new()
+                .opt("sourceContainer", v.source_container.as_deref())
+                .opt("readOnly", v.read_only)
+                .done()
+        })
+        .opt(
+            "linuxParameters",
+            c.linux_parameters.as_ref().map(linux_parameters_json),
+        )
+        .list("secrets", &c.secrets, secret_json)
+        .list("dependsOn", &c.depends_on, |d| {
+            json!({"containerName": d.container_name, "condition": d.condition.as_str()})
+        })
+        .opt("startTimeout", c.start_timeout)
+        .opt("stopTimeout", c.stop_timeout)
+        .opt(
+            "versionConsistency",
+            c.version_consistency.as_ref().map(|v| v.as_str()),
+        )
+        .opt("hostname", c.hostname.as_deref())
+        .opt("user", c.user.as_deref())
+        .opt("workingDirectory", c.working_directory.as_deref())
+        .opt("disableNetworking", c.disable_networking)
+        .opt("privileged", c.privileged)
+        .opt("readonlyRootFilesystem", c.readonly_root_filesystem)
+        .strings("dnsServers", &c.dns_servers)
+        .strings("dnsSearchDomains", &c.dns_search_domains)
+        .list("extraHosts", &c.extra_hosts, |h| {
+            json!({"hostname": h.hostname, "ipAddress": h.ip_address})
+        })
+        .strings("dockerSecurityOptions", &c.docker_security_options)
+        .opt("interactive", c.interactive)
+        .opt("pseudoTerminal", c.pseudo_terminal)
+        .map("dockerLabels", &c.docker_labels)
+        .list("ulimits", &c.ulimits, |u| {
+            json!({"name": u.name.as_str(), "softLimit": u.soft_limit, "hardLimit": u.hard_limit})
+        })
+        .opt(
+            "logConfiguration",
+            c.log_configuration.as_ref().map(|l| {
+                Obj::new()
+                    .set("logDriver", l.log_driver.as_str())
+                    .map("options", &l.options)
+                    .list("secretOptions", &l.secret_options, secret_json)
+                    .done()
+            }),
+        )
+        .opt(
+            "healthCheck",
+            c.health_check.as_ref().map(|h| {
+                Obj::new()
+                    .set("command", h.command.clone())
+                    .opt("interval", h.interval)
+                    .opt("timeout", h.timeout)
+                    .opt("retries", h.retries)
+                    .opt("startPeriod", h.start_period)
+                    .done()
+            }),
+        )
+        .list("systemControls", &c.system_controls, |s| {
+            Obj::new()
+                .opt("namespace", s.namespace.as_deref())
+                .opt("value", s.value.as_deref())
+                .done()
+        })
+        .list("resourceRequirements", &c.resource_requirements, |r| {
+            json!({"value": r.value, "type": r.r#type.as_str()})
+        })
+        .opt(
+            "firelensConfiguration",
+            c.firelens_configuration.as_ref().map(|f| {
+                Obj::new()
+                    .set("type", f.r#type.as_str())
+                    .map("options", &f.options)
+                    .done()
+            }),
+        )
+        .strings("credentialSpecs", &c.credential_specs)
+        .done()
+}
+
+fn linux_parameters_json(l: &ecs::LinuxParameters) -> Value {
+    Obj::new()
+        .opt(
+            "capabilities",
+            l.capabilities.as_ref().map(|k| {
+                Obj::new()
+                    .strings("add", &k.add)
+                    .strings("drop", &k.drop)
+                    .done()
+            }),
+        )
+        .list("devices", &l.devices, |d| {
+            Obj::new()
+                .set("hostPath", d.host_path.as_str())
+                .opt("containerPath", d.container_path.as_deref())
+                .list("permissions", &d.permissions, |p| p.as_str().into())
+                .done()
+        })
+        .opt("initProcessEnabled", l.init_process_enabled)
+        .opt("sharedMemorySize", l.shared_memory_size)
+        .list("tmpfs", &l.tmpfs, |t| {
+            Obj::new()
+                .set("containerPath", t.container_path.as_str())
+                .set("size", t.size)
+                .strings("mountOptions", &t.mount_options)
+                .done()
+        })
+        .opt("maxSwap", l.max_swap)
+        .opt("swappiness", l.swappiness)
+        .done()
+}
+
+fn volume_json(v: &ecs::Volume) -> Value {
+    Obj::new()
+        .opt("name", v.name.as_deref())
+        .opt(
+            "host",
+            v.host.as_ref().map(|h| {
+                Obj::new()
+                    .opt("sourcePath", h.source_path.as_deref())
+                    .done()
+            }),
+        )
+        .opt("configuredAtLaunch", v.configured_at_launch)
+        .opt(
+            "dockerVolumeConfiguration",
+            v.docker_volume_configuration.as_ref().map(|d| {
+                Obj::new()
+                    .opt("scope", d.scope.as_ref().map(|s| s.as_str()))
+                    .opt("autoprovision", d.autoprovision)
+                    .opt("driver", d.driver.as_deref())
+                    .map("driverOpts", &d.driver_opts)
+                    .map("labels", &d.labels)
+                    .done()
+            }),
+        )
+        .opt(
+            "efsVolumeConfiguration",
+            v.efs_volume_configuration.as_ref().map(|e| {
+                Obj::new()
+                    .set("fileSystemId", e.file_system_id.as_str())
+                    .opt("rootDirectory", e.root_directory.as_deref())
+                    .opt(
+                        "transitEncryption",
+                        e.transit_encryption.as_ref().map(|t| t.as_str()),
+                    )
+                    .opt("transitEncryptionPort", e.transit_encryption_port)
+                    .opt(
+                        "authorizationConfig",
+                        e.authorization_config.as_ref().map(|a| {
+                            Obj::new()
+                                .opt("accessPointId", a.access_point_id.as_deref())
+                                .opt("iam", a.iam.as_ref().map(|i| i.as_str()))
+                                .done()
+                        }),
+                    )
+                    .done()
+            }),
+        )
+        .opt(
+            "fsxWindowsFileServerVolumeConfiguration",
+            v.fsx_windows_file_server_volume_configuration
+                .as_ref()
+                .map(|f| {
+                    Obj::new()
+                        .set("fileSystemId", f.file_system_id.as_str())
+                        .set("rootDirectory", f.root_directory.as_str())
+                        .opt(
+                            "authorizationConfig",
+                            f.authorization_config.as_ref().map(|a| {
+                                json!({
+                                    "credentialsParameter": a.credentials_parameter,
+                                    "domain": a.domain,
+                                })
+                            }),
+                        )
+                        .done()
+                }),
+        )
+        .done()
+}
+
+// ---- services: SDK → manifest ------------------------------------------------------------------
+
+/// A described service in the manifest's shape. References stay as AWS returns them (cluster
+/// and task definition ARNs, target group ARNs as `targetGroupArn`, subnet and security group
+/// IDs); tags are left out (they are observed separately).
+pub fn service_json(s: &ecs::Service) -> Value {
+    Obj::new()
+        .opt("cluster", s.cluster_arn.as_deref())
+        .opt("taskDefinition", s.task_definition.as_deref())
+        .list("loadBalancers", &s.load_balancers, |lb| {
+            Obj::new()
+                .opt("targetGroupArn", lb.target_group_arn.as_deref())
+                .opt("loadBalancerName", lb.load_balancer_name.as_deref())
+                .opt("containerName", lb.container_name.as_deref())
+                .opt("containerPort", lb.container_port)
+                .done()
+        })
+        .list("serviceRegistries", &s.service_registries, |r| {
+            Obj::new()
+                .opt("registryArn", r.registry_arn.as_deref())
+                .opt("port", r.port)
+                .opt("containerName", r.container_name.as_deref())
+                .opt("containerPort", r.container_port)
+                .done()
+        })
+        .set("desiredCount", s.desired_count)
+        .opt("launchType", s.launch_type.as_ref().map(|l| l.as_str()))
+        .list(
+            "capacityProviderStrategy",
+            &s.capacity_provider_strategy,
+            capacity_provider_json,
+        )
+        .opt("platformVersion", s.platform_version.as_deref())
+        .opt("role", s.role_arn.as_deref())
+        .opt(
+            "deploymentConfiguration",
+            s.deployment_configuration
+                .as_ref()
+                .map(deployment_configuration_json),
+        )
+        .list("placementConstraints", &s.placement_constraints, |p| {
+            Obj::new()
+                .opt("type", p.r#type.as_ref().map(|t| t.as_str()))
+                .opt("expression", p.expression.as_deref())
+                .done()
+        })
+        .list("placementStrategy", &s.placement_strategy, |p| {
+            Obj::new()
+                .opt("type", p.r#type.as_ref().map(|t| t.as_str()))
+                .opt("field", p.field.as_deref())
+                .done()
+        })
+        .opt(
+            "networkConfiguration",
+            s.network_configuration.as_ref().map(|n| {
+                Obj::new()
+                    .opt(
+                        "awsvpcConfiguration",
+                        n.awsvpc_configuration.as_ref().map(|a| {
+                            Obj::new()
+                                .set("subnets", a.subnets.clone())
+                                .strings("securityGroups", &a.security_groups)
+                                .opt(
+                                    "assignPublicIp",
+                                    a.assign_public_ip.as_ref().map(|x| x.as_str()),
+                                )
+                                .done()
+                        }),
+                    )
+                    .done()
+            }),
+        )
+        .opt(
+            "healthCheckGracePeriodSeconds",
+            s.health_check_grace_period_seconds,
+        )
+        .opt(
+            "schedulingStrategy",
+            s.scheduling_strategy.as_ref().map(|x| x.as_str()),
+        )
+        .opt(
+            "deploymentController",
+            s.deployment_controller
+                .as_ref()
+                .map(|d| json!({"type": d.r#type.as_str()})),
+        )
+        .set("enableECSManagedTags", s.enable_ecs_managed_tags)
+        .opt(
+            "propagateTags",
+            s.propagate_tags.as_ref().map(|x| x.as_str()),
+        )
+        .set("enableExecuteCommand", s.enable_execute_command)
+        .opt(
+            "availabilityZoneRebalancing",
+            s.availability_zone_rebalancing.as_ref().map(|x| x.as_str()),
+        )
+        .done()
+}
+
+fn capacity_provider_json(c: &ecs::CapacityProviderStrategyItem) -> Value {
+    json!({"capacityProvider": c.capacity_provider, "weight": c.weight, "base": c.base})
+}
+
+fn deployment_configuration_json(d: &ecs::DeploymentConfiguration) -> Value {
+    Obj::new()
+        .opt(
+            "deploymentCircuitBreaker",
+            d.deployment_circuit_breaker
+                .as_ref()
+                .map(|b| json!({"enable": b.enable, "rollback": b.rollback})),
+        )
+        .opt("maximumPercent", d.maximum_percent)
+        .opt("minimumHealthyPercent", d.minimum_healthy_percent)
+        .opt(
+            "alarms",
+            d.alarms.as_ref().map(|a| {
+                json!({"alarmNames": a.alarm_names, "enable": a.enable, "rollback": a.rollback})
+            }),
+        )
+        .opt("strategy", d.strategy.as_ref().map(|s| s.as_str()))
+        .opt("bakeTimeInMinutes", d.bake_time_in_minutes)
+        .done()
+}
+
+// ---- clusters: SDK → manifest ------------------------------------------------------------------
+
+/// A described cluster in the manifest's shape; tags are left out (observed separately).
+pub fn cluster_json(c: &ecs::Cluster) -> Value {
+    Obj::new()
+        .list("settings", &c.settings, |s| {
+            Obj::new()
+                .opt("name", s.name.as_ref().map(|n| n.as_str()))
+                .opt("value", s.value.as_deref())
+                .done()
+        })
+        .opt(
+            "configuration",
+            c.configuration.as_ref().map(|conf| {
+                Obj::new()
+                    .opt(
+                        "executeCommandConfiguration",
+                        conf.execute_command_configuration.as_ref().map(|e| {
+                            Obj::new()
+                                .opt("kmsKeyId", e.kms_key_id.as_deref())
+                                .opt("logging", e.logging.as_ref().map(|l| l.as_str()))
+                                .opt(
+                                    "logConfiguration",
+                                    e.log_configuration.as_ref().map(|l| {
+                                        Obj::new()
+                                            .opt(
+                                                "cloudWatchLogGroupName",
+                                                l.cloud_watch_log_group_name.as_deref(),
+                                            )
+                                            .set(
+                                                "cloudWatchEncryptionEnabled",
+                                                l.cloud_watch_encryption_enabled,
+                                            )
+                                            .opt("s3BucketName", l.s3_bucket_name.as_deref())
+                                            .set("s3EncryptionEnabled", l.s3_encryption_enabled)
+                                            .opt("s3KeyPrefix", l.s3_key_prefix.as_deref())
+                                            .done()
+                                    }),
+                                )
+                                .done()
+                        }),
+                    )
+                    .opt(
+                        "managedStorageConfiguration",
+                        conf.managed_storage_configuration.as_ref().map(|m| {
+                            Obj::new()
+                                .opt("kmsKeyId", m.kms_key_id.as_deref())
+                                .opt(
+                                    "fargateEphemeralStorageKmsKeyId",
+                                    m.fargate_ephemeral_storage_kms_key_id.as_deref(),
+                                )
+                                .done()
+                        }),
+                    )
+                    .done()
+            }),
+        )
+        .strings("capacityProviders", &c.capacity_providers)
+        .list(
+            "defaultCapacityProviderStrategy",
+            &c.default_capacity_provider_strategy,
+            capacity_provider_json,
+        )
+        .opt(
+            "serviceConnectDefaults",
+            c.service_connect_defaults
+                .as_ref()
+                .and_then(|d| d.namespace.as_deref())
+                .map(|n| json!({"namespace": n})),
+        )
+        .done()
+}
+
+// ---- services and clusters: manifest → SDK -----------------------------------------------------
+
+/// The service's load balancers, target groups named in the set resolved to their ARNs.
+pub fn load_balancers(
+    spec: &sv::ServiceSpec,
+    ids: &Ids,
+) -> Result<Vec<ecs::LoadBalancer>, AwsError> {
+    spec.load_balancers
+        .iter()
+        .map(|lb| {
+            let target_group_arn = match &lb.target_group {
+                Some(name) => Some(ids.resolve(Kind::TargetGroup, name)?),
+                None => lb.target_group_arn.clone(),
+            };
+            Ok(ecs::LoadBalancer::builder()
+                .set_target_group_arn(target_group_arn)
+                .set_load_balancer_name(lb.load_balancer_name.clone())
+                .set_container_name(lb.container_name.clone())
+                .set_container_port(lb.container_port)
+                .build())
+        })
+        .collect()
+}
+
+/// The service's awsvpc configuration, subnet Name tags and security groups named in the set
+/// resolved to IDs.
+pub fn network_configuration(
+    spec: &sv::ServiceSpec,
+    ids: &Ids,
+) -> Result<Option<ecs::NetworkConfiguration>, AwsError> {
+    let Some(network) = &spec.network_configuration else {
+        return Ok(None);
+    };
+    let awsvpc = match &network.awsvpc_configuration {
+        None => None,
+        Some(a) => {
+            let subnets = a
+                .subnets
+                .iter()
+                .map(|s| ids.subnet(s))
+                .collect::<Result<Vec<_>, _>>()?;
+            let security_groups = a
+                .security_groups
+                .iter()
+                .map(|g| ids.resolve(Kind::SecurityGroup, g))
+                .collect::<Result<Vec<_>, _>>()?;
+            Some(
+                ecs::AwsVpcConfiguration::builder()
+                    .set_subnets(Some(subnets))
+                    .set_security_groups((!security_groups.is_empty()).then_some(security_groups))
+                    .set_assign_public_ip(
+                        a.assign_public_ip.as_deref().map(ecs::AssignPublicIp::from),
+                    )
+                    .build()
+                    .map_err(built("networkConfiguration.awsvpcConfiguration"))?,
+            )
+        }
+    };
+    Ok(Some(
+        ecs::NetworkConfiguration::builder()
+            .set_awsvpc_configuration(awsvpc)
+            .build(),
+    ))
+}
+
+pub fn deployment_configuration(d: &sv::DeploymentConfiguration) -> ecs::DeploymentConfiguration {
+    ecs::DeploymentConfiguration::builder()
+        .set_deployment_circuit_breaker(d.deployment_circuit_breaker.as_ref().map(|b| {
+            ecs::DeploymentCircuitBreaker::builder()
+                .enable(b.enable)
+                .rollback(b.rollback)
+                .build()
+        }))
+        .set_maximum_percent(d.maximum_percent)
+        .set_minimum_healthy_percent(d.minimum_healthy_percent)
+        .set_alarms(d.alarms.as_ref().map(|a| {
+            ecs::DeploymentAlarms::builder()
+                .set_alarm_names(Some(a.alarm_names.clone()))
+                .enable(a.enable)
+                .rollback(a.rollback)
+                .build()
+                .expect("DeploymentAlarms: all three required fields are set")
+        }))
+        .set_strategy(d.strategy.as_deref().map(ecs::DeploymentStrategy::from))
+        .set_bake_time_in_minutes(d.bake_time_in_minutes)
+        .build()
+}
+
+pub fn capacity_provider_strategy(
+    items: &[cl::CapacityProviderStrategyItem],
+) -> Result<Vec<ecs::CapacityProviderStrategyItem>, AwsError> {
+    items
+        .iter()
+        .map(|i| {
+            ecs::CapacityProviderStrategyItem::builder()
+                .capacity_provider(&i.capacity_provider)
+                .set_weight(i.weight)
+                .set_base(i.base)
+                .build()
+                .map_err(built(&format!(
+                    "capacityProviderStrategy {}",
+                    i.capacity_provider
+                )))
+        })
+        .collect()
+}
+
+/// Service placement constraints (`memberOf`, `distinctInstance`).
+pub fn placement_constraints(items: &[td::PlacementConstraint]) -> Vec<ecs::PlacementConstraint> {
+    items
+        .iter()
+        .map(|p| {
+            ecs::PlacementConstraint::builder()
+                .set_type(p.r#type.as_deref().map(ecs::PlacementConstraintType::from))
+                .set_expression(p.expression.clone())
+                .build()
+        })
+        .collect()
+}
+
+pub fn placement_strategy(items: &[sv::PlacementStrategy]) -> Vec<ecs::PlacementStrategy> {
+    items
+        .iter()
+        .map(|p| {
+            ecs::PlacementStrategy::builder()
+                .set_type(p.r#type.as_deref().map(ecs::PlacementStrategyType::from))
+                .set_field(p.field.clone())
+                .build()
+        })
+        .collect()
+}
+
+pub fn service_registries(items: &[sv::ServiceRegistry]) -> Vec<ecs::ServiceRegistry> {
+    items
+        .iter()
+        .map(|r| {
+            ecs::ServiceRegistry::builder()
+                .set_registry_arn(r.registry_arn.clone())
+                .set_port(r.port)
+                .set_container_name(r.container_name.clone())
+                .set_container_port(r.container_port)
+                .build()
+        })
+        .collect()
+}
+
+pub fn deployment_controller(
+    d: &sv::DeploymentController,
+) -> Result<ecs::DeploymentController, AwsError> {
+    ecs::DeploymentController::builder()
+        .r#type(ecs::DeploymentControllerType::from(d.r#type.as_str()))
+        .build()
+        .map_err(built("deploymentController"))
+}
+
+pub fn cluster_settings(settings: &[NameValue]) -> Vec<ecs::ClusterSetting> {
+    settings
+        .iter()
+        .map(|s| {
+            ecs::ClusterSetting::builder()
+                .name(ecs::ClusterSettingName::from(s.name.as_str()))
+                .set_value(s.value.clone())
+                .build()
+        })
+        .collect()
+}
+
+pub fn cluster_configuration(c: &cl::ClusterConfiguration) -> ecs::ClusterConfiguration {
+    ecs::ClusterConfiguration::builder()
+        .set_execute_command_configuration(c.execute_command_configuration.as_ref().map(|e| {
+            ecs::ExecuteCommandConfiguration::builder()
+                .set_kms_key_id(e.kms_key_id.clone())
+                .set_logging(e.logging.as_deref().map(ecs::ExecuteCommandLogging::from))
+                .set_log_configuration(e.log_configuration.as_ref().map(|l| {
+                    ecs::ExecuteCommandLogConfiguration::builder()
+                        .set_cloud_watch_log_group_name(l.cloud_watch_log_group_name.clone())
+                        .set_cloud_watch_encryption_enabled(l.cloud_watch_encryption_enabled)
+                        .set_s3_bucket_name(l.s3_bucket_name.clone())
+                        .set_s3_encryption_enabled(l.s3_encryption_enabled)
+                        .set_s3_key_prefix(l.s3_key_prefix.clone())
+                        .build()
+                }))
+                .build()
+        }))
+        .set_managed_storage_configuration(c.managed_storage_configuration.as_ref().map(|m| {
+            ecs::ManagedStorageConfiguration::builder()
+                .set_kms_key_id(m.kms_key_id.clone())
+                .set_fargate_ephemeral_storage_kms_key_id(
+                    m.fargate_ephemeral_storage_kms_key_id.clone(),
+                )
+                .build()
+        }))
+        .build()
+}
+
+/// The cluster's default Service Connect namespace, for CreateCluster/UpdateCluster.
+pub fn service_connect_defaults(
+    d: &cl::ServiceConnectDefaults,
+) -> Result<ecs::ClusterServiceConnectDefaultsRequest, AwsError> {
+    ecs::ClusterServiceConnectDefaultsRequest::builder()
+        .namespace(&d.namespace)
+        .build()
+        .map_err(built("serviceConnectDefaults"))
+}
+
+pub fn tags(map: &BTreeMap<String, String>) -> Vec<ecs::Tag> {
+    map.iter()
+        .map(|(k, v)| ecs::Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::spec::TaskDefinitionSpec;
+
+    fn manifest() -> Value {
+        json!({
+            "executionRoleArn": "arn:aws:iam::123456789012:role/ecsTaskExecutionRole",
+            "taskRoleArn": "arn:aws:iam::123456789012:role/web",
+            "networkMode": "awsvpc",
+            "requiresCompatibilities": ["FARGATE"],
+            "cpu": "256",
+            "memory": "512",
+            "runtimePlatform": {"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"},
+            "ephemeralStorage": {"sizeInGiB": 30},
+            "volumes": [{"name": "scratch", "host": {}}],
+            "containerDefinitions": [
+                {
+                    "name": "web",
+                    "image": "nginx:1.27",
+                    "cpu": 128,
+                    "memory": 256,
+                    "essential": true,
+                    "portMappings": [
+                        {"containerPort": 8080, "hostPort": 8080, "protocol": "tcp", "name": "http", "appProtocol": "http"}
+                    ],
+                    "environment": [
+                        {"name": "LOG_LEVEL", "value": "info"},
+                        {"name": "PORT", "value": "8080"}
+                    ],
+                    "secrets": [
+                        {"name": "DB_PASSWORD", "valueFrom": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf"}
+                    ],
+                    "mountPoints": [{"sourceVolume": "scratch", "containerPath": "/tmp/scratch", "readOnly": false}],
+                    "dependsOn": [{"containerName": "log-router", "condition": "START"}],
+                    "logConfiguration": {
+                        "logDriver": "awslogs",
+                        "options": {
+                            "awslogs-group": "/ecs/web",
+                            "awslogs-region": "eu-west-1",
+                            "awslogs-stream-prefix": "web"
+                        }
+                    },
+                    "healthCheck": {
+                        "command": ["CMD-SHELL", "curl -f http://localhost:8080/ || exit 1"],
+                        "interval": 30,
+                        "retries": 3
+                    },
+                    "linuxParameters": {"initProcessEnabled": true},
+                    "ulimits": [{"name": "nofile", "softLimit": 65536, "hardLimit": 65536}],
+                    "dockerLabels": {"team": "web"},
+                    "readonlyRootFilesystem": true,
+                    "stopTimeout": 30,
+                    "user": "1000:1000"
+                },
+                {
+                    "name": "log-router",
+                    "image": "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable",
+                    "cpu": 0,
+                    "memoryReservation": 50,
+                    "essential": false,
+                    "portMappings": [{"containerPort": 2020, "protocol": "udp"}],
+                    "environment": [{"name": "FLB_LOG_LEVEL", "value": "warn"}],
+                    "secrets": [{"name": "TOKEN", "valueFrom": "/web/token"}],
+                    "firelensConfiguration": {"type": "fluentbit", "options": {"enable-ecs-log-metadata": "true"}},
+                    "logConfiguration": {
+                        "logDriver": "awsfirelens",
+                        "options": {"Name": "cloudwatch"},
+                        "secretOptions": [{"name": "apikey", "valueFrom": "/web/apikey"}]
+                    },
+                    "entryPoint": ["/entrypoint.sh"],
+                    "command": ["--verbose"],
+                    "workingDirectory": "/fluent-bit"
+                }
+            ]
+        })
+    }
+
+    #[test]
+    fn task_definition_round_trips_through_the_sdk_types() {
+        let manifest = manifest();
+        let spec: TaskDefinitionSpec = serde_json::from_value(manifest.clone()).unwrap();
+        let containers = spec
+            .container_definitions
+            .iter()
+            .map(container_definition)
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        assert_eq!(containers[0].cpu, 128);
+        assert_eq!(
+            containers[0].log_configuration.as_ref().unwrap().log_driver,
+            ecs::LogDriver::Awslogs
+        );
+        assert!(containers[1].links.is_none(), "empty lists stay unset");
+        let volumes = list(&spec.volumes, volume).unwrap();
+        let td = ecs::TaskDefinition::builder()
+            .task_definition_arn("arn:aws:ecs:eu-west-1:123456789012:task-definition/web:3")
+            .family("web")
+            .revision(3)
+            .status(ecs::TaskDefinitionStatus::Active)
+            .compatibilities(ecs::Compatibility::Ec2)
+            .compatibilities(ecs::Compatibility::Fargate)
+            .set_container_definitions(Some(containers))
+            .set_volumes(volumes)
+            .execution_role_arn("arn:aws:iam::123456789012:role/ecsTaskExecutionRole")
+            .task_role_arn("arn:aws:iam::123456789012:role/web")
+            .network_mode(ecs::NetworkMode::Awsvpc)
+            .requires_compatibilities(ecs::Compatibility::Fargate)
+            .cpu("256")
+            .memory("512")
+            .runtime_platform(
+                ecs::RuntimePlatform::builder()
+                    .cpu_architecture(ecs::CpuArchitecture::Arm64)
+                    .operating_system_family(ecs::OsFamily::Linux)
+                    .build(),
+            )
+            .ephemeral_storage(ecs::EphemeralStorage::builder().size_in_gib(30).build())
+            .build();
+        let live = task_definition_json(&td);
+        assert_eq!(live, manifest);
+        // And the live JSON is a valid manifest spec again.
+        let again: TaskDefinitionSpec = serde_json::from_value(live).unwrap();
+        assert_eq!(again, spec);
+    }
+
+    #[test]
+    fn register_task_definition_sets_every_task_level_field() {
+        let spec: TaskDefinitionSpec = serde_json::from_value(manifest()).unwrap();
+        let config = aws_sdk_ecs::Config::builder()
+            .behavior_version(aws_sdk_ecs::config::BehaviorVersion::latest())
+            .region(aws_sdk_ecs::config::Region::new("eu-west-1"))
+            .build();
+        let client = aws_sdk_ecs::Client::from_conf(config);
+        let tags = BTreeMap::from([("team".to_string(), "web".to_string())]);
+        let request = register_task_definition(&client, "web", &spec, &tags).unwrap();
+        assert_eq!(request.get_family().as_deref(), Some("web"));
+        assert_eq!(request.get_cpu().as_deref(), Some("256"));
+        assert_eq!(request.get_network_mode(), &Some(ecs::NetworkMode::Awsvpc));
+        assert_eq!(
+            request.get_container_definitions().as_ref().unwrap().len(),
+            2
+        );
+        assert_eq!(
+            request.get_tags().as_ref().unwrap()[0].key.as_deref(),
+            Some("team")
+        );
+        assert_eq!(
+            request
+                .get_ephemeral_storage()
+                .as_ref()
+                .unwrap()
+                .size_in_gib,
+            30
+        );
+    }
+
+    #[test]
+    fn container_cpu_out_of_range_is_an_error() {
+        let c: td::ContainerDefinition = serde_json::from_value(json!({
+            "name": "web", "image": "nginx", "cpu": 4_294_967_296i64
+        }))
+        .unwrap();
+        let err = container_definition(&c).unwrap_err().to_string();
+        assert!(
+            err.contains("container web") && err.contains("cpu"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn service_json_is_in_manifest_shape() {
+        let service = ecs::Service::builder()
+            .service_arn("arn:aws:ecs:eu-west-1:123456789012:service/main/web")
+            .service_name("web")
+            .cluster_arn("arn:aws:ecs:eu-west-1:123456789012:cluster/main")
+            .task_definition("arn:aws:ecs:eu-west-1:123456789012:task-definition/web:3")
+            .desired_count(2)
+            .running_count(2)
+            .status("ACTIVE")
+            .launch_type(ecs::LaunchType::Fargate)
+            .platform_version("LATEST")
+            .load_balancers(
+                ecs::LoadBalancer::builder()
+                    .target_group_arn(
+                        "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/abc",
+                    )
+                    .container_name("web")
+                    .container_port(8080)
+                    .build(),
+            )
+            .deployment_configuration(
+                ecs::DeploymentConfiguration::builder()
+                    .maximum_percent(200)
+                    .minimum_healthy_percent(100)
+                    .deployment_circuit_breaker(
+                        ecs::DeploymentCircuitBreaker::builder()
+                            .enable(true)
+                            .rollback(true)
+                            .build(),
+                    )
+                    .alarms(
+                        ecs::DeploymentAlarms::builder()
+                            .alarm_names("web-5xx")
+                            .enable(true)
+                            .rollback(false)
+                            .build()
+                            .unwrap(),
+                    )
+                    .strategy(ecs::DeploymentStrategy::Rolling)
+                    .build(),
+            )
+            .network_configuration(
+                ecs::NetworkConfiguration::builder()
+                    .awsvpc_configuration(
+                        ecs::AwsVpcConfiguration::builder()
+                            .subnets("subnet-0abc")
+                            .subnets("subnet-0def")
+                            .security_groups("sg-0123456789abcdef0")
+                            .assign_public_ip(ecs::AssignPublicIp::Disabled)
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .health_check_grace_period_seconds(60)
+            .scheduling_strategy(ecs::SchedulingStrategy::Replica)
+            .deployment_controller(
+                ecs::DeploymentController::builder()
+                    .r#type(ecs::DeploymentControllerType::Ecs)
+                    .build()
+                    .unwrap(),
+            )
+            .propagate_tags(ecs::PropagateTags::Service)
+            .enable_ecs_managed_tags(true)
+            .build();
+        assert_eq!(
+            service_json(&service),
+            json!({
+                "cluster": "arn:aws:ecs:eu-west-1:123456789012:cluster/main",
+                "taskDefinition": "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:3",
+                "desiredCount": 2,
+                "launchType": "FARGATE",
+                "platformVersion": "LATEST",
+                "loadBalancers": [{
+                    "targetGroupArn": "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/abc",
+                    "containerName": "web",
+                    "containerPort": 8080
+                }],
+                "deploymentConfiguration": {
+                    "maximumPercent": 200,
+                    "minimumHealthyPercent": 100,
+                    "deploymentCircuitBreaker": {"enable": true, "rollback": true},
+                    "alarms": {"alarmNames": ["web-5xx"], "enable": true, "rollback": false},
+                    "strategy": "ROLLING"
+                },
+                "networkConfiguration": {"awsvpcConfiguration": {
+                    "subnets": ["subnet-0abc", "subnet-0def"],
+                    "securityGroups": ["sg-0123456789abcdef0"],
+                    "assignPublicIp": "DISABLED"
+                }},
+                "healthCheckGracePeriodSeconds": 60,
+                "schedulingStrategy": "REPLICA",
+                "deploymentController": {"type": "ECS"},
+                "propagateTags": "SERVICE",
+                "enableECSManagedTags": true,
+                "enableExecuteCommand": false
+            })
+        );
+        // The live JSON deserializes as a manifest spec.
+        let spec: sv::ServiceSpec = serde_json::from_value(service_json(&service)).unwrap();
+        assert_eq!(spec.desired_count, Some(2));
+    }
+
+    #[test]
+    fn service_parts_resolve_references_by_name() {
+        let spec: sv::ServiceSpec = serde_json::from_value(json!({
+            "cluster": "main",
+            "taskDefinition": "web",
+            "loadBalancers": [
+                {"targetGroup": "web-tg", "containerName": "web", "containerPort": 8080},
+                {"targetGroupArn": "arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/x/1"}
+            ],
+            "networkConfiguration": {"awsvpcConfiguration": {
+                "subnets": ["subnet-0abc"],
+                "securityGroups": ["web-sg", "sg-0123456789abcdef0"],
+                "assignPublicIp": "ENABLED"
+            }},
+            "deploymentConfiguration": {
+                "maximumPercent": 150,
+                "deploymentCircuitBreaker": {"enable": true, "rollback": false},
+                "alarms": {"alarmNames": ["a"], "enable": true, "rollback": true},
+                "bakeTimeInMinutes": 5
+            },
+            "capacityProviderStrategy": [{"capacityProvider": "FARGATE_SPOT", "weight": 3}]
+        }))
+        .unwrap();
+        let ids = Ids::default();
+        let err = load_balancers(&spec, &ids).unwrap_err().to_string();
+        assert!(err.contains("TargetGroup/web-tg"), "{err}");
+        ids.set(Kind::TargetGroup, "web-tg", "arn:tg/web-tg");
+        ids.set(Kind::SecurityGroup, "web-sg", "sg-0aaa");
+        let lbs = load_balancers(&spec, &ids).unwrap();
+        assert_eq!(lbs[0].target_group_arn.as_deref(), Some("arn:tg/web-tg"));
+        assert_eq!(lbs[0].container_port, Some(8080));
+        assert_eq!(
+            lbs[1].target_group_arn.as_deref(),
+            Some("arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/x/1")
+        );
+        let network = network_configuration(&spec, &ids).unwrap().unwrap();
+        let awsvpc = network.awsvpc_configuration.unwrap();
+        assert_eq!(awsvpc.subnets, ["subnet-0abc"]);
+        assert_eq!(
+            awsvpc.security_groups.unwrap(),
+            ["sg-0aaa", "sg-0123456789abcdef0"]
+        );
+        assert_eq!(awsvpc.assign_public_ip, Some(ecs::AssignPublicIp::Enabled));
+        let d = deployment_configuration(spec.deployment_configuration.as_ref().unwrap());
+        assert_eq!(d.maximum_percent, Some(150));
+        assert_eq!(d.minimum_healthy_percent, None);
+        assert!(d.deployment_circuit_breaker.unwrap().enable);
+        assert_eq!(d.alarms.unwrap().alarm_names, ["a"]);
+        assert_eq!(d.bake_time_in_minutes, Some(5));
+        let cps = capacity_provider_strategy(&spec.capacity_provider_strategy).unwrap();
+        assert_eq!((cps[0].weight, cps[0].base), (3, 0));
+    }
+
+    #[test]
+    fn cluster_json_is_in_manifest_shape() {
+        let cluster = ecs::Cluster::builder()
+            .cluster_arn("arn:aws:ecs:eu-west-1:123456789012:cluster/main")
+            .cluster_name("main")
+            .status("ACTIVE")
+            .settings(
+                ecs::ClusterSetting::builder()
+                    .name(ecs::ClusterSettingName::ContainerInsights)
+                    .value("enabled")
+                    .build(),
+            )
+            .capacity_providers("FARGATE")
+            .capacity_providers("FARGATE_SPOT")
+            .default_capacity_provider_strategy(
+                ecs::CapacityProviderStrategyItem::builder()
+                    .capacity_provider("FARGATE")
+                    .weight(1)
+                    .build()
+                    .unwrap(),
+            )
+            .configuration(cluster_configuration(&cl::ClusterConfiguration {
+                execute_command_configuration: Some(cl::ExecuteCommandConfiguration {
+                    kms_key_id: None,
+                    logging: Some("OVERRIDE".into()),
+                    log_configuration: Some(cl::ExecuteCommandLogConfiguration {
+                        cloud_watch_log_group_name: Some("/ecs/exec".into()),
+                        ..Default::default()
+                    }),
+                }),
+                managed_storage_configuration: None,
+            }))
+            .service_connect_defaults(
+                ecs::ClusterServiceConnectDefaults::builder()
+                    .namespace("arn:aws:servicediscovery:eu-west-1:1:namespace/ns-1")
+                    .build(),
+            )
+            .build();
+        let live = cluster_json(&cluster);
+        assert_eq!(
+            live,
+            json!({
+                "settings": [{"name": "containerInsights", "value": "enabled"}],
+                "capacityProviders": ["FARGATE", "FARGATE_SPOT"],
+                "defaultCapacityProviderStrategy": [{"capacityProvider": "FARGATE", "weight": 1, "base": 0}],
+                "configuration": {"executeCommandConfiguration": {
+                    "logging": "OVERRIDE",
+                    "logConfiguration": {
+                        "cloudWatchLogGroupName": "/ecs/exec",
+                        "cloudWatchEncryptionEnabled": false,
+                        "s3EncryptionEnabled": false
+                    }
+                }},
+                "serviceConnectDefaults": {"namespace": "arn:aws:servicediscovery:eu-west-1:1:namespace/ns-1"}
+            })
+        );
+        let _: cl::ClusterSpec = serde_json::from_value(live).unwrap();
+        assert_eq!(
+            cluster_settings(&[NameValue {
+                name: "containerInsights".into(),
+                value: Some("enhanced".into())
+            }])[0]
+                .name,
+            Some(ecs::ClusterSettingName::ContainerInsights)
+        );
+    }
+}
