@@ -67,21 +67,10 @@ pub enum Outcome {
 }
 
 /// Read live state for everything the set names (and, with prune, everything it owns).
-pub async fn observe(
-    clients: &Clients,
-    set: &str,
-    desired: &ManifestSet,
-    prune: bool,
-) -> Result<Observed, AwsError> {
-    let hashes: BTreeMap<String, String> = desired
-        .of_kind(Kind::TaskDefinition)
-        .map(|r| (r.name().to_string(), plan::task_definition_hash(r)))
-        .collect();
-    let (mut ec2, mut elbv2, mut ecs) = (
-        Observed::default(),
-        Observed::default(),
-        Observed::default(),
-    );
+pub async fn observe(clients: &Clients, set: &str, desired: &ManifestSet, prune: bool) -> Result<Observed, AwsError> {
+    let hashes: BTreeMap<String, String> =
+        desired.of_kind(Kind::TaskDefinition).map(|r| (r.name().to_string(), plan::task_definition_hash(r))).collect();
+    let (mut ec2, mut elbv2, mut ecs) = (Observed::default(), Observed::default(), Observed::default());
     // The three services are independent: observe them at once.
     tokio::try_join!(
         aws::ec2::observe(clients, set, desired, prune, &mut ec2),
@@ -92,9 +81,7 @@ pub async fn observe(
     for other in [elbv2, ecs] {
         observed.live.extend(other.live);
         observed.orphans.extend(other.orphans);
-        observed
-            .task_definition_matches
-            .extend(other.task_definition_matches);
+        observed.task_definition_matches.extend(other.task_definition_matches);
     }
     Ok(observed)
 }
@@ -127,11 +114,7 @@ pub async fn apply(
     opts: &RunOptions,
 ) -> Result<Vec<StepResult>, RunError> {
     let deletes = plan.count(Op::Delete);
-    let kept = plan
-        .steps
-        .iter()
-        .filter(|s| s.op != Op::Delete && s.op != Op::Create)
-        .count();
+    let kept = plan.steps.iter().filter(|s| s.op != Op::Delete && s.op != Op::Create).count();
     if opts.prune && deletes > 0 && kept == 0 && !opts.force {
         return Err(RunError::PruneEverything(deletes));
     }
@@ -142,21 +125,10 @@ pub async fn apply(
         ids.set(Kind::TaskDefinition, family, arn);
     }
     let mut results = Vec::new();
-    let ctx = StepCtx {
-        clients,
-        set,
-        desired,
-        observed,
-        ids: &ids,
-        opts,
-    };
+    let ctx = StepCtx { clients, set, desired, observed, ids: &ids, opts };
 
     for kind in Kind::ALL {
-        let steps: Vec<&Step> = plan
-            .steps
-            .iter()
-            .filter(|s| s.kind == kind && s.op != Op::Delete)
-            .collect();
+        let steps: Vec<&Step> = plan.steps.iter().filter(|s| s.kind == kind && s.op != Op::Delete).collect();
         if kind == Kind::SecurityGroup {
             // Groups may reference each other: create them all before any rule.
             let created = run_phase(&steps, |s| ctx.create_group(s)).await;
@@ -164,9 +136,7 @@ pub async fn apply(
                 .iter()
                 .copied()
                 .filter(|s| {
-                    !created.iter().any(|r| {
-                        r.name == s.name && r.outcome != Outcome::Applied && r.op != Op::NoOp
-                    })
+                    !created.iter().any(|r| r.name == s.name && r.outcome != Outcome::Applied && r.op != Op::NoOp)
                 })
                 .collect();
             let rules = run_phase(&ok, |s| ctx.group_rules(s)).await;
@@ -186,10 +156,7 @@ pub async fn apply(
 
 /// Security groups report one result per group though they run in two phases.
 fn merge(first: Vec<StepResult>, second: Vec<StepResult>) -> Vec<StepResult> {
-    let mut out: Vec<StepResult> = first
-        .into_iter()
-        .filter(|r| r.outcome != Outcome::Applied)
-        .collect();
+    let mut out: Vec<StepResult> = first.into_iter().filter(|r| r.outcome != Outcome::Applied).collect();
     for r in second {
         if !out.iter().any(|o| o.name == r.name) {
             out.push(r);
@@ -207,9 +174,12 @@ where
         .map(|s| {
             let fut = f(s);
             async move {
-                let (outcome, message) = fut.instrument(info_span!("step", resource = %s.id(), op = s.op.as_str())).await;
+                let (outcome, message) =
+                    fut.instrument(info_span!("step", resource = %s.id(), op = s.op.as_str())).await;
                 match outcome {
-                    Outcome::Failed => warn!(resource = %s.id(), message = message.as_deref().unwrap_or(""), "step failed"),
+                    Outcome::Failed => {
+                        warn!(resource = %s.id(), message = message.as_deref().unwrap_or(""), "step failed")
+                    }
                     Outcome::Applied => info!(resource = %s.id(), op = s.op.as_str(), "applied"),
                     Outcome::Skipped => {}
                 }
@@ -235,23 +205,14 @@ fn done(r: Result<(), AwsError>) -> (Outcome, Option<String>) {
         Ok(()) => (Outcome::Applied, None),
         Err(e) => (
             Outcome::Failed,
-            Some(format!(
-                "{e}{}",
-                if e.is_transient() {
-                    " (transient: retried by the next run)"
-                } else {
-                    ""
-                }
-            )),
+            Some(format!("{e}{}", if e.is_transient() { " (transient: retried by the next run)" } else { "" })),
         ),
     }
 }
 
 impl StepCtx<'_> {
     fn resource(&self, s: &Step) -> &Resource {
-        self.desired
-            .get(s.kind, &s.name)
-            .expect("every non-delete step comes from a manifest")
+        self.desired.get(s.kind, &s.name).expect("every non-delete step comes from a manifest")
     }
 
     fn live(&self, s: &Step) -> Option<&Live> {
@@ -280,11 +241,7 @@ impl StepCtx<'_> {
         }
         let r = self.resource(s);
         match s.op {
-            Op::Create => done(
-                aws::ec2::create_group(self.clients, self.set, r, self.ids)
-                    .await
-                    .map(drop),
-            ),
+            Op::Create => done(aws::ec2::create_group(self.clients, self.set, r, self.ids).await.map(drop)),
             Op::Replace => {
                 let Some(live) = self.live(s) else {
                     return (Outcome::Applied, None);
@@ -293,11 +250,7 @@ impl StepCtx<'_> {
                     return done(Err(e));
                 }
                 self.ids.remove(s.kind, &s.name);
-                done(
-                    aws::ec2::create_group(self.clients, self.set, r, self.ids)
-                        .await
-                        .map(drop),
-                )
+                done(aws::ec2::create_group(self.clients, self.set, r, self.ids).await.map(drop))
             }
             _ => (Outcome::Applied, None),
         }
@@ -308,11 +261,7 @@ impl StepCtx<'_> {
             return g;
         }
         let r = self.resource(s);
-        let live = if matches!(s.op, Op::Create | Op::Replace) {
-            None
-        } else {
-            self.live(s)
-        };
+        let live = if matches!(s.op, Op::Create | Op::Replace) { None } else { self.live(s) };
         let mut result = aws::ec2::sync_rules(self.clients, r, live, self.ids).await;
         if let (Ok(()), Some(live)) = (&result, live) {
             if s.touches("tags") {
@@ -339,22 +288,12 @@ impl StepCtx<'_> {
         let create = matches!(s.op, Op::Create | Op::Replace);
         let live = self.live(s);
         let result = match (s.kind, create, live) {
-            (Kind::TargetGroup, true, _) => aws::elbv2::create_target_group(c, set, r, ids)
-                .await
-                .map(drop),
-            (Kind::TargetGroup, false, Some(l)) => {
-                aws::elbv2::update_target_group(c, set, s, r, l, ids).await
-            }
-            (Kind::LoadBalancer, true, _) => aws::elbv2::create_load_balancer(c, set, r, ids)
-                .await
-                .map(drop),
-            (Kind::LoadBalancer, false, Some(l)) => {
-                aws::elbv2::update_load_balancer(c, set, s, r, l, ids).await
-            }
+            (Kind::TargetGroup, true, _) => aws::elbv2::create_target_group(c, set, r, ids).await.map(drop),
+            (Kind::TargetGroup, false, Some(l)) => aws::elbv2::update_target_group(c, set, s, r, l, ids).await,
+            (Kind::LoadBalancer, true, _) => aws::elbv2::create_load_balancer(c, set, r, ids).await.map(drop),
+            (Kind::LoadBalancer, false, Some(l)) => aws::elbv2::update_load_balancer(c, set, s, r, l, ids).await,
             (Kind::TaskDefinition, _, _) => {
-                aws::ecs::register_task_definition(c, set, r, &plan::task_definition_hash(r), ids)
-                    .await
-                    .map(drop)
+                aws::ecs::register_task_definition(c, set, r, &plan::task_definition_hash(r), ids).await.map(drop)
             }
             (Kind::Cluster, true, _) => aws::ecs::create_cluster(c, set, r, ids).await.map(drop),
             (Kind::Cluster, false, Some(l)) => aws::ecs::update_cluster(c, set, s, r, l).await,
@@ -387,12 +326,7 @@ impl StepCtx<'_> {
     }
 
     async fn delete(&self, s: &Step) -> (Outcome, Option<String>) {
-        let Some(live) = self
-            .observed
-            .orphans
-            .iter()
-            .find(|o| o.kind == s.kind && o.name == s.name)
-        else {
+        let Some(live) = self.observed.orphans.iter().find(|o| o.kind == s.kind && o.name == s.name) else {
             return (Outcome::Skipped, Some("no longer exists".into()));
         };
         done(self.delete_live(live).await)
@@ -417,13 +351,7 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn new(
-        plan: &Plan,
-        mode: &'static str,
-        results: Vec<StepResult>,
-        clients: &Clients,
-        started: Instant,
-    ) -> Self {
+    pub fn new(plan: &Plan, mode: &'static str, results: Vec<StepResult>, clients: &Clients, started: Instant) -> Self {
         let count = |o: Outcome| results.iter().filter(|r| r.outcome == o).count();
         let calls = clients.calls.snapshot();
         Summary {

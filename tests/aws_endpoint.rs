@@ -17,65 +17,25 @@ fn clients_from_the_standard_environment_reach_the_emulator() {
         std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
         std::env::remove_var("AWS_PROFILE");
     }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let clients = Clients::from_env().await;
 
         // ECS: a cluster created through the client is listed back.
-        clients
-            .ecs
-            .create_cluster()
-            .cluster_name("probe")
-            .send()
-            .await
-            .expect("ecs CreateCluster");
-        let arns = clients
-            .ecs
-            .list_clusters()
-            .send()
-            .await
-            .expect("ecs ListClusters")
-            .cluster_arns
-            .unwrap_or_default();
-        assert!(
-            arns.iter().any(|a| a.ends_with("cluster/probe")),
-            "{arns:?}"
-        );
+        clients.ecs.create_cluster().cluster_name("probe").send().await.expect("ecs CreateCluster");
+        let arns = clients.ecs.list_clusters().send().await.expect("ecs ListClusters").cluster_arns.unwrap_or_default();
+        assert!(arns.iter().any(|a| a.ends_with("cluster/probe")), "{arns:?}");
 
         // EC2: the emulator's default VPC is visible.
-        let vpcs = clients
-            .ec2
-            .describe_vpcs()
-            .send()
-            .await
-            .expect("ec2 DescribeVpcs")
-            .vpcs
-            .unwrap_or_default();
-        assert!(
-            vpcs.iter().any(|v| v.is_default == Some(true)),
-            "no default VPC in {vpcs:?}"
-        );
+        let vpcs = clients.ec2.describe_vpcs().send().await.expect("ec2 DescribeVpcs").vpcs.unwrap_or_default();
+        assert!(vpcs.iter().any(|v| v.is_default == Some(true)), "no default VPC in {vpcs:?}");
 
         // ELBv2: an empty account has no load balancers, and the call succeeds.
-        let lbs = clients
-            .elbv2
-            .describe_load_balancers()
-            .send()
-            .await
-            .expect("elbv2 DescribeLoadBalancers");
+        let lbs = clients.elbv2.describe_load_balancers().send().await.expect("elbv2 DescribeLoadBalancers");
         assert!(lbs.load_balancers.unwrap_or_default().is_empty());
 
         // S3: a put object is read back byte for byte (path-style addressing on a custom endpoint).
-        clients
-            .s3
-            .create_bucket()
-            .bucket("probe-bucket")
-            .send()
-            .await
-            .expect("s3 CreateBucket");
+        clients.s3.create_bucket().bucket("probe-bucket").send().await.expect("s3 CreateBucket");
         clients
             .s3
             .put_object()

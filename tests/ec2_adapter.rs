@@ -5,9 +5,7 @@
 
 mod common;
 
-use aws_sdk_ec2::types::{
-    Filter, IpPermission, IpRange, ResourceType, Tag, TagSpecification, UserIdGroupPair,
-};
+use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, ResourceType, Tag, TagSpecification, UserIdGroupPair};
 use ecs_reconciler::aws::{Clients, Ids, ec2};
 use ecs_reconciler::manifest::{Kind, ManifestSet};
 use ecs_reconciler::plan::{Live, Observed, TAG_NAME, TAG_SET};
@@ -71,10 +69,7 @@ struct Network {
 }
 
 fn name_tag(resource: ResourceType, name: &str) -> TagSpecification {
-    TagSpecification::builder()
-        .resource_type(resource)
-        .tags(Tag::builder().key("Name").value(name).build())
-        .build()
+    TagSpecification::builder().resource_type(resource).tags(Tag::builder().key("Name").value(name).build()).build()
 }
 
 /// A VPC named `main` with subnets `private-a` and `private-b`, as a network team would leave it.
@@ -91,10 +86,7 @@ async fn network(clients: &Clients) -> Network {
         .and_then(|v| v.vpc_id)
         .expect("vpc id");
     let mut subnets = Vec::new();
-    for (name, cidr, az) in [
-        ("private-a", "10.20.1.0/24", "us-east-1a"),
-        ("private-b", "10.20.2.0/24", "us-east-1b"),
-    ] {
+    for (name, cidr, az) in [("private-a", "10.20.1.0/24", "us-east-1a"), ("private-b", "10.20.2.0/24", "us-east-1b")] {
         let id = clients
             .ec2
             .create_subnet()
@@ -110,10 +102,7 @@ async fn network(clients: &Clients) -> Network {
             .expect("subnet id");
         subnets.push(id);
     }
-    Network {
-        vpc,
-        subnets: [subnets[0].clone(), subnets[1].clone()],
-    }
+    Network { vpc, subnets: [subnets[0].clone(), subnets[1].clone()] }
 }
 
 fn manifests(yaml: &str) -> ManifestSet {
@@ -124,9 +113,7 @@ fn manifests(yaml: &str) -> ManifestSet {
 
 async fn observe(clients: &Clients, set: &ManifestSet, prune: bool) -> Observed {
     let mut observed = Observed::default();
-    ec2::observe(clients, SET, set, prune, &mut observed)
-        .await
-        .expect("observe");
+    ec2::observe(clients, SET, set, prune, &mut observed).await.expect("observe");
     observed
 }
 
@@ -136,20 +123,11 @@ async fn apply_all(clients: &Clients, set: &ManifestSet, observed: &Observed) {
     let groups: Vec<_> = set.of_kind(Kind::SecurityGroup).collect();
     for r in &groups {
         if observed.get(Kind::SecurityGroup, r.name()).is_none() {
-            ec2::create_group(clients, SET, r, &ids)
-                .await
-                .expect("create_group");
+            ec2::create_group(clients, SET, r, &ids).await.expect("create_group");
         }
     }
     for r in &groups {
-        ec2::sync_rules(
-            clients,
-            r,
-            observed.get(Kind::SecurityGroup, r.name()),
-            &ids,
-        )
-        .await
-        .expect("sync_rules");
+        ec2::sync_rules(clients, r, observed.get(Kind::SecurityGroup, r.name()), &ids).await.expect("sync_rules");
     }
 }
 
@@ -188,11 +166,7 @@ async fn names_resolve_and_groups_that_reference_each_other_read_back_as_written
     let calls = clients.calls.snapshot();
     assert_eq!(calls.get("EC2:DescribeVpcs"), Some(&1), "{calls:?}");
     assert_eq!(calls.get("EC2:DescribeSubnets"), Some(&1), "{calls:?}");
-    assert_eq!(
-        calls.get("EC2:DescribeSecurityGroups"),
-        Some(&1),
-        "{calls:?}"
-    );
+    assert_eq!(calls.get("EC2:DescribeSecurityGroups"), Some(&1), "{calls:?}");
     assert_eq!(clients.calls.total(), 3, "{calls:?}");
 
     apply_all(&clients, &set, &before).await;
@@ -203,10 +177,7 @@ async fn names_resolve_and_groups_that_reference_each_other_read_back_as_written
     assert!(alb.id.starts_with("sg-") && tasks.id.starts_with("sg-"));
     assert_eq!(alb.spec["vpc"], json!(net.vpc));
     assert_eq!(tasks.spec["vpc"], json!(net.vpc));
-    assert_eq!(
-        alb.spec["description"],
-        json!("Public HTTP and HTTPS to the web ALB")
-    );
+    assert_eq!(alb.spec["description"], json!("Public HTTP and HTTPS to the web ALB"));
     assert_eq!(
         rules(alb, "ingress"),
         sorted(vec![
@@ -227,10 +198,7 @@ async fn names_resolve_and_groups_that_reference_each_other_read_back_as_written
         ]
     );
     // No egress in the manifest: AWS's default stays.
-    assert_eq!(
-        rules(tasks, "egress"),
-        vec![json!({"protocol": "-1", "cidr": "0.0.0.0/0"})]
-    );
+    assert_eq!(rules(tasks, "egress"), vec![json!({"protocol": "-1", "cidr": "0.0.0.0/0"})]);
     for (live, name) in [(alb, "web-alb"), (tasks, "web-tasks")] {
         assert_eq!(live.tags.get(TAG_SET).map(String::as_str), Some(SET));
         assert_eq!(live.tags.get(TAG_NAME).map(String::as_str), Some(name));
@@ -247,9 +215,8 @@ async fn names_resolve_and_groups_that_reference_each_other_read_back_as_written
         .await
         .expect("CreateVpc");
     let mut observed = Observed::default();
-    let err = ec2::observe(&clients, SET, &set, false, &mut observed)
-        .await
-        .expect_err("an ambiguous Name must not resolve");
+    let err =
+        ec2::observe(&clients, SET, &set, false, &mut observed).await.expect_err("an ambiguous Name must not resolve");
     assert!(err.to_string().contains("ambiguous"), "{err}");
 }
 
@@ -288,11 +255,7 @@ async fn rule_drift_is_repaired_exactly_and_a_second_sync_writes_nothing() {
                 .from_port(22)
                 .to_port(22)
                 .ip_ranges(IpRange::builder().cidr_ip("203.0.113.0/24").build())
-                .user_id_group_pairs(
-                    UserIdGroupPair::builder()
-                        .group_id(&group(&synced, "web-tasks").id)
-                        .build(),
-                )
+                .user_id_group_pairs(UserIdGroupPair::builder().group_id(&group(&synced, "web-tasks").id).build())
                 .build(),
         )
         .send()
@@ -300,44 +263,23 @@ async fn rule_drift_is_repaired_exactly_and_a_second_sync_writes_nothing() {
         .expect("out-of-band AuthorizeSecurityGroupIngress");
 
     let drifted = observe(&clients, &set, false).await;
-    assert_ne!(
-        rules(group(&drifted, "web-alb"), "ingress"),
-        rules(&alb, "ingress")
-    );
+    assert_ne!(rules(group(&drifted, "web-alb"), "ingress"), rules(&alb, "ingress"));
 
     // One revoke (both extra rules) and one authorize (HTTP) repair it; egress is untouched.
     clients.calls.reset();
     let ids = Ids::from_observed(&drifted);
     let r = set.get(Kind::SecurityGroup, "web-alb").expect("manifest");
-    ec2::sync_rules(
-        &clients,
-        r,
-        drifted.get(Kind::SecurityGroup, "web-alb"),
-        &ids,
-    )
-    .await
-    .expect("sync_rules");
+    ec2::sync_rules(&clients, r, drifted.get(Kind::SecurityGroup, "web-alb"), &ids).await.expect("sync_rules");
     let writes = clients.calls.writes();
     assert_eq!(
         writes.into_iter().collect::<Vec<_>>(),
-        vec![
-            ("EC2:AuthorizeSecurityGroupIngress".to_string(), 1),
-            ("EC2:RevokeSecurityGroupIngress".to_string(), 1),
-        ]
+        vec![("EC2:AuthorizeSecurityGroupIngress".to_string(), 1), ("EC2:RevokeSecurityGroupIngress".to_string(), 1),]
     );
 
     let repaired = observe(&clients, &set, false).await;
     for name in ["web-alb", "web-tasks"] {
-        assert_eq!(
-            rules(group(&repaired, name), "ingress"),
-            rules(group(&synced, name), "ingress"),
-            "{name} ingress"
-        );
-        assert_eq!(
-            rules(group(&repaired, name), "egress"),
-            rules(group(&synced, name), "egress"),
-            "{name} egress"
-        );
+        assert_eq!(rules(group(&repaired, name), "ingress"), rules(group(&synced, name), "ingress"), "{name} ingress");
+        assert_eq!(rules(group(&repaired, name), "egress"), rules(group(&synced, name), "egress"), "{name} egress");
     }
 
     // Converged: syncing rules and tags of every group again makes no write call.
@@ -345,18 +287,10 @@ async fn rule_drift_is_repaired_exactly_and_a_second_sync_writes_nothing() {
     let ids = Ids::from_observed(&repaired);
     for r in set.of_kind(Kind::SecurityGroup) {
         let live = group(&repaired, r.name());
-        ec2::sync_rules(&clients, r, Some(live), &ids)
-            .await
-            .expect("sync_rules");
-        ec2::sync_tags(&clients, SET, r, live)
-            .await
-            .expect("sync_tags");
+        ec2::sync_rules(&clients, r, Some(live), &ids).await.expect("sync_rules");
+        ec2::sync_tags(&clients, SET, r, live).await.expect("sync_tags");
     }
-    assert!(
-        clients.calls.writes().is_empty(),
-        "{:?}",
-        clients.calls.writes()
-    );
+    assert!(clients.calls.writes().is_empty(), "{:?}", clients.calls.writes());
 }
 
 async fn net_and_apply(clients: &Clients) {
@@ -386,23 +320,12 @@ spec:
 "#,
     );
     let vpc = observe(&clients, &remaining, false).await.vpcs["main"].clone();
-    for (name, tags) in [
-        (
-            "other-set",
-            vec![(TAG_SET, "staging"), (TAG_NAME, "other-set")],
-        ),
-        ("hand-made", vec![]),
-    ] {
+    for (name, tags) in [("other-set", vec![(TAG_SET, "staging"), (TAG_NAME, "other-set")]), ("hand-made", vec![])] {
         let mut spec = TagSpecification::builder().resource_type(ResourceType::SecurityGroup);
         for (k, v) in tags {
             spec = spec.tags(Tag::builder().key(k).value(v).build());
         }
-        let mut req = clients
-            .ec2
-            .create_security_group()
-            .group_name(name)
-            .description(name)
-            .vpc_id(&vpc);
+        let mut req = clients.ec2.create_security_group().group_name(name).description(name).vpc_id(&vpc);
         if name != "hand-made" {
             req = req.tag_specifications(spec.build());
         }
@@ -413,49 +336,28 @@ spec:
     clients.calls.reset();
     let observed = observe(&clients, &remaining, false).await;
     assert!(observed.orphans.is_empty());
-    assert_eq!(
-        clients.calls.snapshot().get("EC2:DescribeSecurityGroups"),
-        Some(&1)
-    );
+    assert_eq!(clients.calls.snapshot().get("EC2:DescribeSecurityGroups"), Some(&1));
 
     // With prune: one more call, and exactly the group that left the set.
     clients.calls.reset();
     let observed = observe(&clients, &remaining, true).await;
-    assert_eq!(
-        clients.calls.snapshot().get("EC2:DescribeSecurityGroups"),
-        Some(&2)
-    );
+    assert_eq!(clients.calls.snapshot().get("EC2:DescribeSecurityGroups"), Some(&2));
     let names: Vec<&str> = observed.orphans.iter().map(|o| o.name.as_str()).collect();
     assert_eq!(names, vec!["web-alb"], "{:#?}", observed.orphans);
     let orphan = &observed.orphans[0];
     assert_eq!(orphan.kind, Kind::SecurityGroup);
     assert!(orphan.id.starts_with("sg-"));
     assert_eq!(orphan.spec["vpc"], json!(vpc));
-    assert_eq!(
-        orphan.spec["ingress"].as_array().map(Vec::len),
-        Some(2),
-        "{}",
-        orphan.spec
-    );
+    assert_eq!(orphan.spec["ingress"].as_array().map(Vec::len), Some(2), "{}", orphan.spec);
 
     // The kept group gets its new tag (existing tags stay), then the orphan can go: first the
     // kept group's rule that references it, then the group itself.
-    let tasks = observed
-        .get(Kind::SecurityGroup, "web-tasks")
-        .expect("web-tasks observed");
-    let r = remaining
-        .get(Kind::SecurityGroup, "web-tasks")
-        .expect("manifest");
+    let tasks = observed.get(Kind::SecurityGroup, "web-tasks").expect("web-tasks observed");
+    let r = remaining.get(Kind::SecurityGroup, "web-tasks").expect("manifest");
     clients.calls.reset();
-    ec2::sync_tags(&clients, SET, r, tasks)
-        .await
-        .expect("sync_tags");
-    ec2::sync_rules(&clients, r, Some(tasks), &Ids::from_observed(&observed))
-        .await
-        .expect("sync_rules");
-    ec2::delete_group(&clients, orphan)
-        .await
-        .expect("delete_group");
+    ec2::sync_tags(&clients, SET, r, tasks).await.expect("sync_tags");
+    ec2::sync_rules(&clients, r, Some(tasks), &Ids::from_observed(&observed)).await.expect("sync_rules");
+    ec2::delete_group(&clients, orphan).await.expect("delete_group");
     assert_eq!(
         clients.calls.writes().into_iter().collect::<Vec<_>>(),
         vec![
@@ -468,21 +370,13 @@ spec:
     let after = observe(&clients, &remaining, true).await;
     assert!(after.orphans.is_empty(), "{:#?}", after.orphans);
     let tasks = group(&after, "web-tasks");
-    assert_eq!(
-        tasks.tags.get("cost-center").map(String::as_str),
-        Some("42")
-    );
+    assert_eq!(tasks.tags.get("cost-center").map(String::as_str), Some("42"));
     assert_eq!(tasks.tags.get(TAG_SET).map(String::as_str), Some(SET));
     assert!(rules(tasks, "ingress").is_empty());
     let gone = clients
         .ec2
         .describe_security_groups()
-        .filters(
-            Filter::builder()
-                .name("group-name")
-                .values("web-alb")
-                .build(),
-        )
+        .filters(Filter::builder().name("group-name").values("web-alb").build())
         .send()
         .await
         .expect("DescribeSecurityGroups");

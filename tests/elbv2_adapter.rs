@@ -32,10 +32,7 @@ async fn network(clients: &Clients) -> Network {
         .and_then(|v| v.vpc_id)
         .expect("vpc id");
     let mut subnets = Vec::new();
-    for (cidr, zone) in [
-        ("10.10.1.0/24", "us-east-1a"),
-        ("10.10.2.0/24", "us-east-1b"),
-    ] {
+    for (cidr, zone) in [("10.10.1.0/24", "us-east-1a"), ("10.10.2.0/24", "us-east-1b")] {
         subnets.push(
             clients
                 .ec2
@@ -63,11 +60,7 @@ async fn network(clients: &Clients) -> Network {
         .expect("CreateSecurityGroup")
         .group_id
         .expect("sg id");
-    Network {
-        vpc,
-        subnets: [subnets[0].clone(), subnets[1].clone()],
-        sg,
-    }
+    Network { vpc, subnets: [subnets[0].clone(), subnets[1].clone()], sg }
 }
 
 /// The web tier: a target group on port 3000 and an ALB with HTTP:80 forwarding to it (plus a
@@ -134,30 +127,22 @@ spec:
 async fn create_all(clients: &Clients, set: &ManifestSet) -> Ids {
     let ids = Ids::from_observed(&Observed::default());
     for r in set.of_kind(Kind::TargetGroup) {
-        elbv2::create_target_group(clients, SET, r, &ids)
-            .await
-            .expect("create target group");
+        elbv2::create_target_group(clients, SET, r, &ids).await.expect("create target group");
     }
     for r in set.of_kind(Kind::LoadBalancer) {
-        elbv2::create_load_balancer(clients, SET, r, &ids)
-            .await
-            .expect("create load balancer");
+        elbv2::create_load_balancer(clients, SET, r, &ids).await.expect("create load balancer");
     }
     ids
 }
 
 async fn observe(clients: &Clients, set: &ManifestSet, prune: bool) -> Observed {
     let mut observed = Observed::default();
-    elbv2::observe(clients, SET, set, prune, &mut observed)
-        .await
-        .expect("observe");
+    elbv2::observe(clients, SET, set, prune, &mut observed).await.expect("observe");
     observed
 }
 
 fn live(observed: &Observed, kind: Kind) -> &Live {
-    observed
-        .get(kind, "web")
-        .unwrap_or_else(|| panic!("{kind}/web not observed: {:#?}", observed.live))
+    observed.get(kind, "web").unwrap_or_else(|| panic!("{kind}/web not observed: {:#?}", observed.live))
 }
 
 fn step(kind: Kind, paths: &[&str]) -> Step {
@@ -165,14 +150,7 @@ fn step(kind: Kind, paths: &[&str]) -> Step {
         kind,
         name: "web".into(),
         op: Op::Update,
-        changes: paths
-            .iter()
-            .map(|p| Change {
-                path: p.to_string(),
-                before: None,
-                after: None,
-            })
-            .collect(),
+        changes: paths.iter().map(|p| Change { path: p.to_string(), before: None, after: None }).collect(),
         reason: None,
         adopt: false,
         disruptive: false,
@@ -218,10 +196,7 @@ async fn a_created_web_tier_reads_back_in_manifest_shape_with_describe_calls_onl
     assert_eq!(tg.spec["healthCheckIntervalSeconds"], 15);
     assert_eq!(tg.spec["matcher"], json!({"httpCode": "200"}));
     // Only the attributes the manifest names, as AWS's strings.
-    assert_eq!(
-        tg.spec["attributes"],
-        json!({"deregistration_delay.timeout_seconds": "30"})
-    );
+    assert_eq!(tg.spec["attributes"], json!({"deregistration_delay.timeout_seconds": "30"}));
     assert_eq!(tg.tags[TAG_SET], SET);
     assert_eq!(tg.tags[TAG_NAME], "web");
     assert_eq!(tg.tags["team"], "web");
@@ -232,10 +207,7 @@ async fn a_created_web_tier_reads_back_in_manifest_shape_with_describe_calls_onl
     assert_eq!(lb.spec["scheme"], "internet-facing");
     assert_eq!(lb.spec["subnets"], json!(net.subnets));
     assert_eq!(lb.spec["securityGroups"], json!([net.sg]));
-    assert_eq!(
-        lb.spec["attributes"],
-        json!({"idle_timeout.timeout_seconds": "120"})
-    );
+    assert_eq!(lb.spec["attributes"], json!({"idle_timeout.timeout_seconds": "120"}));
     assert_eq!(lb.tags[TAG_SET], SET);
     let listeners = lb.spec["listeners"].as_array().expect("listeners");
     assert_eq!(listeners.len(), 2, "{listeners:#?}");
@@ -249,18 +221,12 @@ async fn a_created_web_tier_reads_back_in_manifest_shape_with_describe_calls_onl
     assert_eq!(rule["priority"], 10);
     assert_eq!(rule["conditions"][0]["field"], "path-pattern");
     assert_eq!(rule["actions"][0]["type"], "fixed-response");
-    assert_eq!(
-        rule["actions"][0]["fixedResponseConfig"]["statusCode"],
-        "503"
-    );
+    assert_eq!(rule["actions"][0]["fixedResponseConfig"]["statusCode"], "503");
     assert_eq!(http["rules"].as_array().map(Vec::len), Some(1));
     let redirect = &listeners[1];
     assert_eq!(redirect["port"], 8080);
     assert_eq!(redirect["defaultActions"][0]["type"], "redirect");
-    assert_eq!(
-        redirect["defaultActions"][0]["redirectConfig"]["statusCode"],
-        "HTTP_301"
-    );
+    assert_eq!(redirect["defaultActions"][0]["redirectConfig"]["statusCode"], "HTTP_301");
     for part in ["listener:80", "listener:8080", "rule:80:10"] {
         assert!(lb.parts.contains_key(part), "{part} in {:?}", lb.parts);
     }
@@ -288,18 +254,9 @@ async fn drift_made_out_of_band_is_seen_and_repaired_by_update() {
         .send()
         .await
         .expect("ModifyTargetGroup");
-    elb.remove_tags()
-        .resource_arns(&tg_arn)
-        .tag_keys("team")
-        .send()
-        .await
-        .expect("RemoveTags");
+    elb.remove_tags().resource_arns(&tg_arn).tag_keys("team").send().await.expect("RemoveTags");
     let parts = &live(&before, Kind::LoadBalancer).parts;
-    elb.delete_listener()
-        .listener_arn(&parts["listener:80"])
-        .send()
-        .await
-        .expect("DeleteListener");
+    elb.delete_listener().listener_arn(&parts["listener:80"]).send().await.expect("DeleteListener");
     let forward = aws_sdk_elasticloadbalancingv2::types::Action::builder()
         .r#type(aws_sdk_elasticloadbalancingv2::types::ActionTypeEnum::Forward)
         .target_group_arn(&tg_arn)
@@ -324,43 +281,21 @@ async fn drift_made_out_of_band_is_seen_and_repaired_by_update() {
     assert_eq!(tg.spec["healthCheckPath"], "/other");
     assert!(!tg.tags.contains_key("team"));
     let lb = live(&drifted, Kind::LoadBalancer);
-    let ports: Vec<&Value> = lb.spec["listeners"]
-        .as_array()
-        .expect("listeners")
-        .iter()
-        .map(|l| &l["port"])
-        .collect();
+    let ports: Vec<&Value> = lb.spec["listeners"].as_array().expect("listeners").iter().map(|l| &l["port"]).collect();
     assert_eq!(ports, [&json!(8080), &json!(9090)]);
-    assert_eq!(
-        lb.spec["listeners"][0]["defaultActions"][0]["type"],
-        "forward"
-    );
+    assert_eq!(lb.spec["listeners"][0]["defaultActions"][0]["type"], "forward");
 
     // Repair, as the plan's steps say: the health check path, and the listeners.
     let ids = Ids::from_observed(&drifted);
     let tg_resource = set.get(Kind::TargetGroup, "web").expect("tg manifest");
     let lb_resource = set.get(Kind::LoadBalancer, "web").expect("lb manifest");
     clients.calls.reset();
-    elbv2::update_target_group(
-        &clients,
-        SET,
-        &step(Kind::TargetGroup, &["healthCheckPath"]),
-        tg_resource,
-        tg,
-        &ids,
-    )
-    .await
-    .expect("update target group");
-    elbv2::update_load_balancer(
-        &clients,
-        SET,
-        &step(Kind::LoadBalancer, &["listeners"]),
-        lb_resource,
-        lb,
-        &ids,
-    )
-    .await
-    .expect("update load balancer");
+    elbv2::update_target_group(&clients, SET, &step(Kind::TargetGroup, &["healthCheckPath"]), tg_resource, tg, &ids)
+        .await
+        .expect("update target group");
+    elbv2::update_load_balancer(&clients, SET, &step(Kind::LoadBalancer, &["listeners"]), lb_resource, lb, &ids)
+        .await
+        .expect("update load balancer");
     assert_eq!(
         clients.calls.writes(),
         counts(&[
@@ -375,44 +310,21 @@ async fn drift_made_out_of_band_is_seen_and_repaired_by_update() {
 
     // Back to what was created: the same live state, ARNs of the new listener and rule aside.
     let after = observe(&clients, &set, false).await;
-    let (tg_before, tg_after) = (
-        live(&before, Kind::TargetGroup),
-        live(&after, Kind::TargetGroup),
-    );
+    let (tg_before, tg_after) = (live(&before, Kind::TargetGroup), live(&after, Kind::TargetGroup));
     assert_eq!(tg_after.spec, tg_before.spec);
     assert_eq!(tg_after.tags, tg_before.tags);
-    let (lb_before, lb_after) = (
-        live(&before, Kind::LoadBalancer),
-        live(&after, Kind::LoadBalancer),
-    );
+    let (lb_before, lb_after) = (live(&before, Kind::LoadBalancer), live(&after, Kind::LoadBalancer));
     assert_eq!(lb_after.spec, lb_before.spec);
-    assert_eq!(
-        lb_after.parts.keys().collect::<Vec<_>>(),
-        lb_before.parts.keys().collect::<Vec<_>>()
-    );
+    assert_eq!(lb_after.parts.keys().collect::<Vec<_>>(), lb_before.parts.keys().collect::<Vec<_>>());
 
     // Nothing differs any more: the same listener step makes no call at all.
     clients.calls.reset();
-    elbv2::update_load_balancer(
-        &clients,
-        SET,
-        &step(Kind::LoadBalancer, &["listeners"]),
-        lb_resource,
-        lb_after,
-        &ids,
-    )
-    .await
-    .expect("no-op update");
-    elbv2::update_target_group(
-        &clients,
-        SET,
-        &step(Kind::TargetGroup, &[]),
-        tg_resource,
-        tg_after,
-        &ids,
-    )
-    .await
-    .expect("no-op update");
+    elbv2::update_load_balancer(&clients, SET, &step(Kind::LoadBalancer, &["listeners"]), lb_resource, lb_after, &ids)
+        .await
+        .expect("no-op update");
+    elbv2::update_target_group(&clients, SET, &step(Kind::TargetGroup, &[]), tg_resource, tg_after, &ids)
+        .await
+        .expect("no-op update");
     assert_eq!(clients.calls.writes(), BTreeMap::new());
 }
 
@@ -424,20 +336,12 @@ async fn with_prune_resources_tagged_with_the_set_but_not_in_it_are_orphans() {
     let set = manifests(&net);
     create_all(&clients, &set).await;
 
-    let tag = |k: &str, v: &str| {
-        aws_sdk_elasticloadbalancingv2::types::Tag::builder()
-            .key(k)
-            .value(v)
-            .build()
-    };
+    let tag = |k: &str, v: &str| aws_sdk_elasticloadbalancingv2::types::Tag::builder().key(k).value(v).build();
     let elb = &clients.elbv2;
     // Left behind by this set (its manifest was removed), owned by another set, owned by nobody.
     for (name, tags) in [
         ("old-web", vec![tag(TAG_SET, SET), tag(TAG_NAME, "old-web")]),
-        (
-            "other-web",
-            vec![tag(TAG_SET, "other"), tag(TAG_NAME, "web")],
-        ),
+        ("other-web", vec![tag(TAG_SET, "other"), tag(TAG_NAME, "web")]),
         ("manual", vec![]),
     ] {
         elb.create_load_balancer()
@@ -450,14 +354,8 @@ async fn with_prune_resources_tagged_with_the_set_but_not_in_it_are_orphans() {
             .expect("CreateLoadBalancer");
     }
     let mut tgs: Vec<(String, Vec<_>)> = vec![
-        (
-            "old-api".into(),
-            vec![tag(TAG_SET, SET), tag(TAG_NAME, "old-api")],
-        ),
-        (
-            "other-api".into(),
-            vec![tag(TAG_SET, "other"), tag(TAG_NAME, "api")],
-        ),
+        ("old-api".into(), vec![tag(TAG_SET, SET), tag(TAG_NAME, "old-api")]),
+        ("other-api".into(), vec![tag(TAG_SET, "other"), tag(TAG_NAME, "api")]),
     ];
     // Enough target groups that the tags of all of them take more than one DescribeTags call.
     tgs.extend((0..20).map(|i| (format!("manual-{i}"), vec![])));
@@ -478,27 +376,14 @@ async fn with_prune_resources_tagged_with_the_set_but_not_in_it_are_orphans() {
     let observed = observe(&clients, &set, true).await;
     assert_eq!(clients.calls.writes(), BTreeMap::new());
     assert_eq!(clients.calls.snapshot()["ELBv2:DescribeTags"], 2);
-    let mut orphans: Vec<(Kind, &str, &str)> = observed
-        .orphans
-        .iter()
-        .map(|l| (l.kind, l.name.as_str(), l.tags[TAG_SET].as_str()))
-        .collect();
+    let mut orphans: Vec<(Kind, &str, &str)> =
+        observed.orphans.iter().map(|l| (l.kind, l.name.as_str(), l.tags[TAG_SET].as_str())).collect();
     orphans.sort();
-    assert_eq!(
-        orphans,
-        [
-            (Kind::TargetGroup, "old-api", SET),
-            (Kind::LoadBalancer, "old-web", SET),
-        ]
-    );
+    assert_eq!(orphans, [(Kind::TargetGroup, "old-api", SET), (Kind::LoadBalancer, "old-web", SET),]);
     for orphan in &observed.orphans {
         assert!(orphan.id.starts_with("arn:aws:elasticloadbalancing:"));
     }
-    let old_web = observed
-        .orphans
-        .iter()
-        .find(|l| l.kind == Kind::LoadBalancer)
-        .expect("old-web");
+    let old_web = observed.orphans.iter().find(|l| l.kind == Kind::LoadBalancer).expect("old-web");
     assert_eq!(old_web.spec["type"], "application");
     // The set's own resources are live, not orphans.
     assert_eq!(live(&observed, Kind::TargetGroup).tags[TAG_SET], SET);

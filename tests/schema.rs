@@ -1,9 +1,7 @@
 //! The JSON Schema is what an editor sees: it must accept the example set and reject what the
 //! validator rejects for shape (unknown fields, wrong types, unknown kinds).
 
-use ecs_reconciler::manifest::{
-    ManifestSet, manifest_files, schema::manifest_schema, source::parse_documents,
-};
+use ecs_reconciler::manifest::{ManifestSet, manifest_files, schema::manifest_schema, source::parse_documents};
 use serde_json::json;
 
 fn validator() -> jsonschema::Validator {
@@ -18,26 +16,13 @@ fn every_document_of_the_example_set_matches_the_schema() {
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
         for doc in parse_documents(&text).unwrap() {
-            let errors: Vec<String> = v
-                .iter_errors(&doc.value)
-                .map(|e| format!("{} at {}", e, e.instance_path()))
-                .collect();
-            assert!(
-                errors.is_empty(),
-                "{} document {}: {errors:#?}",
-                file.display(),
-                doc.index
-            );
+            let errors: Vec<String> =
+                v.iter_errors(&doc.value).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+            assert!(errors.is_empty(), "{} document {}: {errors:#?}", file.display(), doc.index);
             documents += 1;
         }
     }
-    assert_eq!(
-        documents,
-        ManifestSet::load(&["desired".into()])
-            .unwrap()
-            .resources
-            .len()
-    );
+    assert_eq!(documents, ManifestSet::load(&["desired".into()]).unwrap().resources.len());
 }
 
 #[test]
@@ -50,10 +35,7 @@ fn the_schema_rejects_what_the_parser_rejects_for_shape() {
             "unknown kind",
             json!({"apiVersion": "ecs-reconciler/v1", "kind": "Clustr", "metadata": {"name": "a"}, "spec": {}}),
         ),
-        (
-            "unknown apiVersion",
-            json!({"apiVersion": "v2", "kind": "Cluster", "metadata": {"name": "a"}, "spec": {}}),
-        ),
+        ("unknown apiVersion", json!({"apiVersion": "v2", "kind": "Cluster", "metadata": {"name": "a"}, "spec": {}})),
         (
             "unknown spec field",
             json!({"apiVersion": "ecs-reconciler/v1", "kind": "Cluster", "metadata": {"name": "a"}, "spec": {"setings": []}}),
@@ -74,9 +56,6 @@ fn the_schema_rejects_what_the_parser_rejects_for_shape() {
         ),
     ];
     for (what, doc) in cases {
-        assert!(
-            !v.is_valid(&doc),
-            "the schema accepted a document with {what}"
-        );
+        assert!(!v.is_valid(&doc), "the schema accepted a document with {what}");
     }
 }

@@ -16,8 +16,7 @@ use std::process::{Command, Output};
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ecs-reconciler"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1");
+    c.current_dir(env!("CARGO_MANIFEST_DIR")).env("NO_COLOR", "1");
     c
 }
 
@@ -26,11 +25,7 @@ fn run(args: &[&str]) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
 #[test]
@@ -43,25 +38,10 @@ fn the_example_set_validates_with_no_error_and_no_warning() {
     let json = run(&["validate", "--output", "json", "desired/"]);
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(v["valid"], true);
-    let mut kinds: Vec<&str> = v["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["kind"].as_str().unwrap())
-        .collect();
+    let mut kinds: Vec<&str> = v["resources"].as_array().unwrap().iter().map(|r| r["kind"].as_str().unwrap()).collect();
     kinds.sort();
     kinds.dedup();
-    assert_eq!(
-        kinds,
-        [
-            "Cluster",
-            "LoadBalancer",
-            "SecurityGroup",
-            "Service",
-            "TargetGroup",
-            "TaskDefinition"
-        ]
-    );
+    assert_eq!(kinds, ["Cluster", "LoadBalancer", "SecurityGroup", "Service", "TargetGroup", "TaskDefinition"]);
 }
 
 struct Expectation {
@@ -78,41 +58,24 @@ fn expectation(file: &Path) -> Expectation {
     let header = |key: &str| {
         body.lines()
             .find_map(|l| {
-                l.split_once(key).map(|(_, v)| {
-                    v.split(" / ")
-                        .next()
-                        .unwrap()
-                        .trim()
-                        .trim_end_matches(['"', ','])
-                        .to_string()
-                })
+                l.split_once(key)
+                    .map(|(_, v)| v.split(" / ").next().unwrap().trim().trim_end_matches(['"', ',']).to_string())
             })
             .unwrap_or_else(|| panic!("{} has no `# {key}` header", file.display()))
     };
     let expect = header("expect:");
-    let (code, at) = expect
-        .split_once(" at ")
-        .unwrap_or_else(|| panic!("{}: `expect: CODE at LINE[:COL]`", file.display()));
+    let (code, at) =
+        expect.split_once(" at ").unwrap_or_else(|| panic!("{}: `expect: CODE at LINE[:COL]`", file.display()));
     let (line, column) = match at.split_once(':') {
         Some((l, c)) => (l.parse().unwrap(), Some(c.parse().unwrap())),
         None => (at.parse().unwrap(), None),
     };
-    Expectation {
-        code: code.trim().to_string(),
-        line,
-        column,
-        message: header("message:"),
-    }
+    Expectation { code: code.trim().to_string(), line, column, message: header("message:") }
 }
 
 fn fixtures(dir: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(dir);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(dir);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
     files.sort();
     files
 }
@@ -122,43 +85,25 @@ fn fixtures(dir: &str) -> Vec<PathBuf> {
 fn check(file: &Path, out: &Output, want_exit: i32, severity: &str) -> Option<String> {
     let e = expectation(file);
     let t = text(out);
-    let rel = file
-        .strip_prefix(env!("CARGO_MANIFEST_DIR"))
-        .unwrap()
-        .display()
-        .to_string();
+    let rel = file.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap().display().to_string();
     let rel = rel.trim_start_matches('/');
     if out.status.code() != Some(want_exit) {
-        return Some(format!(
-            "{rel}: exit {:?}, want {want_exit}\n{t}",
-            out.status.code()
-        ));
+        return Some(format!("{rel}: exit {:?}, want {want_exit}\n{t}", out.status.code()));
     }
     let location = match e.column {
         Some(c) => format!("{rel}:{}:{c}: {severity}[{}]", e.line, e.code),
         None => format!("{rel}:{}:", e.line),
     };
-    let hit = t.lines().any(|l| {
-        l.starts_with(&location)
-            && l.contains(&format!("{severity}[{}]", e.code))
-            && l.contains(&e.message)
-    });
-    (!hit).then(|| {
-        format!(
-            "{rel}: no line starting `{location}` with {severity}[{}] and `{}`\n{t}",
-            e.code, e.message
-        )
-    })
+    let hit = t
+        .lines()
+        .any(|l| l.starts_with(&location) && l.contains(&format!("{severity}[{}]", e.code)) && l.contains(&e.message));
+    (!hit).then(|| format!("{rel}: no line starting `{location}` with {severity}[{}] and `{}`\n{t}", e.code, e.message))
 }
 
 #[test]
 fn every_invalid_fixture_fails_naming_its_file_line_and_field() {
     let files = fixtures("invalid");
-    assert!(
-        files.len() >= 25,
-        "the invalid corpus has {} files",
-        files.len()
-    );
+    assert!(files.len() >= 25, "the invalid corpus has {} files", files.len());
     let failures: Vec<String> = files
         .iter()
         .filter_map(|f| {
@@ -166,60 +111,33 @@ fn every_invalid_fixture_fails_naming_its_file_line_and_field() {
             check(f, &run(&["validate", rel.to_str().unwrap()]), 1, "error")
         })
         .collect();
-    assert!(
-        failures.is_empty(),
-        "{} fixture(s) failed:\n\n{}",
-        failures.len(),
-        failures.join("\n\n")
-    );
+    assert!(failures.is_empty(), "{} fixture(s) failed:\n\n{}", failures.len(), failures.join("\n\n"));
 }
 
 #[test]
 fn every_warning_fixture_passes_with_its_warning_and_fails_when_strict() {
     let files = fixtures("warnings");
-    assert!(
-        files.len() >= 4,
-        "the warning corpus has {} files",
-        files.len()
-    );
+    assert!(files.len() >= 4, "the warning corpus has {} files", files.len());
     let mut failures = Vec::new();
     for f in &files {
-        let rel = f
-            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
-            .unwrap()
-            .to_str()
-            .unwrap();
+        let rel = f.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap().to_str().unwrap();
         failures.extend(check(f, &run(&["validate", rel]), 0, "warning"));
         failures.extend(check(f, &run(&["validate", "--strict", rel]), 1, "warning"));
     }
-    assert!(
-        failures.is_empty(),
-        "{} fixture check(s) failed:\n\n{}",
-        failures.len(),
-        failures.join("\n\n")
-    );
+    assert!(failures.is_empty(), "{} fixture check(s) failed:\n\n{}", failures.len(), failures.join("\n\n"));
 }
 
 #[test]
 fn an_invalid_file_rejects_the_whole_set() {
     // desired/ is valid on its own; with one broken file beside it the verdict is invalid.
-    let out = run(&[
-        "validate",
-        "desired/",
-        "tests/fixtures/invalid/unknown-kind.yaml",
-    ]);
+    let out = run(&["validate", "desired/", "tests/fixtures/invalid/unknown-kind.yaml"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("invalid: nothing in this set will be applied"));
 }
 
 #[test]
 fn json_output_carries_the_same_findings_for_tools() {
-    let out = run(&[
-        "validate",
-        "--output",
-        "json",
-        "tests/fixtures/invalid/unknown-field-container.yaml",
-    ]);
+    let out = run(&["validate", "--output", "json", "tests/fixtures/invalid/unknown-field-container.yaml"]);
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json on stdout");
     assert_eq!(v["valid"], false);
@@ -241,10 +159,7 @@ fn a_missing_path_is_an_error_not_an_empty_valid_set() {
 
 #[test]
 fn pasted_describe_task_definition_output_is_accepted_with_notes() {
-    let out = run(&[
-        "validate",
-        "tests/fixtures/valid/described-task-definition.json",
-    ]);
+    let out = run(&["validate", "tests/fixtures/valid/described-task-definition.json"]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
     for field in [
@@ -256,7 +171,12 @@ fn pasted_describe_task_definition_output_is_accepted_with_notes() {
         "registeredAt",
         "registeredBy",
     ] {
-        assert!(t.contains(&format!("note[read-only-field]: TaskDefinition/web spec.{field}: `{field}` is read-only and is ignored")), "{field}: {t}");
+        assert!(
+            t.contains(&format!(
+                "note[read-only-field]: TaskDefinition/web spec.{field}: `{field}` is read-only and is ignored"
+            )),
+            "{field}: {t}"
+        );
     }
 }
 
@@ -266,14 +186,8 @@ fn the_committed_schema_is_the_one_the_binary_prints() {
     assert_eq!(out.status.code(), Some(0));
     let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let committed: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/manifest.schema.json"),
-        )
-        .unwrap(),
+        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/manifest.schema.json")).unwrap(),
     )
     .unwrap();
-    assert!(
-        printed == committed,
-        "schema/manifest.schema.json is stale: run `make schema`"
-    );
+    assert!(printed == committed, "schema/manifest.schema.json is stale: run `make schema`");
 }

@@ -32,29 +32,19 @@ impl CallCounter {
 
     /// Calls that change something: every operation that is not a Describe, List or Get.
     pub fn writes(&self) -> BTreeMap<String, u64> {
-        self.snapshot()
-            .into_iter()
-            .filter(|(op, _)| is_write(op))
-            .collect()
+        self.snapshot().into_iter().filter(|(op, _)| is_write(op)).collect()
     }
 
     fn record(&self, service: &str, operation: &str) {
         let key = format!("{}:{operation}", short_service(service));
-        *self
-            .counts
-            .lock()
-            .expect("call counter poisoned")
-            .entry(key)
-            .or_default() += 1;
+        *self.counts.lock().expect("call counter poisoned").entry(key).or_default() += 1;
     }
 }
 
 /// Whether `Service:Operation` changes state.
 pub fn is_write(op: &str) -> bool {
     let name = op.rsplit(':').next().unwrap_or(op);
-    !["Describe", "List", "Get", "Head"]
-        .iter()
-        .any(|p| name.starts_with(p))
+    !["Describe", "List", "Get", "Head"].iter().any(|p| name.starts_with(p))
 }
 
 fn short_service(service: &str) -> &str {

@@ -3,8 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_ec2::types::{
-    Filter, IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType, SecurityGroup, Tag,
-    TagSpecification, UserIdGroupPair,
+    Filter, IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType, SecurityGroup, Tag, TagSpecification,
+    UserIdGroupPair,
 };
 use serde_json::{Map, Value};
 
@@ -38,14 +38,10 @@ pub async fn observe(
 ) -> Result<(), AwsError> {
     let (vpc_names, subnet_names) = network_names(desired);
     if !vpc_names.is_empty() {
-        observed
-            .vpcs
-            .extend(lookup_vpcs(clients, &vpc_names).await?);
+        observed.vpcs.extend(lookup_vpcs(clients, &vpc_names).await?);
     }
     if !subnet_names.is_empty() {
-        observed
-            .subnets
-            .extend(lookup_subnets(clients, &subnet_names).await?);
+        observed.subnets.extend(lookup_subnets(clients, &subnet_names).await?);
     }
 
     let groups: Vec<(&Resource, &SecurityGroupSpec)> = desired
@@ -70,21 +66,15 @@ pub async fn observe(
             // Without a VPC to tell them apart, the group this set owns wins.
             candidates.sort_by_key(|g| tag_value(g, TAG_SET) != Some(set));
             if let Some(g) = candidates.first() {
-                observed.live.insert(
-                    (Kind::SecurityGroup, r.name().to_string()),
-                    live_group(g, r.name()),
-                );
+                observed.live.insert((Kind::SecurityGroup, r.name().to_string()), live_group(g, r.name()));
             }
         }
     }
 
     if prune {
-        let owned =
-            describe_groups(clients, &format!("tag:{TAG_SET}"), &[set.to_string()], set).await?;
+        let owned = describe_groups(clients, &format!("tag:{TAG_SET}"), &[set.to_string()], set).await?;
         for g in &owned {
-            let name = tag_value(g, TAG_NAME)
-                .or(g.group_name())
-                .unwrap_or_default();
+            let name = tag_value(g, TAG_NAME).or(g.group_name()).unwrap_or_default();
             if !names.contains(name) {
                 observed.orphans.push(live_group(g, name));
             }
@@ -122,25 +112,15 @@ fn network_names(desired: &ManifestSet) -> (BTreeSet<String>, BTreeSet<String>) 
 }
 
 fn name_filter(values: &[String]) -> Filter {
-    Filter::builder()
-        .name("tag:Name")
-        .set_values(Some(values.to_vec()))
-        .build()
+    Filter::builder().name("tag:Name").set_values(Some(values.to_vec())).build()
 }
 
 /// Name tag → ID, refusing a Name that more than one resource carries.
-fn insert_unique(
-    out: &mut BTreeMap<String, String>,
-    what: &str,
-    name: &str,
-    id: &str,
-) -> Result<(), AwsError> {
+fn insert_unique(out: &mut BTreeMap<String, String>, what: &str, name: &str, id: &str) -> Result<(), AwsError> {
     match out.get(name) {
         Some(other) if other != id => Err(AwsError::unresolved(
             format!("{what} {name}"),
-            format!(
-                "ambiguous: {other} and {id} both have this Name tag; give the {what} ID instead"
-            ),
+            format!("ambiguous: {other} and {id} both have this Name tag; give the {what} ID instead"),
         )),
         _ => {
             out.insert(name.to_string(), id.to_string());
@@ -149,10 +129,7 @@ fn insert_unique(
     }
 }
 
-async fn lookup_vpcs(
-    clients: &Clients,
-    names: &BTreeSet<String>,
-) -> Result<BTreeMap<String, String>, AwsError> {
+async fn lookup_vpcs(clients: &Clients, names: &BTreeSet<String>) -> Result<BTreeMap<String, String>, AwsError> {
     let mut out = BTreeMap::new();
     let names: Vec<String> = names.iter().cloned().collect();
     for chunk in names.chunks(FILTER_VALUES) {
@@ -166,16 +143,9 @@ async fn lookup_vpcs(
                 .set_next_token(token)
                 .send()
                 .await
-                .map_err(call_error(
-                    "DescribeVpcs",
-                    format!("vpc {}", chunk.join(",")),
-                ))?;
+                .map_err(call_error("DescribeVpcs", format!("vpc {}", chunk.join(","))))?;
             for vpc in page.vpcs() {
-                let name = vpc
-                    .tags()
-                    .iter()
-                    .find(|t| t.key() == Some("Name"))
-                    .and_then(|t| t.value());
+                let name = vpc.tags().iter().find(|t| t.key() == Some("Name")).and_then(|t| t.value());
                 if let (Some(name), Some(id)) = (name, vpc.vpc_id()) {
                     insert_unique(&mut out, "VPC", name, id)?;
                 }
@@ -189,10 +159,7 @@ async fn lookup_vpcs(
     Ok(out)
 }
 
-async fn lookup_subnets(
-    clients: &Clients,
-    names: &BTreeSet<String>,
-) -> Result<BTreeMap<String, String>, AwsError> {
+async fn lookup_subnets(clients: &Clients, names: &BTreeSet<String>) -> Result<BTreeMap<String, String>, AwsError> {
     let mut out = BTreeMap::new();
     let names: Vec<String> = names.iter().cloned().collect();
     for chunk in names.chunks(FILTER_VALUES) {
@@ -206,16 +173,9 @@ async fn lookup_subnets(
                 .set_next_token(token)
                 .send()
                 .await
-                .map_err(call_error(
-                    "DescribeSubnets",
-                    format!("subnet {}", chunk.join(",")),
-                ))?;
+                .map_err(call_error("DescribeSubnets", format!("subnet {}", chunk.join(","))))?;
             for subnet in page.subnets() {
-                let name = subnet
-                    .tags()
-                    .iter()
-                    .find(|t| t.key() == Some("Name"))
-                    .and_then(|t| t.value());
+                let name = subnet.tags().iter().find(|t| t.key() == Some("Name")).and_then(|t| t.value());
                 if let (Some(name), Some(id)) = (name, subnet.subnet_id()) {
                     insert_unique(&mut out, "subnet", name, id)?;
                 }
@@ -244,19 +204,11 @@ async fn describe_groups(
             let page = clients
                 .ec2
                 .describe_security_groups()
-                .filters(
-                    Filter::builder()
-                        .name(filter)
-                        .set_values(Some(chunk.to_vec()))
-                        .build(),
-                )
+                .filters(Filter::builder().name(filter).set_values(Some(chunk.to_vec())).build())
                 .set_next_token(token)
                 .send()
                 .await
-                .map_err(call_error(
-                    "DescribeSecurityGroups",
-                    format!("SecurityGroups of set {set}"),
-                ))?;
+                .map_err(call_error("DescribeSecurityGroups", format!("SecurityGroups of set {set}")))?;
             out.extend(page.security_groups.unwrap_or_default());
             token = page.next_token;
             if token.as_deref().is_none_or(str::is_empty) {
@@ -268,10 +220,7 @@ async fn describe_groups(
 }
 
 fn tag_value<'a>(g: &'a SecurityGroup, key: &str) -> Option<&'a str> {
-    g.tags()
-        .iter()
-        .find(|t| t.key() == Some(key))
-        .and_then(|t| t.value())
+    g.tags().iter().find(|t| t.key() == Some(key)).and_then(|t| t.value())
 }
 
 /// A live group in manifest shape: `{vpc, description, ingress, egress}`, one rule per source.
@@ -280,24 +229,13 @@ fn live_group(g: &SecurityGroup, name: &str) -> Live {
     live.tags = g
         .tags()
         .iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_string(),
-                t.value().unwrap_or_default().to_string(),
-            ))
-        })
+        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
         .collect();
     let mut spec = Map::new();
     spec.insert("vpc".into(), g.vpc_id().unwrap_or_default().into());
-    spec.insert(
-        "description".into(),
-        g.description().unwrap_or_default().into(),
-    );
+    spec.insert("description".into(), g.description().unwrap_or_default().into());
     spec.insert("ingress".into(), rules_json(g.ip_permissions()).into());
-    spec.insert(
-        "egress".into(),
-        rules_json(g.ip_permissions_egress()).into(),
-    );
+    spec.insert("egress".into(), rules_json(g.ip_permissions_egress()).into());
     live.spec = Value::Object(spec);
     live
 }
@@ -307,10 +245,7 @@ fn rules_json(perms: &[IpPermission]) -> Vec<Value> {
     let mut out = Vec::new();
     for p in perms {
         let mut base = Map::new();
-        base.insert(
-            "protocol".into(),
-            p.ip_protocol().unwrap_or(ALL_PROTOCOLS).into(),
-        );
+        base.insert("protocol".into(), p.ip_protocol().unwrap_or(ALL_PROTOCOLS).into());
         if let Some(from) = p.from_port() {
             base.insert("fromPort".into(), from.into());
         }
@@ -354,19 +289,12 @@ fn sg_spec(r: &Resource) -> Result<&SecurityGroupSpec, AwsError> {
 }
 
 fn ec2_tags(tags: BTreeMap<String, String>) -> Vec<Tag> {
-    tags.into_iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect()
+    tags.into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
 }
 
 /// Create the group, tagged as owned, with AWS's default rules (no ingress, egress to anywhere);
 /// `sync_rules` sets the rules once every group of the set exists.
-pub async fn create_group(
-    clients: &Clients,
-    set: &str,
-    r: &Resource,
-    ids: &Ids,
-) -> Result<String, AwsError> {
+pub async fn create_group(clients: &Clients, set: &str, r: &Resource, ids: &Ids) -> Result<String, AwsError> {
     let name = r.name();
     let resource = format!("SecurityGroup/{name}");
     let spec = sg_spec(r)?;
@@ -389,10 +317,7 @@ pub async fn create_group(
         .map_err(call_error("CreateSecurityGroup", resource.clone()))?;
     let id = out.group_id.unwrap_or_default();
     if id.is_empty() {
-        return Err(AwsError::unresolved(
-            resource,
-            "CreateSecurityGroup returned no GroupId",
-        ));
+        return Err(AwsError::unresolved(resource, "CreateSecurityGroup returned no GroupId"));
     }
     ids.set(Kind::SecurityGroup, name, &id);
     Ok(id)
@@ -400,12 +325,7 @@ pub async fn create_group(
 
 /// Make the group's ingress and egress exactly the manifest's: at most one revoke and one
 /// authorize call per direction, revokes first, none when a direction already matches.
-pub async fn sync_rules(
-    clients: &Clients,
-    r: &Resource,
-    live: Option<&Live>,
-    ids: &Ids,
-) -> Result<(), AwsError> {
+pub async fn sync_rules(clients: &Clients, r: &Resource, live: Option<&Live>, ids: &Ids) -> Result<(), AwsError> {
     let name = r.name();
     let resource = format!("SecurityGroup/{name}");
     let spec = sg_spec(r)?;
@@ -414,22 +334,13 @@ pub async fn sync_rules(
         None => ids.resolve(Kind::SecurityGroup, name)?,
     };
     let (live_ingress, live_egress) = match live {
-        Some(l) => (
-            live_rules(&l.spec, "ingress", &resource)?,
-            live_rules(&l.spec, "egress", &resource)?,
-        ),
+        Some(l) => (live_rules(&l.spec, "ingress", &resource)?, live_rules(&l.spec, "egress", &resource)?),
         // Just created: AWS's defaults.
         None => (Vec::new(), vec![default_egress()]),
     };
     let resolve = |s: &str| ids.resolve(Kind::SecurityGroup, s);
-    let ingress = diff_rules(
-        &desired_rules(spec, Direction::Ingress, &live_ingress, &resolve)?,
-        &live_ingress,
-    );
-    let egress = diff_rules(
-        &desired_rules(spec, Direction::Egress, &live_egress, &resolve)?,
-        &live_egress,
-    );
+    let ingress = diff_rules(&desired_rules(spec, Direction::Ingress, &live_ingress, &resolve)?, &live_ingress);
+    let egress = diff_rules(&desired_rules(spec, Direction::Egress, &live_egress, &resolve)?, &live_egress);
 
     let ec2 = &clients.ec2;
     if !ingress.revoke.is_empty() {
@@ -448,10 +359,7 @@ pub async fn sync_rules(
             .set_ip_permissions(Some(permissions(&ingress.authorize)))
             .send()
             .await
-            .map_err(call_error(
-                "AuthorizeSecurityGroupIngress",
-                resource.clone(),
-            ))?;
+            .map_err(call_error("AuthorizeSecurityGroupIngress", resource.clone()))?;
     }
     if !egress.revoke.is_empty() {
         tracing::debug!(%resource, rules = egress.revoke.len(), "EC2 RevokeSecurityGroupEgress");
@@ -476,18 +384,11 @@ pub async fn sync_rules(
 
 /// Add the owned tags (ownership and the manifest's) that are missing or differ on the live
 /// group, in one call. Never removes a tag: other tools tag groups too.
-pub async fn sync_tags(
-    clients: &Clients,
-    set: &str,
-    r: &Resource,
-    live: &Live,
-) -> Result<(), AwsError> {
+pub async fn sync_tags(clients: &Clients, set: &str, r: &Resource, live: &Live) -> Result<(), AwsError> {
     let name = r.name();
     let spec = sg_spec(r)?;
-    let missing: BTreeMap<String, String> = owned_tags(set, name, &spec.tags)
-        .into_iter()
-        .filter(|(k, v)| live.tags.get(k) != Some(v))
-        .collect();
+    let missing: BTreeMap<String, String> =
+        owned_tags(set, name, &spec.tags).into_iter().filter(|(k, v)| live.tags.get(k) != Some(v)).collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -620,12 +521,7 @@ fn normalize(
     Ok(sources
         .into_iter()
         .map(|source| Rule {
-            key: RuleKey {
-                protocol: protocol.clone(),
-                from_port,
-                to_port,
-                source,
-            },
+            key: RuleKey { protocol: protocol.clone(), from_port, to_port, source },
             description: rule.description.clone(),
         })
         .collect())
@@ -636,9 +532,8 @@ fn live_rules(spec: &Value, direction: &str, resource: &str) -> Result<Vec<Rule>
     let Some(rules) = spec.get(direction) else {
         return Ok(Vec::new());
     };
-    let rules: Vec<SecurityGroupRule> = serde_json::from_value(rules.clone()).map_err(|e| {
-        AwsError::unresolved(resource, format!("unreadable live {direction} rules: {e}"))
-    })?;
+    let rules: Vec<SecurityGroupRule> = serde_json::from_value(rules.clone())
+        .map_err(|e| AwsError::unresolved(resource, format!("unreadable live {direction} rules: {e}")))?;
     let literal = |s: &str| Ok(s.to_string());
     let mut out = Vec::new();
     for r in &rules {
@@ -663,10 +558,7 @@ fn desired_rules(
         let mut out = vec![default_egress()];
         out.extend(
             live.iter()
-                .filter(|r| {
-                    r.key.protocol == ALL_PROTOCOLS
-                        && r.key.source == Source::Ipv6Cidr(ANY_IPV6.into())
-                })
+                .filter(|r| r.key.protocol == ALL_PROTOCOLS && r.key.source == Source::Ipv6Cidr(ANY_IPV6.into()))
                 .cloned(),
         );
         return Ok(out);
@@ -706,39 +598,23 @@ type Traffic<'a> = (&'a str, Option<i32>, Option<i32>);
 fn permissions(rules: &[Rule]) -> Vec<IpPermission> {
     let mut grouped: BTreeMap<Traffic, Vec<&Rule>> = BTreeMap::new();
     for r in rules {
-        grouped
-            .entry((r.key.protocol.as_str(), r.key.from_port, r.key.to_port))
-            .or_default()
-            .push(r);
+        grouped.entry((r.key.protocol.as_str(), r.key.from_port, r.key.to_port)).or_default().push(r);
     }
     grouped
         .into_iter()
         .map(|((protocol, from, to), rules)| {
-            let mut p = IpPermission::builder()
-                .ip_protocol(protocol)
-                .set_from_port(from)
-                .set_to_port(to);
+            let mut p = IpPermission::builder().ip_protocol(protocol).set_from_port(from).set_to_port(to);
             for r in rules {
                 let d = r.description.clone();
                 p = match &r.key.source {
-                    Source::Cidr(c) => {
-                        p.ip_ranges(IpRange::builder().cidr_ip(c).set_description(d).build())
+                    Source::Cidr(c) => p.ip_ranges(IpRange::builder().cidr_ip(c).set_description(d).build()),
+                    Source::Ipv6Cidr(c) => p.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(c).set_description(d).build()),
+                    Source::PrefixList(id) => {
+                        p.prefix_list_ids(PrefixListId::builder().prefix_list_id(id).set_description(d).build())
                     }
-                    Source::Ipv6Cidr(c) => {
-                        p.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(c).set_description(d).build())
+                    Source::SecurityGroup(id) => {
+                        p.user_id_group_pairs(UserIdGroupPair::builder().group_id(id).set_description(d).build())
                     }
-                    Source::PrefixList(id) => p.prefix_list_ids(
-                        PrefixListId::builder()
-                            .prefix_list_id(id)
-                            .set_description(d)
-                            .build(),
-                    ),
-                    Source::SecurityGroup(id) => p.user_id_group_pairs(
-                        UserIdGroupPair::builder()
-                            .group_id(id)
-                            .set_description(d)
-                            .build(),
-                    ),
                 };
             }
             p.build()
@@ -872,27 +748,17 @@ mod tests {
             let live = rules(c.live);
             let desired = desired_rules(&spec(c.spec), c.direction, &live, &by_name).unwrap();
             let diff = diff_rules(&desired, &live);
-            assert_eq!(
-                (diff.revoke.len(), diff.authorize.len()),
-                (c.revoke, c.authorize),
-                "{}: {diff:?}",
-                c.what
-            );
+            assert_eq!((diff.revoke.len(), diff.authorize.len()), (c.revoke, c.authorize), "{}: {diff:?}", c.what);
         }
     }
 
     #[test]
     fn a_changed_port_revokes_the_old_and_authorizes_the_new() {
-        let live = rules(
-            json!([{"protocol": "tcp", "fromPort": 80, "toPort": 80, "cidr": "10.0.0.0/16"}]),
-        );
+        let live = rules(json!([{"protocol": "tcp", "fromPort": 80, "toPort": 80, "cidr": "10.0.0.0/16"}]));
         let s = spec(json!({"vpc": "main", "description": "d", "ingress": [
             {"protocol": "tcp", "fromPort": 8080, "cidr": "10.0.0.0/16", "description": "app"}
         ]}));
-        let diff = diff_rules(
-            &desired_rules(&s, Direction::Ingress, &live, &by_name).unwrap(),
-            &live,
-        );
+        let diff = diff_rules(&desired_rules(&s, Direction::Ingress, &live, &by_name).unwrap(), &live);
         assert_eq!(diff.revoke[0].key.from_port, Some(80));
         assert_eq!(diff.authorize[0].key.from_port, Some(8080));
         assert_eq!(diff.authorize[0].key.to_port, Some(8080));
@@ -908,16 +774,10 @@ mod tests {
         ]));
         let perms = permissions(&rs);
         assert_eq!(perms.len(), 2);
-        let all = perms
-            .iter()
-            .find(|p| p.ip_protocol() == Some("-1"))
-            .unwrap();
+        let all = perms.iter().find(|p| p.ip_protocol() == Some("-1")).unwrap();
         assert_eq!((all.from_port(), all.to_port()), (None, None));
         assert_eq!(all.ipv6_ranges()[0].cidr_ipv6(), Some("::/0"));
-        let tcp = perms
-            .iter()
-            .find(|p| p.ip_protocol() == Some("tcp"))
-            .unwrap();
+        let tcp = perms.iter().find(|p| p.ip_protocol() == Some("tcp")).unwrap();
         assert_eq!(tcp.ip_ranges()[0].description(), Some("a"));
         assert_eq!(tcp.user_id_group_pairs()[0].group_id(), Some("sg-1"));
     }
@@ -935,12 +795,7 @@ mod tests {
                     .ip_protocol("tcp")
                     .from_port(80)
                     .to_port(80)
-                    .ip_ranges(
-                        IpRange::builder()
-                            .cidr_ip("0.0.0.0/0")
-                            .description("HTTP")
-                            .build(),
-                    )
+                    .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").description("HTTP").build())
                     .user_id_group_pairs(UserIdGroupPair::builder().group_id("sg-2").build())
                     .build(),
             )

@@ -3,9 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_ecs::types::{
-    ClusterField, ServiceField, SortOrder, TaskDefinitionField, TaskDefinitionStatus,
-};
+use aws_sdk_ecs::types::{ClusterField, ServiceField, SortOrder, TaskDefinitionField, TaskDefinitionStatus};
 use serde_json::Value;
 use tracing::debug;
 
@@ -43,17 +41,10 @@ pub async fn observe(
     observed: &mut Observed,
 ) -> Result<(), AwsError> {
     // Clusters: the set's own and those its services name.
-    let mut clusters: Vec<String> = desired
-        .of_kind(Kind::Cluster)
-        .map(|r| r.name().to_string())
-        .collect();
+    let mut clusters: Vec<String> = desired.of_kind(Kind::Cluster).map(|r| r.name().to_string()).collect();
     for r in desired.of_kind(Kind::Service) {
         if let Spec::Service(s) = &r.spec {
-            let c = if s.cluster.starts_with("arn:") {
-                s.cluster.clone()
-            } else {
-                s.cluster.clone()
-            };
+            let c = if s.cluster.starts_with("arn:") { s.cluster.clone() } else { s.cluster.clone() };
             if !clusters.contains(&c) {
                 clusters.push(c);
             }
@@ -63,9 +54,7 @@ pub async fn observe(
     for live in describe_clusters(clients, &clusters).await? {
         cluster_arns.insert(live.name.clone(), live.id.clone());
         if desired.get(Kind::Cluster, &live.name).is_some() {
-            observed
-                .live
-                .insert((Kind::Cluster, live.name.clone()), live);
+            observed.live.insert((Kind::Cluster, live.name.clone()), live);
         }
     }
 
@@ -77,29 +66,20 @@ pub async fn observe(
         };
         let want = hashes.get(family);
         if want.is_some() && latest_hash.as_ref() == want {
-            observed
-                .task_definition_matches
-                .insert(family.to_string(), latest.id.clone());
+            observed.task_definition_matches.insert(family.to_string(), latest.id.clone());
         } else if let Some(want) = want {
             if let Some(arn) = find_revision(clients, family, &latest.id, want).await? {
-                observed
-                    .task_definition_matches
-                    .insert(family.to_string(), arn);
+                observed.task_definition_matches.insert(family.to_string(), arn);
             }
         }
-        observed
-            .live
-            .insert((Kind::TaskDefinition, family.to_string()), latest);
+        observed.live.insert((Kind::TaskDefinition, family.to_string()), latest);
     }
 
     // Services, by cluster, ten names a call.
     let mut by_cluster: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for r in desired.of_kind(Kind::Service) {
         if let Spec::Service(s) = &r.spec {
-            by_cluster
-                .entry(cluster_name(&s.cluster).to_string())
-                .or_default()
-                .push(r.name().to_string());
+            by_cluster.entry(cluster_name(&s.cluster).to_string()).or_default().push(r.name().to_string());
         }
     }
     for (cluster, names) in &by_cluster {
@@ -107,9 +87,7 @@ pub async fn observe(
             continue;
         };
         for live in describe_services(clients, arn, names).await? {
-            observed
-                .live
-                .insert((Kind::Service, live.name.clone()), live);
+            observed.live.insert((Kind::Service, live.name.clone()), live);
         }
     }
 
@@ -132,10 +110,7 @@ async fn describe_clusters(clients: &Clients, names: &[String]) -> Result<Vec<Li
             .include(ClusterField::Configurations)
             .send()
             .await
-            .map_err(call_error(
-                "DescribeClusters",
-                format!("{} cluster(s)", chunk.len()),
-            ))?;
+            .map_err(call_error("DescribeClusters", format!("{} cluster(s)", chunk.len())))?;
         for c in resp.clusters() {
             if c.status() != Some("ACTIVE") {
                 continue;
@@ -154,32 +129,18 @@ async fn describe_clusters(clients: &Clients, names: &[String]) -> Result<Vec<Li
 
 /// The newest ACTIVE revision of a family and its content-hash tag; `None` when the family has no
 /// ACTIVE revision.
-async fn describe_task_definition(
-    clients: &Clients,
-    family: &str,
-) -> Result<Option<(Live, Option<String>)>, AwsError> {
+async fn describe_task_definition(clients: &Clients, family: &str) -> Result<Option<(Live, Option<String>)>, AwsError> {
     debug!(family, "ecs:DescribeTaskDefinition");
-    let resp = clients
-        .ecs
-        .describe_task_definition()
-        .task_definition(family)
-        .include(TaskDefinitionField::Tags)
-        .send()
-        .await;
+    let resp =
+        clients.ecs.describe_task_definition().task_definition(family).include(TaskDefinitionField::Tags).send().await;
     let resp = match resp {
         Ok(r) => r,
         // ECS answers ClientException for a family it does not know (or with no ACTIVE revision).
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_client_exception()) =>
-        {
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_client_exception()) => {
             return Ok(None);
         }
         Err(e) => {
-            return Err(call_error(
-                "DescribeTaskDefinition",
-                format!("TaskDefinition/{family}"),
-            )(e));
+            return Err(call_error("DescribeTaskDefinition", format!("TaskDefinition/{family}"))(e));
         }
     };
     let Some(td) = resp.task_definition() else {
@@ -188,11 +149,7 @@ async fn describe_task_definition(
     if td.status().map(|s| s.as_str()) != Some("ACTIVE") {
         return Ok(None);
     }
-    let mut live = Live::new(
-        Kind::TaskDefinition,
-        family,
-        td.task_definition_arn().unwrap_or_default(),
-    );
+    let mut live = Live::new(Kind::TaskDefinition, family, td.task_definition_arn().unwrap_or_default());
     live.tags = ecs_tags(Some(resp.tags()));
     live.spec = convert::task_definition_json(td);
     let hash = live.tags.get(TAG_HASH).cloned();
@@ -200,12 +157,7 @@ async fn describe_task_definition(
 }
 
 /// An older ACTIVE revision of `family` registered from content with hash `want`.
-async fn find_revision(
-    clients: &Clients,
-    family: &str,
-    latest: &str,
-    want: &str,
-) -> Result<Option<String>, AwsError> {
+async fn find_revision(clients: &Clients, family: &str, latest: &str, want: &str) -> Result<Option<String>, AwsError> {
     debug!(family, "ecs:ListTaskDefinitions");
     let resp = clients
         .ecs
@@ -216,10 +168,7 @@ async fn find_revision(
         .max_results(REVISIONS_SEARCHED)
         .send()
         .await
-        .map_err(call_error(
-            "ListTaskDefinitions",
-            format!("TaskDefinition/{family}"),
-        ))?;
+        .map_err(call_error("ListTaskDefinitions", format!("TaskDefinition/{family}")))?;
     for arn in resp.task_definition_arns() {
         // familyPrefix is a prefix: `web` also lists `web-api`.
         let label = crate::plan::normalize::revision_label(arn);
@@ -233,10 +182,7 @@ async fn find_revision(
             .include(TaskDefinitionField::Tags)
             .send()
             .await
-            .map_err(call_error(
-                "DescribeTaskDefinition",
-                format!("TaskDefinition/{label}"),
-            ))?;
+            .map_err(call_error("DescribeTaskDefinition", format!("TaskDefinition/{label}")))?;
         if ecs_tags(Some(r.tags())).get(TAG_HASH).map(String::as_str) == Some(want) {
             return Ok(Some(arn.clone()));
         }
@@ -244,18 +190,10 @@ async fn find_revision(
     Ok(None)
 }
 
-async fn describe_services(
-    clients: &Clients,
-    cluster_arn: &str,
-    names: &[String],
-) -> Result<Vec<Live>, AwsError> {
+async fn describe_services(clients: &Clients, cluster_arn: &str, names: &[String]) -> Result<Vec<Live>, AwsError> {
     let mut out = Vec::new();
     for chunk in names.chunks(SERVICES_PER_CALL) {
-        debug!(
-            cluster = cluster_arn,
-            count = chunk.len(),
-            "ecs:DescribeServices"
-        );
+        debug!(cluster = cluster_arn, count = chunk.len(), "ecs:DescribeServices");
         let resp = clients
             .ecs
             .describe_services()
@@ -266,11 +204,7 @@ async fn describe_services(
             .await
             .map_err(call_error(
                 "DescribeServices",
-                format!(
-                    "{} service(s) in {}",
-                    chunk.len(),
-                    cluster_name(cluster_arn)
-                ),
+                format!("{} service(s) in {}", chunk.len(), cluster_name(cluster_arn)),
             ))?;
         for s in resp.services() {
             // A deleted service stays visible as INACTIVE (and DRAINING while it stops).
@@ -284,8 +218,7 @@ async fn describe_services(
             live.tags = ecs_tags(Some(s.tags()));
             live.spec = convert::service_json(s);
             if let Some(Value::Object(o)) = Some(&mut live.spec) {
-                o.entry("cluster".to_string())
-                    .or_insert_with(|| Value::String(cluster_arn.to_string()));
+                o.entry("cluster".to_string()).or_insert_with(|| Value::String(cluster_arn.to_string()));
             }
             out.push(live);
         }
@@ -301,43 +234,25 @@ async fn observe_orphans(
     desired: &ManifestSet,
     observed: &mut Observed,
 ) -> Result<(), AwsError> {
-    let owned =
-        |tags: &BTreeMap<String, String>| tags.get(TAG_SET).map(String::as_str) == Some(set);
+    let owned = |tags: &BTreeMap<String, String>| tags.get(TAG_SET).map(String::as_str) == Some(set);
     let mut arns = Vec::new();
     let mut pages = clients.ecs.list_clusters().into_paginator().send();
     while let Some(page) = pages.next().await {
-        arns.extend(
-            page.map_err(call_error("ListClusters", "account"))?
-                .cluster_arns()
-                .iter()
-                .cloned(),
-        );
+        arns.extend(page.map_err(call_error("ListClusters", "account"))?.cluster_arns().iter().cloned());
     }
     let clusters = describe_clusters(clients, &arns).await?;
     for c in &clusters {
-        let name = c
-            .tags
-            .get(TAG_NAME)
-            .cloned()
-            .unwrap_or_else(|| c.name.clone());
+        let name = c.tags.get(TAG_NAME).cloned().unwrap_or_else(|| c.name.clone());
         if owned(&c.tags) && desired.get(Kind::Cluster, &name).is_none() {
             observed.orphans.push(c.clone());
         }
     }
     for c in &clusters {
         let mut names = Vec::new();
-        let mut pages = clients
-            .ecs
-            .list_services()
-            .cluster(&c.id)
-            .into_paginator()
-            .send();
+        let mut pages = clients.ecs.list_services().cluster(&c.id).into_paginator().send();
         while let Some(page) = pages.next().await {
             names.extend(
-                page.map_err(call_error("ListServices", format!("Cluster/{}", c.name)))?
-                    .service_arns()
-                    .iter()
-                    .cloned(),
+                page.map_err(call_error("ListServices", format!("Cluster/{}", c.name)))?.service_arns().iter().cloned(),
             );
         }
         for s in describe_services(clients, &c.id, &names).await? {
@@ -354,17 +269,9 @@ async fn observe_orphans(
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        families.extend(
-            page.map_err(call_error("ListTaskDefinitionFamilies", "account"))?
-                .families()
-                .iter()
-                .cloned(),
-        );
+        families.extend(page.map_err(call_error("ListTaskDefinitionFamilies", "account"))?.families().iter().cloned());
     }
-    for family in families
-        .iter()
-        .filter(|f| desired.get(Kind::TaskDefinition, f).is_none())
-    {
+    for family in families.iter().filter(|f| desired.get(Kind::TaskDefinition, f).is_none()) {
         if let Some((live, _)) = describe_task_definition(clients, family).await? {
             if owned(&live.tags) {
                 observed.orphans.push(live);
@@ -380,38 +287,23 @@ fn id(r: &Resource) -> String {
 
 // ---- clusters ----------------------------------------------------------------------------------
 
-pub async fn create_cluster(
-    clients: &Clients,
-    set: &str,
-    r: &Resource,
-    ids: &Ids,
-) -> Result<String, AwsError> {
-    let Spec::Cluster(spec) = &r.spec else {
-        unreachable!("a Cluster step carries a Cluster spec")
-    };
+pub async fn create_cluster(clients: &Clients, set: &str, r: &Resource, ids: &Ids) -> Result<String, AwsError> {
+    let Spec::Cluster(spec) = &r.spec else { unreachable!("a Cluster step carries a Cluster spec") };
     let resp = clients
         .ecs
         .create_cluster()
         .cluster_name(r.name())
         .set_settings(Some(convert::cluster_settings(&spec.settings)))
-        .set_capacity_providers(
-            (!spec.capacity_providers.is_empty()).then(|| spec.capacity_providers.clone()),
-        )
+        .set_capacity_providers((!spec.capacity_providers.is_empty()).then(|| spec.capacity_providers.clone()))
         .set_default_capacity_provider_strategy(non_empty(convert::capacity_provider_strategy(
             &spec.default_capacity_provider_strategy,
         )?))
-        .set_configuration(
-            spec.configuration
-                .as_ref()
-                .map(convert::cluster_configuration),
-        )
+        .set_configuration(spec.configuration.as_ref().map(convert::cluster_configuration))
         .set_service_connect_defaults(
             spec.service_connect_defaults
                 .as_ref()
                 .map(|d| {
-                    aws_sdk_ecs::types::ClusterServiceConnectDefaultsRequest::builder()
-                        .namespace(&d.namespace)
-                        .build()
+                    aws_sdk_ecs::types::ClusterServiceConnectDefaultsRequest::builder().namespace(&d.namespace).build()
                 })
                 .transpose()
                 .map_err(|e| AwsError::unresolved(id(r), e.to_string()))?,
@@ -420,11 +312,7 @@ pub async fn create_cluster(
         .send()
         .await
         .map_err(call_error("CreateCluster", id(r)))?;
-    let arn = resp
-        .cluster()
-        .and_then(|c| c.cluster_arn())
-        .unwrap_or_default()
-        .to_string();
+    let arn = resp.cluster().and_then(|c| c.cluster_arn()).unwrap_or_default().to_string();
     ids.set(Kind::Cluster, r.name(), &arn);
     Ok(arn)
 }
@@ -436,9 +324,7 @@ pub async fn update_cluster(
     r: &Resource,
     live: &Live,
 ) -> Result<(), AwsError> {
-    let Spec::Cluster(spec) = &r.spec else {
-        unreachable!("a Cluster step carries a Cluster spec")
-    };
+    let Spec::Cluster(spec) = &r.spec else { unreachable!("a Cluster step carries a Cluster spec") };
     if step.touches("settings") {
         clients
             .ecs
@@ -454,11 +340,7 @@ pub async fn update_cluster(
             .ecs
             .update_cluster()
             .cluster(&live.id)
-            .set_configuration(
-                spec.configuration
-                    .as_ref()
-                    .map(convert::cluster_configuration),
-            )
+            .set_configuration(spec.configuration.as_ref().map(convert::cluster_configuration))
             .send()
             .await
             .map_err(call_error("UpdateCluster", id(r)))?;
@@ -486,10 +368,7 @@ pub async fn delete_cluster(clients: &Clients, live: &Live) -> Result<(), AwsErr
         .cluster(&live.id)
         .send()
         .await
-        .map_err(call_error(
-            "DeleteCluster",
-            format!("Cluster/{}", live.name),
-        ))?;
+        .map_err(call_error("DeleteCluster", format!("Cluster/{}", live.name)))?;
     Ok(())
 }
 
@@ -540,11 +419,7 @@ pub async fn register_task_definition(
         .send()
         .await
         .map_err(call_error("RegisterTaskDefinition", id(r)))?;
-    let arn = resp
-        .task_definition()
-        .and_then(|t| t.task_definition_arn())
-        .unwrap_or_default()
-        .to_string();
+    let arn = resp.task_definition().and_then(|t| t.task_definition_arn()).unwrap_or_default().to_string();
     ids.set(Kind::TaskDefinition, r.name(), &arn);
     Ok(arn)
 }
@@ -561,43 +436,30 @@ pub async fn deregister_family(clients: &Clients, live: &Live) -> Result<(), Aws
         .send();
     while let Some(page) = pages.next().await {
         arns.extend(
-            page.map_err(call_error(
-                "ListTaskDefinitions",
-                format!("TaskDefinition/{}", live.name),
-            ))?
-            .task_definition_arns()
-            .iter()
-            .cloned(),
+            page.map_err(call_error("ListTaskDefinitions", format!("TaskDefinition/{}", live.name)))?
+                .task_definition_arns()
+                .iter()
+                .cloned(),
         );
     }
-    for arn in arns.iter().filter(|a| {
-        crate::plan::normalize::revision_label(a).split(':').next() == Some(live.name.as_str())
-    }) {
+    for arn in
+        arns.iter().filter(|a| crate::plan::normalize::revision_label(a).split(':').next() == Some(live.name.as_str()))
+    {
         clients
             .ecs
             .deregister_task_definition()
             .task_definition(arn)
             .send()
             .await
-            .map_err(call_error(
-                "DeregisterTaskDefinition",
-                format!("TaskDefinition/{}", live.name),
-            ))?;
+            .map_err(call_error("DeregisterTaskDefinition", format!("TaskDefinition/{}", live.name)))?;
     }
     Ok(())
 }
 
 // ---- services ----------------------------------------------------------------------------------
 
-pub async fn create_service(
-    clients: &Clients,
-    set: &str,
-    r: &Resource,
-    ids: &Ids,
-) -> Result<String, AwsError> {
-    let Spec::Service(spec) = &r.spec else {
-        unreachable!("a Service step carries a Service spec")
-    };
+pub async fn create_service(clients: &Clients, set: &str, r: &Resource, ids: &Ids) -> Result<String, AwsError> {
+    let Spec::Service(spec) = &r.spec else { unreachable!("a Service step carries a Service spec") };
     let cluster = ids.resolve(Kind::Cluster, &spec.cluster)?;
     let task_definition = ids.resolve(Kind::TaskDefinition, &spec.task_definition)?;
     let resp = clients
@@ -614,46 +476,23 @@ pub async fn create_service(
         .set_platform_version(spec.platform_version.clone())
         .set_role(spec.role.clone())
         .set_load_balancers(non_empty(convert::load_balancers(spec, ids)?))
-        .set_service_registries(non_empty(convert::service_registries(
-            &spec.service_registries,
-        )))
+        .set_service_registries(non_empty(convert::service_registries(&spec.service_registries)))
         .set_network_configuration(convert::network_configuration(spec, ids)?)
-        .set_deployment_configuration(
-            spec.deployment_configuration
-                .as_ref()
-                .map(convert::deployment_configuration),
-        )
-        .set_placement_constraints(non_empty(convert::placement_constraints(
-            &spec.placement_constraints,
-        )))
-        .set_placement_strategy(non_empty(convert::placement_strategy(
-            &spec.placement_strategy,
-        )))
+        .set_deployment_configuration(spec.deployment_configuration.as_ref().map(convert::deployment_configuration))
+        .set_placement_constraints(non_empty(convert::placement_constraints(&spec.placement_constraints)))
+        .set_placement_strategy(non_empty(convert::placement_strategy(&spec.placement_strategy)))
         .set_health_check_grace_period_seconds(spec.health_check_grace_period_seconds)
         .set_scheduling_strategy(spec.scheduling_strategy.as_deref().map(Into::into))
-        .set_deployment_controller(
-            spec.deployment_controller
-                .as_ref()
-                .map(convert::deployment_controller)
-                .transpose()?,
-        )
+        .set_deployment_controller(spec.deployment_controller.as_ref().map(convert::deployment_controller).transpose()?)
         .set_enable_ecs_managed_tags(spec.enable_ecs_managed_tags)
         .set_propagate_tags(spec.propagate_tags.as_deref().map(Into::into))
         .set_enable_execute_command(spec.enable_execute_command)
-        .set_availability_zone_rebalancing(
-            spec.availability_zone_rebalancing
-                .as_deref()
-                .map(Into::into),
-        )
+        .set_availability_zone_rebalancing(spec.availability_zone_rebalancing.as_deref().map(Into::into))
         .set_tags(Some(convert::tags(&owned_tags(set, r.name(), &spec.tags))))
         .send()
         .await
         .map_err(call_error("CreateService", id(r)))?;
-    let arn = resp
-        .service()
-        .and_then(|s| s.service_arn())
-        .unwrap_or_default()
-        .to_string();
+    let arn = resp.service().and_then(|s| s.service_arn()).unwrap_or_default().to_string();
     ids.set(Kind::Service, r.name(), &arn);
     Ok(arn)
 }
@@ -668,9 +507,7 @@ pub async fn update_service(
     live: &Live,
     ids: &Ids,
 ) -> Result<(), AwsError> {
-    let Spec::Service(spec) = &r.spec else {
-        unreachable!("a Service step carries a Service spec")
-    };
+    let Spec::Service(spec) = &r.spec else { unreachable!("a Service step carries a Service spec") };
     let fields: Vec<&str> = step
         .changes
         .iter()
@@ -685,11 +522,7 @@ pub async fn update_service(
             .map(str::to_string)
             .unwrap_or(ids.resolve(Kind::Cluster, &spec.cluster)?);
         let has = |f: &str| fields.contains(&f);
-        let mut u = clients
-            .ecs
-            .update_service()
-            .cluster(cluster)
-            .service(r.name());
+        let mut u = clients.ecs.update_service().cluster(cluster).service(r.name());
         if has("taskDefinition") {
             u = u.task_definition(ids.resolve(Kind::TaskDefinition, &spec.task_definition)?);
         }
@@ -712,22 +545,16 @@ pub async fn update_service(
             u = u.set_load_balancers(Some(convert::load_balancers(spec, ids)?));
         }
         if has("placementConstraints") {
-            u = u.set_placement_constraints(Some(convert::placement_constraints(
-                &spec.placement_constraints,
-            )));
+            u = u.set_placement_constraints(Some(convert::placement_constraints(&spec.placement_constraints)));
         }
         if has("placementStrategy") {
-            u = u.set_placement_strategy(Some(convert::placement_strategy(
-                &spec.placement_strategy,
-            )));
+            u = u.set_placement_strategy(Some(convert::placement_strategy(&spec.placement_strategy)));
         }
         if has("platformVersion") {
             u = u.set_platform_version(spec.platform_version.clone());
         }
         if has("healthCheckGracePeriodSeconds") {
-            u = u.health_check_grace_period_seconds(
-                spec.health_check_grace_period_seconds.unwrap_or(0),
-            );
+            u = u.health_check_grace_period_seconds(spec.health_check_grace_period_seconds.unwrap_or(0));
         }
         if has("enableExecuteCommand") {
             u = u.enable_execute_command(spec.enable_execute_command.unwrap_or(false));
@@ -739,16 +566,10 @@ pub async fn update_service(
             u = u.propagate_tags(spec.propagate_tags.as_deref().unwrap_or("NONE").into());
         }
         if has("serviceRegistries") {
-            u = u.set_service_registries(Some(convert::service_registries(
-                &spec.service_registries,
-            )));
+            u = u.set_service_registries(Some(convert::service_registries(&spec.service_registries)));
         }
         if has("availabilityZoneRebalancing") {
-            u = u.set_availability_zone_rebalancing(
-                spec.availability_zone_rebalancing
-                    .as_deref()
-                    .map(Into::into),
-            );
+            u = u.set_availability_zone_rebalancing(spec.availability_zone_rebalancing.as_deref().map(Into::into));
         }
         u.send().await.map_err(call_error("UpdateService", id(r)))?;
     }
@@ -758,11 +579,7 @@ pub async fn update_service(
 /// Delete a service without scaling it down first (`force`): the reconciler only deletes what
 /// the set asked to be gone.
 pub async fn delete_service(clients: &Clients, live: &Live) -> Result<(), AwsError> {
-    let cluster = live
-        .spec
-        .get("cluster")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let cluster = live.spec.get("cluster").and_then(Value::as_str).unwrap_or_default();
     clients
         .ecs
         .delete_service()
@@ -771,9 +588,6 @@ pub async fn delete_service(clients: &Clients, live: &Live) -> Result<(), AwsErr
         .force(true)
         .send()
         .await
-        .map_err(call_error(
-            "DeleteService",
-            format!("Service/{}", live.name),
-        ))?;
+        .map_err(call_error("DeleteService", format!("Service/{}", live.name)))?;
     Ok(())
 }

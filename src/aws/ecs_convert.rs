@@ -54,10 +54,7 @@ fn hash_map(m: &BTreeMap<String, String>) -> Option<HashMap<String, String>> {
 }
 
 fn key_value(nv: &NameValue) -> ecs::KeyValuePair {
-    ecs::KeyValuePair::builder()
-        .name(&nv.name)
-        .set_value(nv.value.clone())
-        .build()
+    ecs::KeyValuePair::builder().name(&nv.name).set_value(nv.value.clone()).build()
 }
 
 /// A JSON object built field by field, leaving out what AWS returned as absent.
@@ -112,31 +109,23 @@ impl Obj {
 // ---- task definitions: manifest → SDK ----------------------------------------------------------
 
 /// One container of a manifest as an SDK container definition, setting only what it sets.
-pub fn container_definition(
-    c: &td::ContainerDefinition,
-) -> Result<ecs::ContainerDefinition, AwsError> {
+pub fn container_definition(c: &td::ContainerDefinition) -> Result<ecs::ContainerDefinition, AwsError> {
     let resource = format!("container {}", c.name);
     let cpu = c
         .cpu
         .map(|cpu| {
-            i32::try_from(cpu)
-                .map_err(|_| AwsError::unresolved(&resource, format!("cpu {cpu} is out of range")))
+            i32::try_from(cpu).map_err(|_| AwsError::unresolved(&resource, format!("cpu {cpu} is out of range")))
         })
         .transpose()?;
     build_container(c, cpu).map_err(built(&resource))
 }
 
-fn build_container(
-    c: &td::ContainerDefinition,
-    cpu: Option<i32>,
-) -> Result<ecs::ContainerDefinition, BuildError> {
+fn build_container(c: &td::ContainerDefinition, cpu: Option<i32>) -> Result<ecs::ContainerDefinition, BuildError> {
     Ok(ecs::ContainerDefinition::builder()
         .name(&c.name)
         .image(&c.image)
         .set_repository_credentials(opt(&c.repository_credentials, |r| {
-            ecs::RepositoryCredentials::builder()
-                .credentials_parameter(&r.credentials_parameter)
-                .build()
+            ecs::RepositoryCredentials::builder().credentials_parameter(&r.credentials_parameter).build()
         })?)
         .set_cpu(cpu)
         .set_memory(c.memory)
@@ -147,9 +136,7 @@ fn build_container(
         .set_restart_policy(opt(&c.restart_policy, |r| {
             ecs::ContainerRestartPolicy::builder()
                 .enabled(r.enabled)
-                .set_ignored_exit_codes(
-                    (!r.ignored_exit_codes.is_empty()).then(|| r.ignored_exit_codes.clone()),
-                )
+                .set_ignored_exit_codes((!r.ignored_exit_codes.is_empty()).then(|| r.ignored_exit_codes.clone()))
                 .set_restart_attempt_period(r.restart_attempt_period)
                 .build()
         })?)
@@ -185,11 +172,7 @@ fn build_container(
         })?)
         .set_start_timeout(c.start_timeout)
         .set_stop_timeout(c.stop_timeout)
-        .set_version_consistency(
-            c.version_consistency
-                .as_deref()
-                .map(ecs::VersionConsistency::from),
-        )
+        .set_version_consistency(c.version_consistency.as_deref().map(ecs::VersionConsistency::from))
         .set_hostname(c.hostname.clone())
         .set_user(c.user.clone())
         .set_working_directory(c.working_directory.clone())
@@ -199,10 +182,7 @@ fn build_container(
         .set_dns_servers(strings(&c.dns_servers))
         .set_dns_search_domains(strings(&c.dns_search_domains))
         .set_extra_hosts(list(&c.extra_hosts, |h| {
-            ecs::HostEntry::builder()
-                .hostname(&h.hostname)
-                .ip_address(&h.ip_address)
-                .build()
+            ecs::HostEntry::builder().hostname(&h.hostname).ip_address(&h.ip_address).build()
         })?)
         .set_docker_security_options(strings(&c.docker_security_options))
         .set_interactive(c.interactive)
@@ -232,10 +212,7 @@ fn build_container(
                 .build()
         })?)
         .set_system_controls(each(&c.system_controls, |s| {
-            ecs::SystemControl::builder()
-                .set_namespace(s.namespace.clone())
-                .set_value(s.value.clone())
-                .build()
+            ecs::SystemControl::builder().set_namespace(s.namespace.clone()).set_value(s.value.clone()).build()
         }))
         .set_resource_requirements(list(&c.resource_requirements, |r| {
             ecs::ResourceRequirement::builder()
@@ -259,37 +236,27 @@ fn port_mapping(p: &td::PortMapping) -> ecs::PortMapping {
         .set_host_port(p.host_port)
         .set_protocol(p.protocol.as_deref().map(ecs::TransportProtocol::from))
         .set_name(p.name.clone())
-        .set_app_protocol(
-            p.app_protocol
-                .as_deref()
-                .map(ecs::ApplicationProtocol::from),
-        )
+        .set_app_protocol(p.app_protocol.as_deref().map(ecs::ApplicationProtocol::from))
         .set_container_port_range(p.container_port_range.clone())
         .build()
 }
 
 fn secret(s: &td::Secret) -> Result<ecs::Secret, BuildError> {
-    ecs::Secret::builder()
-        .name(&s.name)
-        .value_from(&s.value_from)
-        .build()
+    ecs::Secret::builder().name(&s.name).value_from(&s.value_from).build()
 }
 
 fn linux_parameters(l: &td::LinuxParameters) -> Result<ecs::LinuxParameters, BuildError> {
     Ok(ecs::LinuxParameters::builder()
-        .set_capabilities(l.capabilities.as_ref().map(|k| {
-            ecs::KernelCapabilities::builder()
-                .set_add(strings(&k.add))
-                .set_drop(strings(&k.drop))
-                .build()
-        }))
+        .set_capabilities(
+            l.capabilities.as_ref().map(|k| {
+                ecs::KernelCapabilities::builder().set_add(strings(&k.add)).set_drop(strings(&k.drop)).build()
+            }),
+        )
         .set_devices(list(&l.devices, |d| {
             ecs::Device::builder()
                 .host_path(&d.host_path)
                 .set_container_path(d.container_path.clone())
-                .set_permissions(each(&d.permissions, |p| {
-                    ecs::DeviceCgroupPermission::from(p.as_str())
-                }))
+                .set_permissions(each(&d.permissions, |p| ecs::DeviceCgroupPermission::from(p.as_str())))
                 .build()
         })?)
         .set_init_process_enabled(l.init_process_enabled)
@@ -309,11 +276,11 @@ fn linux_parameters(l: &td::LinuxParameters) -> Result<ecs::LinuxParameters, Bui
 fn volume(v: &td::Volume) -> Result<ecs::Volume, BuildError> {
     Ok(ecs::Volume::builder()
         .set_name(v.name.clone())
-        .set_host(v.host.as_ref().map(|h| {
-            ecs::HostVolumeProperties::builder()
-                .set_source_path(h.source_path.clone())
-                .build()
-        }))
+        .set_host(
+            v.host
+                .as_ref()
+                .map(|h| ecs::HostVolumeProperties::builder().set_source_path(h.source_path.clone()).build()),
+        )
         .set_configured_at_launch(v.configured_at_launch)
         .set_docker_volume_configuration(v.docker_volume_configuration.as_ref().map(|d| {
             ecs::DockerVolumeConfiguration::builder()
@@ -328,11 +295,7 @@ fn volume(v: &td::Volume) -> Result<ecs::Volume, BuildError> {
             ecs::EfsVolumeConfiguration::builder()
                 .file_system_id(&e.file_system_id)
                 .set_root_directory(e.root_directory.clone())
-                .set_transit_encryption(
-                    e.transit_encryption
-                        .as_deref()
-                        .map(ecs::EfsTransitEncryption::from),
-                )
+                .set_transit_encryption(e.transit_encryption.as_deref().map(ecs::EfsTransitEncryption::from))
                 .set_transit_encryption_port(e.transit_encryption_port)
                 .set_authorization_config(e.authorization_config.as_ref().map(|a| {
                     ecs::EfsAuthorizationConfig::builder()
@@ -342,21 +305,18 @@ fn volume(v: &td::Volume) -> Result<ecs::Volume, BuildError> {
                 }))
                 .build()
         })?)
-        .set_fsx_windows_file_server_volume_configuration(opt(
-            &v.fsx_windows_file_server_volume_configuration,
-            |f| {
-                ecs::FSxWindowsFileServerVolumeConfiguration::builder()
-                    .file_system_id(&f.file_system_id)
-                    .root_directory(&f.root_directory)
-                    .set_authorization_config(opt(&f.authorization_config, |a| {
-                        ecs::FSxWindowsFileServerAuthorizationConfig::builder()
-                            .credentials_parameter(&a.credentials_parameter)
-                            .domain(&a.domain)
-                            .build()
-                    })?)
-                    .build()
-            },
-        )?)
+        .set_fsx_windows_file_server_volume_configuration(opt(&v.fsx_windows_file_server_volume_configuration, |f| {
+            ecs::FSxWindowsFileServerVolumeConfiguration::builder()
+                .file_system_id(&f.file_system_id)
+                .root_directory(&f.root_directory)
+                .set_authorization_config(opt(&f.authorization_config, |a| {
+                    ecs::FSxWindowsFileServerAuthorizationConfig::builder()
+                        .credentials_parameter(&a.credentials_parameter)
+                        .domain(&a.domain)
+                        .build()
+                })?)
+                .build()
+        })?)
         .build())
 }
 
@@ -377,11 +337,7 @@ pub fn register_task_definition(
     tags: &BTreeMap<String, String>,
 ) -> Result<RegisterTaskDefinitionFluentBuilder, AwsError> {
     let resource = format!("{}/{family}", Kind::TaskDefinition);
-    let containers = spec
-        .container_definitions
-        .iter()
-        .map(container_definition)
-        .collect::<Result<Vec<_>, _>>()?;
+    let containers = spec.container_definitions.iter().map(container_definition).collect::<Result<Vec<_>, _>>()?;
     let volumes = list(&spec.volumes, volume).map_err(built(&resource))?;
     let proxy = opt(&spec.proxy_configuration, proxy_configuration).map_err(built(&resource))?;
     Ok(client
@@ -394,40 +350,26 @@ pub fn register_task_definition(
         .set_volumes(volumes)
         .set_placement_constraints(each(&spec.placement_constraints, |p| {
             ecs::TaskDefinitionPlacementConstraint::builder()
-                .set_type(
-                    p.r#type
-                        .as_deref()
-                        .map(ecs::TaskDefinitionPlacementConstraintType::from),
-                )
+                .set_type(p.r#type.as_deref().map(ecs::TaskDefinitionPlacementConstraintType::from))
                 .set_expression(p.expression.clone())
                 .build()
         }))
-        .set_requires_compatibilities(each(&spec.requires_compatibilities, |c| {
-            ecs::Compatibility::from(c.as_str())
-        }))
+        .set_requires_compatibilities(each(&spec.requires_compatibilities, |c| ecs::Compatibility::from(c.as_str())))
         .set_cpu(spec.cpu.as_ref().map(|n| n.as_str().to_string()))
         .set_memory(spec.memory.as_ref().map(|n| n.as_str().to_string()))
         .set_tags((!tags.is_empty()).then(|| self::tags(tags)))
         .set_pid_mode(spec.pid_mode.as_deref().map(ecs::PidMode::from))
         .set_ipc_mode(spec.ipc_mode.as_deref().map(ecs::IpcMode::from))
         .set_proxy_configuration(proxy)
-        .set_ephemeral_storage(spec.ephemeral_storage.as_ref().map(|e| {
-            ecs::EphemeralStorage::builder()
-                .size_in_gib(e.size_in_gib)
-                .build()
-        }))
+        .set_ephemeral_storage(
+            spec.ephemeral_storage
+                .as_ref()
+                .map(|e| ecs::EphemeralStorage::builder().size_in_gib(e.size_in_gib).build()),
+        )
         .set_runtime_platform(spec.runtime_platform.as_ref().map(|r| {
             ecs::RuntimePlatform::builder()
-                .set_cpu_architecture(
-                    r.cpu_architecture
-                        .as_deref()
-                        .map(ecs::CpuArchitecture::from),
-                )
-                .set_operating_system_family(
-                    r.operating_system_family
-                        .as_deref()
-                        .map(ecs::OsFamily::from),
-                )
+                .set_cpu_architecture(r.cpu_architecture.as_deref().map(ecs::CpuArchitecture::from))
+                .set_operating_system_family(r.operating_system_family.as_deref().map(ecs::OsFamily::from))
                 .build()
         }))
         .set_enable_fault_injection(spec.enable_fault_injection))
@@ -442,11 +384,7 @@ pub fn task_definition_json(t: &ecs::TaskDefinition) -> Value {
         .opt("taskRoleArn", t.task_role_arn.as_deref())
         .opt("executionRoleArn", t.execution_role_arn.as_deref())
         .opt("networkMode", t.network_mode.as_ref().map(|m| m.as_str()))
-        .list(
-            "containerDefinitions",
-            &t.container_definitions,
-            container_json,
-        )
+        .list("containerDefinitions", &t.container_definitions, container_json)
         .list("volumes", &t.volumes, volume_json)
         .list("placementConstraints", &t.placement_constraints, |p| {
             Obj::new()
@@ -454,11 +392,7 @@ pub fn task_definition_json(t: &ecs::TaskDefinition) -> Value {
                 .opt("expression", p.expression.as_deref())
                 .done()
         })
-        .list(
-            "requiresCompatibilities",
-            &t.requires_compatibilities,
-            |c| c.as_str().into(),
-        )
+        .list("requiresCompatibilities", &t.requires_compatibilities, |c| c.as_str().into())
         .opt("cpu", t.cpu.as_deref())
         .opt("memory", t.memory.as_deref())
         .opt("pidMode", t.pid_mode.as_ref().map(|m| m.as_str()))
@@ -473,24 +407,13 @@ pub fn task_definition_json(t: &ecs::TaskDefinition) -> Value {
                     .done()
             }),
         )
-        .opt(
-            "ephemeralStorage",
-            t.ephemeral_storage
-                .as_ref()
-                .map(|e| json!({"sizeInGiB": e.size_in_gib})),
-        )
+        .opt("ephemeralStorage", t.ephemeral_storage.as_ref().map(|e| json!({"sizeInGiB": e.size_in_gib})))
         .opt(
             "runtimePlatform",
             t.runtime_platform.as_ref().map(|r| {
                 Obj::new()
-                    .opt(
-                        "cpuArchitecture",
-                        r.cpu_architecture.as_ref().map(|a| a.as_str()),
-                    )
-                    .opt(
-                        "operatingSystemFamily",
-                        r.operating_system_family.as_ref().map(|f| f.as_str()),
-                    )
+                    .opt("cpuArchitecture", r.cpu_architecture.as_ref().map(|a| a.as_str()))
+                    .opt("operatingSystemFamily", r.operating_system_family.as_ref().map(|f| f.as_str()))
                     .done()
             }),
         )
@@ -499,10 +422,7 @@ pub fn task_definition_json(t: &ecs::TaskDefinition) -> Value {
 }
 
 fn key_value_json(kv: &ecs::KeyValuePair) -> Value {
-    Obj::new()
-        .opt("name", kv.name.as_deref())
-        .opt("value", kv.value.as_deref())
-        .done()
+    Obj::new().opt("name", kv.name.as_deref()).opt("value", kv.value.as_deref()).done()
 }
 
 fn secret_json(s: &ecs::Secret) -> Value {
@@ -516,9 +436,7 @@ fn container_json(c: &ecs::ContainerDefinition) -> Value {
         .opt("image", c.image.as_deref())
         .opt(
             "repositoryCredentials",
-            c.repository_credentials
-                .as_ref()
-                .map(|r| json!({"credentialsParameter": r.credentials_parameter})),
+            c.repository_credentials.as_ref().map(|r| json!({"credentialsParameter": r.credentials_parameter})),
         )
         .set("cpu", c.cpu)
         .opt("memory", c.memory)
@@ -548,9 +466,7 @@ fn container_json(c: &ecs::ContainerDefinition) -> Value {
         .strings("entryPoint", &c.entry_point)
         .strings("command", &c.command)
         .list("environment", &c.environment, key_value_json)
-        .list("environmentFiles", &c.environment_files, |f| {
-            json!({"value": f.value, "type": f.r#type.as_str()})
-        })
+        .list("environmentFiles", &c.environment_files, |f| json!({"value": f.value, "type": f.r#type.as_str()}))
         .list("mountPoints", &c.mount_points, |m| {
             Obj::new()
                 .opt("sourceVolume", m.source_volume.as_deref())
@@ -559,25 +475,18 @@ fn container_json(c: &ecs::ContainerDefinition) -> Value {
                 .done()
         })
         .list("volumesFrom", &c.volumes_from, |v| {
-            Obj::new()
-                .opt("sourceContainer", v.source_container.as_deref())
-                .opt("readOnly", v.read_only)
-                .done()
+            Obj::new().opt("sourceContainer", v.source_container.as_deref()).opt("readOnly", v.read_only).done()
         })
-        .opt(
-            "linuxParameters",
-            c.linux_parameters.as_ref().map(linux_parameters_json),
-        )
+        .opt("linuxParameters", c.linux_parameters.as_ref().map(linux_parameters_json))
         .list("secrets", &c.secrets, secret_json)
-        .list("dependsOn", &c.depends_on, |d| {
-            json!({"containerName": d.container_name, "condition": d.condition.as_str()})
-        })
+        .list(
+            "dependsOn",
+            &c.depends_on,
+            |d| json!({"containerName": d.container_name, "condition": d.condition.as_str()}),
+        )
         .opt("startTimeout", c.start_timeout)
         .opt("stopTimeout", c.stop_timeout)
-        .opt(
-            "versionConsistency",
-            c.version_consistency.as_ref().map(|v| v.as_str()),
-        )
+        .opt("versionConsistency", c.version_consistency.as_ref().map(|v| v.as_str()))
         .opt("hostname", c.hostname.as_deref())
         .opt("user", c.user.as_deref())
         .opt("workingDirectory", c.working_directory.as_deref())
@@ -586,16 +495,16 @@ fn container_json(c: &ecs::ContainerDefinition) -> Value {
         .opt("readonlyRootFilesystem", c.readonly_root_filesystem)
         .strings("dnsServers", &c.dns_servers)
         .strings("dnsSearchDomains", &c.dns_search_domains)
-        .list("extraHosts", &c.extra_hosts, |h| {
-            json!({"hostname": h.hostname, "ipAddress": h.ip_address})
-        })
+        .list("extraHosts", &c.extra_hosts, |h| json!({"hostname": h.hostname, "ipAddress": h.ip_address}))
         .strings("dockerSecurityOptions", &c.docker_security_options)
         .opt("interactive", c.interactive)
         .opt("pseudoTerminal", c.pseudo_terminal)
         .map("dockerLabels", &c.docker_labels)
-        .list("ulimits", &c.ulimits, |u| {
-            json!({"name": u.name.as_str(), "softLimit": u.soft_limit, "hardLimit": u.hard_limit})
-        })
+        .list(
+            "ulimits",
+            &c.ulimits,
+            |u| json!({"name": u.name.as_str(), "softLimit": u.soft_limit, "hardLimit": u.hard_limit}),
+        )
         .opt(
             "logConfiguration",
             c.log_configuration.as_ref().map(|l| {
@@ -619,22 +528,18 @@ fn container_json(c: &ecs::ContainerDefinition) -> Value {
             }),
         )
         .list("systemControls", &c.system_controls, |s| {
-            Obj::new()
-                .opt("namespace", s.namespace.as_deref())
-                .opt("value", s.value.as_deref())
-                .done()
+            Obj::new().opt("namespace", s.namespace.as_deref()).opt("value", s.value.as_deref()).done()
         })
-        .list("resourceRequirements", &c.resource_requirements, |r| {
-            json!({"value": r.value, "type": r.r#type.as_str()})
-        })
+        .list(
+            "resourceRequirements",
+            &c.resource_requirements,
+            |r| json!({"value": r.value, "type": r.r#type.as_str()}),
+        )
         .opt(
             "firelensConfiguration",
-            c.firelens_configuration.as_ref().map(|f| {
-                Obj::new()
-                    .set("type", f.r#type.as_str())
-                    .map("options", &f.options)
-                    .done()
-            }),
+            c.firelens_configuration
+                .as_ref()
+                .map(|f| Obj::new().set("type", f.r#type.as_str()).map("options", &f.options).done()),
         )
         .strings("credentialSpecs", &c.credential_specs)
         .done()
@@ -644,12 +549,7 @@ fn linux_parameters_json(l: &ecs::LinuxParameters) -> Value {
     Obj::new()
         .opt(
             "capabilities",
-            l.capabilities.as_ref().map(|k| {
-                Obj::new()
-                    .strings("add", &k.add)
-                    .strings("drop", &k.drop)
-                    .done()
-            }),
+            l.capabilities.as_ref().map(|k| Obj::new().strings("add", &k.add).strings("drop", &k.drop).done()),
         )
         .list("devices", &l.devices, |d| {
             Obj::new()
@@ -675,14 +575,7 @@ fn linux_parameters_json(l: &ecs::LinuxParameters) -> Value {
 fn volume_json(v: &ecs::Volume) -> Value {
     Obj::new()
         .opt("name", v.name.as_deref())
-        .opt(
-            "host",
-            v.host.as_ref().map(|h| {
-                Obj::new()
-                    .opt("sourcePath", h.source_path.as_deref())
-                    .done()
-            }),
-        )
+        .opt("host", v.host.as_ref().map(|h| Obj::new().opt("sourcePath", h.source_path.as_deref()).done()))
         .opt("configuredAtLaunch", v.configured_at_launch)
         .opt(
             "dockerVolumeConfiguration",
@@ -702,10 +595,7 @@ fn volume_json(v: &ecs::Volume) -> Value {
                 Obj::new()
                     .set("fileSystemId", e.file_system_id.as_str())
                     .opt("rootDirectory", e.root_directory.as_deref())
-                    .opt(
-                        "transitEncryption",
-                        e.transit_encryption.as_ref().map(|t| t.as_str()),
-                    )
+                    .opt("transitEncryption", e.transit_encryption.as_ref().map(|t| t.as_str()))
                     .opt("transitEncryptionPort", e.transit_encryption_port)
                     .opt(
                         "authorizationConfig",
@@ -721,23 +611,21 @@ fn volume_json(v: &ecs::Volume) -> Value {
         )
         .opt(
             "fsxWindowsFileServerVolumeConfiguration",
-            v.fsx_windows_file_server_volume_configuration
-                .as_ref()
-                .map(|f| {
-                    Obj::new()
-                        .set("fileSystemId", f.file_system_id.as_str())
-                        .set("rootDirectory", f.root_directory.as_str())
-                        .opt(
-                            "authorizationConfig",
-                            f.authorization_config.as_ref().map(|a| {
-                                json!({
-                                    "credentialsParameter": a.credentials_parameter,
-                                    "domain": a.domain,
-                                })
-                            }),
-                        )
-                        .done()
-                }),
+            v.fsx_windows_file_server_volume_configuration.as_ref().map(|f| {
+                Obj::new()
+                    .set("fileSystemId", f.file_system_id.as_str())
+                    .set("rootDirectory", f.root_directory.as_str())
+                    .opt(
+                        "authorizationConfig",
+                        f.authorization_config.as_ref().map(|a| {
+                            json!({
+                                "credentialsParameter": a.credentials_parameter,
+                                "domain": a.domain,
+                            })
+                        }),
+                    )
+                    .done()
+            }),
         )
         .done()
 }
@@ -769,19 +657,10 @@ pub fn service_json(s: &ecs::Service) -> Value {
         })
         .set("desiredCount", s.desired_count)
         .opt("launchType", s.launch_type.as_ref().map(|l| l.as_str()))
-        .list(
-            "capacityProviderStrategy",
-            &s.capacity_provider_strategy,
-            capacity_provider_json,
-        )
+        .list("capacityProviderStrategy", &s.capacity_provider_strategy, capacity_provider_json)
         .opt("platformVersion", s.platform_version.as_deref())
         .opt("role", s.role_arn.as_deref())
-        .opt(
-            "deploymentConfiguration",
-            s.deployment_configuration
-                .as_ref()
-                .map(deployment_configuration_json),
-        )
+        .opt("deploymentConfiguration", s.deployment_configuration.as_ref().map(deployment_configuration_json))
         .list("placementConstraints", &s.placement_constraints, |p| {
             Obj::new()
                 .opt("type", p.r#type.as_ref().map(|t| t.as_str()))
@@ -789,10 +668,7 @@ pub fn service_json(s: &ecs::Service) -> Value {
                 .done()
         })
         .list("placementStrategy", &s.placement_strategy, |p| {
-            Obj::new()
-                .opt("type", p.r#type.as_ref().map(|t| t.as_str()))
-                .opt("field", p.field.as_deref())
-                .done()
+            Obj::new().opt("type", p.r#type.as_ref().map(|t| t.as_str())).opt("field", p.field.as_deref()).done()
         })
         .opt(
             "networkConfiguration",
@@ -804,40 +680,20 @@ pub fn service_json(s: &ecs::Service) -> Value {
                             Obj::new()
                                 .set("subnets", a.subnets.clone())
                                 .strings("securityGroups", &a.security_groups)
-                                .opt(
-                                    "assignPublicIp",
-                                    a.assign_public_ip.as_ref().map(|x| x.as_str()),
-                                )
+                                .opt("assignPublicIp", a.assign_public_ip.as_ref().map(|x| x.as_str()))
                                 .done()
                         }),
                     )
                     .done()
             }),
         )
-        .opt(
-            "healthCheckGracePeriodSeconds",
-            s.health_check_grace_period_seconds,
-        )
-        .opt(
-            "schedulingStrategy",
-            s.scheduling_strategy.as_ref().map(|x| x.as_str()),
-        )
-        .opt(
-            "deploymentController",
-            s.deployment_controller
-                .as_ref()
-                .map(|d| json!({"type": d.r#type.as_str()})),
-        )
+        .opt("healthCheckGracePeriodSeconds", s.health_check_grace_period_seconds)
+        .opt("schedulingStrategy", s.scheduling_strategy.as_ref().map(|x| x.as_str()))
+        .opt("deploymentController", s.deployment_controller.as_ref().map(|d| json!({"type": d.r#type.as_str()})))
         .set("enableECSManagedTags", s.enable_ecs_managed_tags)
-        .opt(
-            "propagateTags",
-            s.propagate_tags.as_ref().map(|x| x.as_str()),
-        )
+        .opt("propagateTags", s.propagate_tags.as_ref().map(|x| x.as_str()))
         .set("enableExecuteCommand", s.enable_execute_command)
-        .opt(
-            "availabilityZoneRebalancing",
-            s.availability_zone_rebalancing.as_ref().map(|x| x.as_str()),
-        )
+        .opt("availabilityZoneRebalancing", s.availability_zone_rebalancing.as_ref().map(|x| x.as_str()))
         .done()
 }
 
@@ -849,17 +705,13 @@ fn deployment_configuration_json(d: &ecs::DeploymentConfiguration) -> Value {
     Obj::new()
         .opt(
             "deploymentCircuitBreaker",
-            d.deployment_circuit_breaker
-                .as_ref()
-                .map(|b| json!({"enable": b.enable, "rollback": b.rollback})),
+            d.deployment_circuit_breaker.as_ref().map(|b| json!({"enable": b.enable, "rollback": b.rollback})),
         )
         .opt("maximumPercent", d.maximum_percent)
         .opt("minimumHealthyPercent", d.minimum_healthy_percent)
         .opt(
             "alarms",
-            d.alarms.as_ref().map(|a| {
-                json!({"alarmNames": a.alarm_names, "enable": a.enable, "rollback": a.rollback})
-            }),
+            d.alarms.as_ref().map(|a| json!({"alarmNames": a.alarm_names, "enable": a.enable, "rollback": a.rollback})),
         )
         .opt("strategy", d.strategy.as_ref().map(|s| s.as_str()))
         .opt("bakeTimeInMinutes", d.bake_time_in_minutes)
@@ -872,10 +724,7 @@ fn deployment_configuration_json(d: &ecs::DeploymentConfiguration) -> Value {
 pub fn cluster_json(c: &ecs::Cluster) -> Value {
     Obj::new()
         .list("settings", &c.settings, |s| {
-            Obj::new()
-                .opt("name", s.name.as_ref().map(|n| n.as_str()))
-                .opt("value", s.value.as_deref())
-                .done()
+            Obj::new().opt("name", s.name.as_ref().map(|n| n.as_str())).opt("value", s.value.as_deref()).done()
         })
         .opt(
             "configuration",
@@ -891,14 +740,8 @@ pub fn cluster_json(c: &ecs::Cluster) -> Value {
                                     "logConfiguration",
                                     e.log_configuration.as_ref().map(|l| {
                                         Obj::new()
-                                            .opt(
-                                                "cloudWatchLogGroupName",
-                                                l.cloud_watch_log_group_name.as_deref(),
-                                            )
-                                            .set(
-                                                "cloudWatchEncryptionEnabled",
-                                                l.cloud_watch_encryption_enabled,
-                                            )
+                                            .opt("cloudWatchLogGroupName", l.cloud_watch_log_group_name.as_deref())
+                                            .set("cloudWatchEncryptionEnabled", l.cloud_watch_encryption_enabled)
                                             .opt("s3BucketName", l.s3_bucket_name.as_deref())
                                             .set("s3EncryptionEnabled", l.s3_encryption_enabled)
                                             .opt("s3KeyPrefix", l.s3_key_prefix.as_deref())
@@ -924,17 +767,10 @@ pub fn cluster_json(c: &ecs::Cluster) -> Value {
             }),
         )
         .strings("capacityProviders", &c.capacity_providers)
-        .list(
-            "defaultCapacityProviderStrategy",
-            &c.default_capacity_provider_strategy,
-            capacity_provider_json,
-        )
+        .list("defaultCapacityProviderStrategy", &c.default_capacity_provider_strategy, capacity_provider_json)
         .opt(
             "serviceConnectDefaults",
-            c.service_connect_defaults
-                .as_ref()
-                .and_then(|d| d.namespace.as_deref())
-                .map(|n| json!({"namespace": n})),
+            c.service_connect_defaults.as_ref().and_then(|d| d.namespace.as_deref()).map(|n| json!({"namespace": n})),
         )
         .done()
 }
@@ -942,10 +778,7 @@ pub fn cluster_json(c: &ecs::Cluster) -> Value {
 // ---- services and clusters: manifest → SDK -----------------------------------------------------
 
 /// The service's load balancers, target groups named in the set resolved to their ARNs.
-pub fn load_balancers(
-    spec: &sv::ServiceSpec,
-    ids: &Ids,
-) -> Result<Vec<ecs::LoadBalancer>, AwsError> {
+pub fn load_balancers(spec: &sv::ServiceSpec, ids: &Ids) -> Result<Vec<ecs::LoadBalancer>, AwsError> {
     spec.load_balancers
         .iter()
         .map(|lb| {
@@ -965,53 +798,36 @@ pub fn load_balancers(
 
 /// The service's awsvpc configuration, subnet Name tags and security groups named in the set
 /// resolved to IDs.
-pub fn network_configuration(
-    spec: &sv::ServiceSpec,
-    ids: &Ids,
-) -> Result<Option<ecs::NetworkConfiguration>, AwsError> {
+pub fn network_configuration(spec: &sv::ServiceSpec, ids: &Ids) -> Result<Option<ecs::NetworkConfiguration>, AwsError> {
     let Some(network) = &spec.network_configuration else {
         return Ok(None);
     };
     let awsvpc = match &network.awsvpc_configuration {
         None => None,
         Some(a) => {
-            let subnets = a
-                .subnets
-                .iter()
-                .map(|s| ids.subnet(s))
-                .collect::<Result<Vec<_>, _>>()?;
-            let security_groups = a
-                .security_groups
-                .iter()
-                .map(|g| ids.resolve(Kind::SecurityGroup, g))
-                .collect::<Result<Vec<_>, _>>()?;
+            let subnets = a.subnets.iter().map(|s| ids.subnet(s)).collect::<Result<Vec<_>, _>>()?;
+            let security_groups =
+                a.security_groups.iter().map(|g| ids.resolve(Kind::SecurityGroup, g)).collect::<Result<Vec<_>, _>>()?;
             Some(
                 ecs::AwsVpcConfiguration::builder()
                     .set_subnets(Some(subnets))
                     .set_security_groups((!security_groups.is_empty()).then_some(security_groups))
-                    .set_assign_public_ip(
-                        a.assign_public_ip.as_deref().map(ecs::AssignPublicIp::from),
-                    )
+                    .set_assign_public_ip(a.assign_public_ip.as_deref().map(ecs::AssignPublicIp::from))
                     .build()
                     .map_err(built("networkConfiguration.awsvpcConfiguration"))?,
             )
         }
     };
-    Ok(Some(
-        ecs::NetworkConfiguration::builder()
-            .set_awsvpc_configuration(awsvpc)
-            .build(),
-    ))
+    Ok(Some(ecs::NetworkConfiguration::builder().set_awsvpc_configuration(awsvpc).build()))
 }
 
 pub fn deployment_configuration(d: &sv::DeploymentConfiguration) -> ecs::DeploymentConfiguration {
     ecs::DeploymentConfiguration::builder()
-        .set_deployment_circuit_breaker(d.deployment_circuit_breaker.as_ref().map(|b| {
-            ecs::DeploymentCircuitBreaker::builder()
-                .enable(b.enable)
-                .rollback(b.rollback)
-                .build()
-        }))
+        .set_deployment_circuit_breaker(
+            d.deployment_circuit_breaker
+                .as_ref()
+                .map(|b| ecs::DeploymentCircuitBreaker::builder().enable(b.enable).rollback(b.rollback).build()),
+        )
         .set_maximum_percent(d.maximum_percent)
         .set_minimum_healthy_percent(d.minimum_healthy_percent)
         .set_alarms(d.alarms.as_ref().map(|a| {
@@ -1038,10 +854,7 @@ pub fn capacity_provider_strategy(
                 .set_weight(i.weight)
                 .set_base(i.base)
                 .build()
-                .map_err(built(&format!(
-                    "capacityProviderStrategy {}",
-                    i.capacity_provider
-                )))
+                .map_err(built(&format!("capacityProviderStrategy {}", i.capacity_provider)))
         })
         .collect()
 }
@@ -1085,9 +898,7 @@ pub fn service_registries(items: &[sv::ServiceRegistry]) -> Vec<ecs::ServiceRegi
         .collect()
 }
 
-pub fn deployment_controller(
-    d: &sv::DeploymentController,
-) -> Result<ecs::DeploymentController, AwsError> {
+pub fn deployment_controller(d: &sv::DeploymentController) -> Result<ecs::DeploymentController, AwsError> {
     ecs::DeploymentController::builder()
         .r#type(ecs::DeploymentControllerType::from(d.r#type.as_str()))
         .build()
@@ -1126,9 +937,7 @@ pub fn cluster_configuration(c: &cl::ClusterConfiguration) -> ecs::ClusterConfig
         .set_managed_storage_configuration(c.managed_storage_configuration.as_ref().map(|m| {
             ecs::ManagedStorageConfiguration::builder()
                 .set_kms_key_id(m.kms_key_id.clone())
-                .set_fargate_ephemeral_storage_kms_key_id(
-                    m.fargate_ephemeral_storage_kms_key_id.clone(),
-                )
+                .set_fargate_ephemeral_storage_kms_key_id(m.fargate_ephemeral_storage_kms_key_id.clone())
                 .build()
         }))
         .build()
@@ -1145,9 +954,7 @@ pub fn service_connect_defaults(
 }
 
 pub fn tags(map: &BTreeMap<String, String>) -> Vec<ecs::Tag> {
-    map.iter()
-        .map(|(k, v)| ecs::Tag::builder().key(k).value(v).build())
-        .collect()
+    map.iter().map(|(k, v)| ecs::Tag::builder().key(k).value(v).build()).collect()
 }
 
 #[cfg(test)]
@@ -1232,17 +1039,10 @@ mod tests {
     fn task_definition_round_trips_through_the_sdk_types() {
         let manifest = manifest();
         let spec: TaskDefinitionSpec = serde_json::from_value(manifest.clone()).unwrap();
-        let containers = spec
-            .container_definitions
-            .iter()
-            .map(container_definition)
-            .collect::<Result<Vec<_>, _>>()
-            .unwrap();
+        let containers =
+            spec.container_definitions.iter().map(container_definition).collect::<Result<Vec<_>, _>>().unwrap();
         assert_eq!(containers[0].cpu, 128);
-        assert_eq!(
-            containers[0].log_configuration.as_ref().unwrap().log_driver,
-            ecs::LogDriver::Awslogs
-        );
+        assert_eq!(containers[0].log_configuration.as_ref().unwrap().log_driver, ecs::LogDriver::Awslogs);
         assert!(containers[1].links.is_none(), "empty lists stay unset");
         let volumes = list(&spec.volumes, volume).unwrap();
         let td = ecs::TaskDefinition::builder()
@@ -1288,22 +1088,9 @@ mod tests {
         assert_eq!(request.get_family().as_deref(), Some("web"));
         assert_eq!(request.get_cpu().as_deref(), Some("256"));
         assert_eq!(request.get_network_mode(), &Some(ecs::NetworkMode::Awsvpc));
-        assert_eq!(
-            request.get_container_definitions().as_ref().unwrap().len(),
-            2
-        );
-        assert_eq!(
-            request.get_tags().as_ref().unwrap()[0].key.as_deref(),
-            Some("team")
-        );
-        assert_eq!(
-            request
-                .get_ephemeral_storage()
-                .as_ref()
-                .unwrap()
-                .size_in_gib,
-            30
-        );
+        assert_eq!(request.get_container_definitions().as_ref().unwrap().len(), 2);
+        assert_eq!(request.get_tags().as_ref().unwrap()[0].key.as_deref(), Some("team"));
+        assert_eq!(request.get_ephemeral_storage().as_ref().unwrap().size_in_gib, 30);
     }
 
     #[test]
@@ -1313,10 +1100,7 @@ mod tests {
         }))
         .unwrap();
         let err = container_definition(&c).unwrap_err().to_string();
-        assert!(
-            err.contains("container web") && err.contains("cpu"),
-            "{err}"
-        );
+        assert!(err.contains("container web") && err.contains("cpu"), "{err}");
     }
 
     #[test]
@@ -1333,9 +1117,7 @@ mod tests {
             .platform_version("LATEST")
             .load_balancers(
                 ecs::LoadBalancer::builder()
-                    .target_group_arn(
-                        "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/abc",
-                    )
+                    .target_group_arn("arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/abc")
                     .container_name("web")
                     .container_port(8080)
                     .build(),
@@ -1345,10 +1127,7 @@ mod tests {
                     .maximum_percent(200)
                     .minimum_healthy_percent(100)
                     .deployment_circuit_breaker(
-                        ecs::DeploymentCircuitBreaker::builder()
-                            .enable(true)
-                            .rollback(true)
-                            .build(),
+                        ecs::DeploymentCircuitBreaker::builder().enable(true).rollback(true).build(),
                     )
                     .alarms(
                         ecs::DeploymentAlarms::builder()
@@ -1377,10 +1156,7 @@ mod tests {
             .health_check_grace_period_seconds(60)
             .scheduling_strategy(ecs::SchedulingStrategy::Replica)
             .deployment_controller(
-                ecs::DeploymentController::builder()
-                    .r#type(ecs::DeploymentControllerType::Ecs)
-                    .build()
-                    .unwrap(),
+                ecs::DeploymentController::builder().r#type(ecs::DeploymentControllerType::Ecs).build().unwrap(),
             )
             .propagate_tags(ecs::PropagateTags::Service)
             .enable_ecs_managed_tags(true)
@@ -1461,10 +1237,7 @@ mod tests {
         let network = network_configuration(&spec, &ids).unwrap().unwrap();
         let awsvpc = network.awsvpc_configuration.unwrap();
         assert_eq!(awsvpc.subnets, ["subnet-0abc"]);
-        assert_eq!(
-            awsvpc.security_groups.unwrap(),
-            ["sg-0aaa", "sg-0123456789abcdef0"]
-        );
+        assert_eq!(awsvpc.security_groups.unwrap(), ["sg-0aaa", "sg-0123456789abcdef0"]);
         assert_eq!(awsvpc.assign_public_ip, Some(ecs::AssignPublicIp::Enabled));
         let d = deployment_configuration(spec.deployment_configuration.as_ref().unwrap());
         assert_eq!(d.maximum_percent, Some(150));
@@ -1491,11 +1264,7 @@ mod tests {
             .capacity_providers("FARGATE")
             .capacity_providers("FARGATE_SPOT")
             .default_capacity_provider_strategy(
-                ecs::CapacityProviderStrategyItem::builder()
-                    .capacity_provider("FARGATE")
-                    .weight(1)
-                    .build()
-                    .unwrap(),
+                ecs::CapacityProviderStrategyItem::builder().capacity_provider("FARGATE").weight(1).build().unwrap(),
             )
             .configuration(cluster_configuration(&cl::ClusterConfiguration {
                 execute_command_configuration: Some(cl::ExecuteCommandConfiguration {
@@ -1534,11 +1303,7 @@ mod tests {
         );
         let _: cl::ClusterSpec = serde_json::from_value(live).unwrap();
         assert_eq!(
-            cluster_settings(&[NameValue {
-                name: "containerInsights".into(),
-                value: Some("enhanced".into())
-            }])[0]
-                .name,
+            cluster_settings(&[NameValue { name: "containerInsights".into(), value: Some("enhanced".into()) }])[0].name,
             Some(ecs::ClusterSettingName::ContainerInsights)
         );
     }

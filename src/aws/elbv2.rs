@@ -69,16 +69,8 @@ pub async fn observe(
         })
         .collect();
 
-    let target_groups = if prune || !tg_specs.is_empty() {
-        list_target_groups(clients).await?
-    } else {
-        Vec::new()
-    };
-    let load_balancers = if prune || !lb_specs.is_empty() {
-        list_load_balancers(clients).await?
-    } else {
-        Vec::new()
-    };
+    let target_groups = if prune || !tg_specs.is_empty() { list_target_groups(clients).await? } else { Vec::new() };
+    let load_balancers = if prune || !lb_specs.is_empty() { list_load_balancers(clients).await? } else { Vec::new() };
 
     // Which listed resources are the set's by name, and which ARNs need their tags read.
     let matched_tgs: Vec<(&str, &str, &types::TargetGroup)> = target_groups
@@ -213,10 +205,7 @@ async fn list_target_groups(clients: &Clients) -> Result<Vec<types::TargetGroup>
         .try_collect()
         .await
         .map_err(call_error("DescribeTargetGroups", "TargetGroup/*"))?;
-    Ok(pages
-        .into_iter()
-        .flat_map(|p| p.target_groups.unwrap_or_default())
-        .collect())
+    Ok(pages.into_iter().flat_map(|p| p.target_groups.unwrap_or_default()).collect())
 }
 
 async fn list_load_balancers(clients: &Clients) -> Result<Vec<types::LoadBalancer>, AwsError> {
@@ -230,10 +219,7 @@ async fn list_load_balancers(clients: &Clients) -> Result<Vec<types::LoadBalance
         .try_collect()
         .await
         .map_err(call_error("DescribeLoadBalancers", "LoadBalancer/*"))?;
-    Ok(pages
-        .into_iter()
-        .flat_map(|p| p.load_balancers.unwrap_or_default())
-        .collect())
+    Ok(pages.into_iter().flat_map(|p| p.load_balancers.unwrap_or_default()).collect())
 }
 
 /// Tags by ARN, 20 ARNs a call (target groups and load balancers may share a call).
@@ -250,10 +236,7 @@ async fn describe_tags(
                 .set_resource_arns(Some(chunk.to_vec()))
                 .send()
                 .await
-                .map_err(call_error(
-                    "DescribeTags",
-                    format!("{} target groups and load balancers", chunk.len()),
-                ))
+                .map_err(call_error("DescribeTags", format!("{} target groups and load balancers", chunk.len())))
         })
         .buffered(CONCURRENCY)
         .try_collect()
@@ -287,10 +270,7 @@ async fn target_group_attributes(
         .target_group_arn(arn)
         .send()
         .await
-        .map_err(call_error(
-            "DescribeTargetGroupAttributes",
-            format!("TargetGroup/{name}"),
-        ))?;
+        .map_err(call_error("DescribeTargetGroupAttributes", format!("TargetGroup/{name}")))?;
     Ok(out
         .attributes()
         .iter()
@@ -313,10 +293,7 @@ async fn load_balancer_attributes(
         .load_balancer_arn(arn)
         .send()
         .await
-        .map_err(call_error(
-            "DescribeLoadBalancerAttributes",
-            format!("LoadBalancer/{name}"),
-        ))?;
+        .map_err(call_error("DescribeLoadBalancerAttributes", format!("LoadBalancer/{name}")))?;
     Ok(out
         .attributes()
         .iter()
@@ -338,9 +315,7 @@ async fn observe_load_balancer(
         if spec.attributes.is_empty() {
             Ok(None)
         } else {
-            load_balancer_attributes(clients, name, arn, &spec.attributes)
-                .await
-                .map(Some)
+            load_balancer_attributes(clients, name, arn, &spec.attributes).await.map(Some)
         }
     };
     let listeners = async {
@@ -354,26 +329,14 @@ async fn observe_load_balancer(
             .try_collect()
             .await
             .map_err(call_error("DescribeListeners", resource.clone()))?;
-        let listeners: Vec<types::Listener> = pages
-            .into_iter()
-            .flat_map(|p| p.listeners.unwrap_or_default())
-            .collect();
-        let rules = futures::future::try_join_all(
-            listeners
-                .iter()
-                .map(|l| listener_rules(clients, &resource, l)),
-        )
-        .await?;
+        let listeners: Vec<types::Listener> = pages.into_iter().flat_map(|p| p.listeners.unwrap_or_default()).collect();
+        let rules =
+            futures::future::try_join_all(listeners.iter().map(|l| listener_rules(clients, &resource, l))).await?;
         Ok::<_, AwsError>(listeners.into_iter().zip(rules).collect::<Vec<_>>())
     };
     let (attributes, listeners) = futures::try_join!(attributes, listeners)?;
     let mut live = Live::new(Kind::LoadBalancer, name, arn);
-    live.spec = load_balancer_live_spec(
-        lb,
-        attributes.as_ref(),
-        Some(&listeners),
-        !spec.subnet_mappings.is_empty(),
-    );
+    live.spec = load_balancer_live_spec(lb, attributes.as_ref(), Some(&listeners), !spec.subnet_mappings.is_empty());
     live.parts = listener_parts(&listeners);
     Ok(live)
 }
@@ -384,10 +347,7 @@ async fn listener_rules(
     resource: &str,
     listener: &types::Listener,
 ) -> Result<Vec<types::Rule>, AwsError> {
-    let has_rules = matches!(
-        listener.protocol(),
-        Some(types::ProtocolEnum::Http | types::ProtocolEnum::Https)
-    );
+    let has_rules = matches!(listener.protocol(), Some(types::ProtocolEnum::Http | types::ProtocolEnum::Https));
     let Some(arn) = listener.listener_arn().filter(|_| has_rules) else {
         return Ok(Vec::new());
     };
@@ -401,11 +361,7 @@ async fn listener_rules(
         .try_collect()
         .await
         .map_err(call_error("DescribeRules", resource))?;
-    Ok(pages
-        .into_iter()
-        .flat_map(|p| p.rules.unwrap_or_default())
-        .filter(|r| r.is_default() != Some(true))
-        .collect())
+    Ok(pages.into_iter().flat_map(|p| p.rules.unwrap_or_default()).filter(|r| r.is_default() != Some(true)).collect())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -414,12 +370,7 @@ async fn listener_rules(
 
 /// An object of the fields that are present.
 fn obj<'a>(fields: impl IntoIterator<Item = (&'a str, Option<Value>)>) -> Value {
-    Value::Object(
-        fields
-            .into_iter()
-            .filter_map(|(k, v)| Some((k.to_string(), v?)))
-            .collect::<Map<_, _>>(),
-    )
+    Value::Object(fields.into_iter().filter_map(|(k, v)| Some((k.to_string(), v?))).collect::<Map<_, _>>())
 }
 
 fn string(v: Option<&str>) -> Option<Value> {
@@ -430,59 +381,27 @@ fn strings(v: Option<&Vec<String>>) -> Option<Value> {
     v.filter(|v| !v.is_empty()).map(|v| Value::from(v.clone()))
 }
 
-fn target_group_live_spec(
-    tg: &types::TargetGroup,
-    attributes: Option<&BTreeMap<String, String>>,
-) -> Value {
+fn target_group_live_spec(tg: &types::TargetGroup, attributes: Option<&BTreeMap<String, String>>) -> Value {
     obj([
         ("protocol", string(tg.protocol().map(|p| p.as_str()))),
         ("protocolVersion", string(tg.protocol_version())),
         ("port", tg.port().map(Value::from)),
         ("vpc", string(tg.vpc_id())),
         ("targetType", string(tg.target_type().map(|t| t.as_str()))),
-        (
-            "ipAddressType",
-            string(tg.ip_address_type().map(|t| t.as_str())),
-        ),
-        (
-            "healthCheckProtocol",
-            string(tg.health_check_protocol().map(|p| p.as_str())),
-        ),
+        ("ipAddressType", string(tg.ip_address_type().map(|t| t.as_str()))),
+        ("healthCheckProtocol", string(tg.health_check_protocol().map(|p| p.as_str()))),
         ("healthCheckPort", string(tg.health_check_port())),
-        (
-            "healthCheckEnabled",
-            tg.health_check_enabled().map(Value::from),
-        ),
+        ("healthCheckEnabled", tg.health_check_enabled().map(Value::from)),
         ("healthCheckPath", string(tg.health_check_path())),
-        (
-            "healthCheckIntervalSeconds",
-            tg.health_check_interval_seconds().map(Value::from),
-        ),
-        (
-            "healthCheckTimeoutSeconds",
-            tg.health_check_timeout_seconds().map(Value::from),
-        ),
-        (
-            "healthyThresholdCount",
-            tg.healthy_threshold_count().map(Value::from),
-        ),
-        (
-            "unhealthyThresholdCount",
-            tg.unhealthy_threshold_count().map(Value::from),
-        ),
+        ("healthCheckIntervalSeconds", tg.health_check_interval_seconds().map(Value::from)),
+        ("healthCheckTimeoutSeconds", tg.health_check_timeout_seconds().map(Value::from)),
+        ("healthyThresholdCount", tg.healthy_threshold_count().map(Value::from)),
+        ("unhealthyThresholdCount", tg.unhealthy_threshold_count().map(Value::from)),
         (
             "matcher",
-            tg.matcher().map(|m| {
-                obj([
-                    ("httpCode", string(m.http_code())),
-                    ("grpcCode", string(m.grpc_code())),
-                ])
-            }),
+            tg.matcher().map(|m| obj([("httpCode", string(m.http_code())), ("grpcCode", string(m.grpc_code()))])),
         ),
-        (
-            "attributes",
-            attributes.map(|a| Value::from_iter(a.clone())),
-        ),
+        ("attributes", attributes.map(|a| Value::from_iter(a.clone()))),
     ])
 }
 
@@ -505,18 +424,9 @@ fn load_balancer_live_spec(
                 let address = z.load_balancer_addresses().first();
                 let mapping = obj([
                     ("subnetId", string(z.subnet_id())),
-                    (
-                        "allocationId",
-                        string(address.and_then(|a| a.allocation_id())),
-                    ),
-                    (
-                        "privateIPv4Address",
-                        string(address.and_then(|a| a.private_ipv4_address())),
-                    ),
-                    (
-                        "iPv6Address",
-                        string(address.and_then(|a| a.ipv6_address())),
-                    ),
+                    ("allocationId", string(address.and_then(|a| a.allocation_id()))),
+                    ("privateIPv4Address", string(address.and_then(|a| a.private_ipv4_address()))),
+                    ("iPv6Address", string(address.and_then(|a| a.ipv6_address()))),
                 ]);
                 Some((z.subnet_id()?, mapping))
             })
@@ -535,19 +445,12 @@ fn load_balancer_live_spec(
         ("subnets", subnets),
         ("subnetMappings", mappings),
         ("securityGroups", security_groups),
-        (
-            "ipAddressType",
-            string(lb.ip_address_type().map(|t| t.as_str())),
-        ),
-        (
-            "attributes",
-            attributes.map(|a| Value::from_iter(a.clone())),
-        ),
+        ("ipAddressType", string(lb.ip_address_type().map(|t| t.as_str()))),
+        ("attributes", attributes.map(|a| Value::from_iter(a.clone()))),
         (
             "listeners",
             listeners.map(|listeners| {
-                let mut sorted: Vec<&(types::Listener, Vec<types::Rule>)> =
-                    listeners.iter().collect();
+                let mut sorted: Vec<&(types::Listener, Vec<types::Rule>)> = listeners.iter().collect();
                 sorted.sort_by_key(|(l, _)| l.port().unwrap_or(0));
                 Value::from_iter(sorted.into_iter().map(|(l, rules)| listener_json(l, rules)))
             }),
@@ -581,24 +484,14 @@ fn listener_json(l: &types::Listener, rules: &[types::Rule]) -> Value {
         ("sslPolicy", string(l.ssl_policy())),
         (
             "certificates",
-            l.certificates.as_ref().filter(|c| !c.is_empty()).map(|c| {
-                Value::from_iter(
-                    c.iter()
-                        .map(|c| obj([("certificateArn", string(c.certificate_arn()))])),
-                )
-            }),
+            l.certificates
+                .as_ref()
+                .filter(|c| !c.is_empty())
+                .map(|c| Value::from_iter(c.iter().map(|c| obj([("certificateArn", string(c.certificate_arn()))])))),
         ),
         ("alpnPolicy", strings(l.alpn_policy.as_ref())),
-        (
-            "defaultActions",
-            Some(Value::from_iter(
-                l.default_actions().iter().map(action_json),
-            )),
-        ),
-        (
-            "rules",
-            Some(Value::from_iter(rules.into_iter().map(rule_json))),
-        ),
+        ("defaultActions", Some(Value::from_iter(l.default_actions().iter().map(action_json)))),
+        ("rules", Some(Value::from_iter(rules.into_iter().map(rule_json)))),
     ])
 }
 
@@ -613,14 +506,8 @@ fn rule_json(r: &types::Rule) -> Value {
     };
     obj([
         ("priority", priority),
-        (
-            "conditions",
-            Some(Value::from_iter(r.conditions().iter().map(condition_json))),
-        ),
-        (
-            "actions",
-            Some(Value::from_iter(r.actions().iter().map(action_json))),
-        ),
+        ("conditions", Some(Value::from_iter(r.conditions().iter().map(condition_json)))),
+        ("actions", Some(Value::from_iter(r.actions().iter().map(action_json)))),
     ])
 }
 
@@ -687,21 +574,12 @@ fn condition_json(c: &types::RuleCondition) -> Value {
     obj([
         ("field", string(c.field())),
         ("values", strings(c.values.as_ref())),
-        (
-            "hostHeaderConfig",
-            c.host_header_config().map(|h| values(h.values.as_ref())),
-        ),
-        (
-            "pathPatternConfig",
-            c.path_pattern_config().map(|p| values(p.values.as_ref())),
-        ),
+        ("hostHeaderConfig", c.host_header_config().map(|h| values(h.values.as_ref()))),
+        ("pathPatternConfig", c.path_pattern_config().map(|p| values(p.values.as_ref()))),
         (
             "httpHeaderConfig",
             c.http_header_config().map(|h| {
-                obj([
-                    ("httpHeaderName", string(h.http_header_name())),
-                    ("values", strings(h.values.as_ref())),
-                ])
+                obj([("httpHeaderName", string(h.http_header_name())), ("values", strings(h.values.as_ref()))])
             }),
         ),
         (
@@ -710,22 +588,15 @@ fn condition_json(c: &types::RuleCondition) -> Value {
                 obj([(
                     "values",
                     q.values.as_ref().filter(|v| !v.is_empty()).map(|v| {
-                        Value::from_iter(v.iter().map(|kv| {
-                            obj([("key", string(kv.key())), ("value", string(kv.value()))])
-                        }))
+                        Value::from_iter(
+                            v.iter().map(|kv| obj([("key", string(kv.key())), ("value", string(kv.value()))])),
+                        )
                     }),
                 )])
             }),
         ),
-        (
-            "httpRequestMethodConfig",
-            c.http_request_method_config()
-                .map(|h| values(h.values.as_ref())),
-        ),
-        (
-            "sourceIpConfig",
-            c.source_ip_config().map(|s| values(s.values.as_ref())),
-        ),
+        ("httpRequestMethodConfig", c.http_request_method_config().map(|h| values(h.values.as_ref()))),
+        ("sourceIpConfig", c.source_ip_config().map(|s| values(s.values.as_ref()))),
     ])
 }
 
@@ -755,16 +626,10 @@ fn health_check(spec: &TargetGroupSpec) -> HealthCheck {
         protocol: spec.health_check_protocol.clone().or(block.protocol),
         port: spec.health_check_port.clone().or(block.port),
         path: spec.health_check_path.clone().or(block.path),
-        interval_seconds: spec
-            .health_check_interval_seconds
-            .or(block.interval_seconds),
+        interval_seconds: spec.health_check_interval_seconds.or(block.interval_seconds),
         timeout_seconds: spec.health_check_timeout_seconds.or(block.timeout_seconds),
-        healthy_threshold_count: spec
-            .healthy_threshold_count
-            .or(block.healthy_threshold_count),
-        unhealthy_threshold_count: spec
-            .unhealthy_threshold_count
-            .or(block.unhealthy_threshold_count),
+        healthy_threshold_count: spec.healthy_threshold_count.or(block.healthy_threshold_count),
+        unhealthy_threshold_count: spec.unhealthy_threshold_count.or(block.unhealthy_threshold_count),
         matcher: spec.matcher.clone().or(block.matcher),
     }
 }
@@ -777,41 +642,19 @@ fn sdk_matcher(m: &Matcher) -> types::Matcher {
 }
 
 fn sdk_tags(tags: &BTreeMap<String, String>) -> Vec<types::Tag> {
-    tags.iter()
-        .map(|(k, v)| types::Tag::builder().key(k).value(v).build())
-        .collect()
+    tags.iter().map(|(k, v)| types::Tag::builder().key(k).value(v).build()).collect()
 }
 
 fn non_empty<T>(v: Vec<T>) -> Option<Vec<T>> {
     (!v.is_empty()).then_some(v)
 }
 
-fn target_group_attributes_of(
-    attributes: &BTreeMap<String, String>,
-) -> Vec<types::TargetGroupAttribute> {
-    attributes
-        .iter()
-        .map(|(k, v)| {
-            types::TargetGroupAttribute::builder()
-                .key(k)
-                .value(v)
-                .build()
-        })
-        .collect()
+fn target_group_attributes_of(attributes: &BTreeMap<String, String>) -> Vec<types::TargetGroupAttribute> {
+    attributes.iter().map(|(k, v)| types::TargetGroupAttribute::builder().key(k).value(v).build()).collect()
 }
 
-fn load_balancer_attributes_of(
-    attributes: &BTreeMap<String, String>,
-) -> Vec<types::LoadBalancerAttribute> {
-    attributes
-        .iter()
-        .map(|(k, v)| {
-            types::LoadBalancerAttribute::builder()
-                .key(k)
-                .value(v)
-                .build()
-        })
-        .collect()
+fn load_balancer_attributes_of(attributes: &BTreeMap<String, String>) -> Vec<types::LoadBalancerAttribute> {
+    attributes.iter().map(|(k, v)| types::LoadBalancerAttribute::builder().key(k).value(v).build()).collect()
 }
 
 /// The action with every `targetGroup` name replaced by its `targetGroupArn`.
@@ -833,17 +676,9 @@ fn resolve_action(action: &Action, ids: &Ids) -> Result<Action, AwsError> {
 /// The listener with every target group reference of its actions and rules resolved to an ARN.
 fn resolve_listener(listener: &Listener, ids: &Ids) -> Result<Listener, AwsError> {
     let mut l = listener.clone();
-    l.default_actions = l
-        .default_actions
-        .iter()
-        .map(|a| resolve_action(a, ids))
-        .collect::<Result<_, _>>()?;
+    l.default_actions = l.default_actions.iter().map(|a| resolve_action(a, ids)).collect::<Result<_, _>>()?;
     for rule in &mut l.rules {
-        rule.actions = rule
-            .actions
-            .iter()
-            .map(|a| resolve_action(a, ids))
-            .collect::<Result<_, _>>()?;
+        rule.actions = rule.actions.iter().map(|a| resolve_action(a, ids)).collect::<Result<_, _>>()?;
     }
     Ok(l)
 }
@@ -867,14 +702,12 @@ fn sdk_action(a: &Action) -> types::Action {
                         })
                         .collect(),
                 ))
-                .set_target_group_stickiness_config(f.target_group_stickiness_config.as_ref().map(
-                    |s| {
-                        types::TargetGroupStickinessConfig::builder()
-                            .set_enabled(s.enabled)
-                            .set_duration_seconds(s.duration_seconds)
-                            .build()
-                    },
-                ))
+                .set_target_group_stickiness_config(f.target_group_stickiness_config.as_ref().map(|s| {
+                    types::TargetGroupStickinessConfig::builder()
+                        .set_enabled(s.enabled)
+                        .set_duration_seconds(s.duration_seconds)
+                        .build()
+                }))
                 .build()
         }))
         .set_redirect_config(a.redirect_config.as_ref().map(|r| {
@@ -884,11 +717,7 @@ fn sdk_action(a: &Action) -> types::Action {
                 .set_host(r.host.clone())
                 .set_path(r.path.clone())
                 .set_query(r.query.clone())
-                .set_status_code(
-                    r.status_code
-                        .as_deref()
-                        .map(types::RedirectActionStatusCodeEnum::from),
-                )
+                .set_status_code(r.status_code.as_deref().map(types::RedirectActionStatusCodeEnum::from))
                 .build()
         }))
         .set_fixed_response_config(a.fixed_response_config.as_ref().map(|f| {
@@ -905,16 +734,16 @@ fn sdk_condition(c: &RuleCondition) -> types::RuleCondition {
     types::RuleCondition::builder()
         .set_field(c.field.clone())
         .set_values(non_empty(c.values.clone()))
-        .set_host_header_config(c.host_header_config.as_ref().map(|h| {
-            types::HostHeaderConditionConfig::builder()
-                .set_values(Some(h.values.clone()))
-                .build()
-        }))
-        .set_path_pattern_config(c.path_pattern_config.as_ref().map(|p| {
-            types::PathPatternConditionConfig::builder()
-                .set_values(Some(p.values.clone()))
-                .build()
-        }))
+        .set_host_header_config(
+            c.host_header_config
+                .as_ref()
+                .map(|h| types::HostHeaderConditionConfig::builder().set_values(Some(h.values.clone())).build()),
+        )
+        .set_path_pattern_config(
+            c.path_pattern_config
+                .as_ref()
+                .map(|p| types::PathPatternConditionConfig::builder().set_values(Some(p.values.clone())).build()),
+        )
         .set_http_header_config(c.http_header_config.as_ref().map(|h| {
             types::HttpHeaderConditionConfig::builder()
                 .set_http_header_name(h.http_header_name.clone())
@@ -936,16 +765,16 @@ fn sdk_condition(c: &RuleCondition) -> types::RuleCondition {
                 ))
                 .build()
         }))
-        .set_http_request_method_config(c.http_request_method_config.as_ref().map(|h| {
-            types::HttpRequestMethodConditionConfig::builder()
-                .set_values(Some(h.values.clone()))
-                .build()
-        }))
-        .set_source_ip_config(c.source_ip_config.as_ref().map(|s| {
-            types::SourceIpConditionConfig::builder()
-                .set_values(Some(s.values.clone()))
-                .build()
-        }))
+        .set_http_request_method_config(
+            c.http_request_method_config
+                .as_ref()
+                .map(|h| types::HttpRequestMethodConditionConfig::builder().set_values(Some(h.values.clone())).build()),
+        )
+        .set_source_ip_config(
+            c.source_ip_config
+                .as_ref()
+                .map(|s| types::SourceIpConditionConfig::builder().set_values(Some(s.values.clone())).build()),
+        )
         .build()
 }
 
@@ -953,11 +782,7 @@ fn sdk_certificates(certificates: &[Certificate]) -> Option<Vec<types::Certifica
     non_empty(
         certificates
             .iter()
-            .map(|c| {
-                types::Certificate::builder()
-                    .set_certificate_arn(c.certificate_arn.clone())
-                    .build()
-            })
+            .map(|c| types::Certificate::builder().set_certificate_arn(c.certificate_arn.clone()).build())
             .collect(),
     )
 }
@@ -980,12 +805,8 @@ fn sdk_subnet_mapping(m: &SubnetMapping, ids: &Ids) -> Result<types::SubnetMappi
 /// lists element by element, scalars exactly.
 fn covers(desired: &Value, live: &Value) -> bool {
     match (desired, live) {
-        (Value::Object(d), Value::Object(l)) => d
-            .iter()
-            .all(|(k, dv)| l.get(k).is_some_and(|lv| covers(dv, lv))),
-        (Value::Array(d), Value::Array(l)) => {
-            d.len() == l.len() && d.iter().zip(l).all(|(dv, lv)| covers(dv, lv))
-        }
+        (Value::Object(d), Value::Object(l)) => d.iter().all(|(k, dv)| l.get(k).is_some_and(|lv| covers(dv, lv))),
+        (Value::Array(d), Value::Array(l)) => d.len() == l.len() && d.iter().zip(l).all(|(dv, lv)| covers(dv, lv)),
         (d, l) => d == l,
     }
 }
@@ -1007,14 +828,12 @@ pub fn rule_differs(desired: &Rule, live: &Value) -> bool {
     if let Some(o) = d.as_object_mut() {
         o.remove("tags");
         // An absent list is an empty one to ModifyRule.
-        o.entry("conditions")
-            .or_insert_with(|| Value::Array(vec![]));
+        o.entry("conditions").or_insert_with(|| Value::Array(vec![]));
         o.entry("actions").or_insert_with(|| Value::Array(vec![]));
     }
     let mut l = live.clone();
     if let Some(o) = l.as_object_mut() {
-        o.entry("conditions")
-            .or_insert_with(|| Value::Array(vec![]));
+        o.entry("conditions").or_insert_with(|| Value::Array(vec![]));
         o.entry("actions").or_insert_with(|| Value::Array(vec![]));
     }
     !covers(&d, &l)
@@ -1023,42 +842,21 @@ pub fn rule_differs(desired: &Rule, live: &Value) -> bool {
 /// One listener or rule call that brings the live listeners to the manifest's.
 #[derive(Debug, PartialEq)]
 enum ListenerOp<'a> {
-    DeleteRule {
-        arn: String,
-    },
-    DeleteListener {
-        arn: String,
-    },
-    ModifyListener {
-        arn: String,
-        listener: &'a Listener,
-    },
-    ModifyRule {
-        arn: String,
-        rule: &'a Rule,
-    },
-    CreateListener {
-        listener: &'a Listener,
-    },
-    CreateRule {
-        listener_arn: String,
-        rule: &'a Rule,
-    },
+    DeleteRule { arn: String },
+    DeleteListener { arn: String },
+    ModifyListener { arn: String, listener: &'a Listener },
+    ModifyRule { arn: String, rule: &'a Rule },
+    CreateListener { listener: &'a Listener },
+    CreateRule { listener_arn: String, rule: &'a Rule },
 }
 
 /// The calls, in the order they run (deletes first, so a freed port or priority can be reused),
 /// that turn the live listeners (from `live.spec.listeners`, ARNs from `live.parts`) into the
 /// resolved manifest listeners. Listeners are matched by port, rules by priority.
-fn plan_listeners<'a>(
-    desired: &'a [Listener],
-    live: &Live,
-) -> Result<Vec<ListenerOp<'a>>, AwsError> {
+fn plan_listeners<'a>(desired: &'a [Listener], live: &Live) -> Result<Vec<ListenerOp<'a>>, AwsError> {
     let part = |key: String| {
         live.parts.get(&key).cloned().ok_or_else(|| {
-            AwsError::unresolved(
-                format!("{}/{}", live.kind, live.name),
-                format!("no ARN observed for {key}"),
-            )
+            AwsError::unresolved(format!("{}/{}", live.kind, live.name), format!("no ARN observed for {key}"))
         })
     };
     let port_of = |v: &Value| v.get("port").and_then(Value::as_i64).unwrap_or(0);
@@ -1068,17 +866,12 @@ fn plan_listeners<'a>(
         .and_then(Value::as_array)
         .map(|ls| ls.iter().map(|l| (port_of(l), l)).collect())
         .unwrap_or_default();
-    let wanted: BTreeMap<i64, &Listener> = desired
-        .iter()
-        .map(|l| (i64::from(l.port.unwrap_or(0)), l))
-        .collect();
+    let wanted: BTreeMap<i64, &Listener> = desired.iter().map(|l| (i64::from(l.port.unwrap_or(0)), l)).collect();
 
     let (mut delete_rules, mut delete_listeners, mut modify_listeners) = (vec![], vec![], vec![]);
     let (mut modify_rules, mut create_listeners, mut create_rules) = (vec![], vec![], vec![]);
     for port in live_listeners.keys().filter(|p| !wanted.contains_key(p)) {
-        delete_listeners.push(ListenerOp::DeleteListener {
-            arn: part(format!("listener:{port}"))?,
-        });
+        delete_listeners.push(ListenerOp::DeleteListener { arn: part(format!("listener:{port}"))? });
     }
     for (port, &listener) in &wanted {
         let Some(&live_listener) = live_listeners.get(port) else {
@@ -1087,57 +880,31 @@ fn plan_listeners<'a>(
         };
         let arn = part(format!("listener:{port}"))?;
         if listener_differs(listener, live_listener) {
-            modify_listeners.push(ListenerOp::ModifyListener {
-                arn: arn.clone(),
-                listener,
-            });
+            modify_listeners.push(ListenerOp::ModifyListener { arn: arn.clone(), listener });
         }
         let live_rules: BTreeMap<i64, &Value> = live_listener
             .get("rules")
             .and_then(Value::as_array)
-            .map(|rs| {
-                rs.iter()
-                    .filter_map(|r| Some((r.get("priority")?.as_i64()?, r)))
-                    .collect()
-            })
+            .map(|rs| rs.iter().filter_map(|r| Some((r.get("priority")?.as_i64()?, r))).collect())
             .unwrap_or_default();
-        let wanted_rules: BTreeMap<i64, &Rule> = listener
-            .rules
-            .iter()
-            .map(|r| (i64::from(r.priority), r))
-            .collect();
+        let wanted_rules: BTreeMap<i64, &Rule> = listener.rules.iter().map(|r| (i64::from(r.priority), r)).collect();
         for priority in live_rules.keys().filter(|p| !wanted_rules.contains_key(p)) {
-            delete_rules.push(ListenerOp::DeleteRule {
-                arn: part(format!("rule:{port}:{priority}"))?,
-            });
+            delete_rules.push(ListenerOp::DeleteRule { arn: part(format!("rule:{port}:{priority}"))? });
         }
         for (priority, &rule) in &wanted_rules {
             match live_rules.get(priority) {
-                None => create_rules.push(ListenerOp::CreateRule {
-                    listener_arn: arn.clone(),
-                    rule,
-                }),
+                None => create_rules.push(ListenerOp::CreateRule { listener_arn: arn.clone(), rule }),
                 Some(&live_rule) if rule_differs(rule, live_rule) => {
-                    modify_rules.push(ListenerOp::ModifyRule {
-                        arn: part(format!("rule:{port}:{priority}"))?,
-                        rule,
-                    })
+                    modify_rules.push(ListenerOp::ModifyRule { arn: part(format!("rule:{port}:{priority}"))?, rule })
                 }
                 Some(_) => {}
             }
         }
     }
-    Ok([
-        delete_rules,
-        delete_listeners,
-        modify_listeners,
-        modify_rules,
-        create_listeners,
-        create_rules,
-    ]
-    .into_iter()
-    .flatten()
-    .collect())
+    Ok([delete_rules, delete_listeners, modify_listeners, modify_rules, create_listeners, create_rules]
+        .into_iter()
+        .flatten()
+        .collect())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1145,12 +912,7 @@ fn plan_listeners<'a>(
 // ---------------------------------------------------------------------------------------------
 
 /// CreateTargetGroup with every manifest field and the ownership tags, then its attributes.
-pub async fn create_target_group(
-    clients: &Clients,
-    set: &str,
-    r: &Resource,
-    ids: &Ids,
-) -> Result<String, AwsError> {
+pub async fn create_target_group(clients: &Clients, set: &str, r: &Resource, ids: &Ids) -> Result<String, AwsError> {
     let spec = target_group_spec(r)?;
     let name = r.name();
     let resource = r.id();
@@ -1166,11 +928,7 @@ pub async fn create_target_group(
         .set_port(spec.port)
         .set_vpc_id(vpc)
         .set_target_type(spec.target_type.as_deref().map(types::TargetTypeEnum::from))
-        .set_ip_address_type(
-            spec.ip_address_type
-                .as_deref()
-                .map(types::TargetGroupIpAddressTypeEnum::from),
-        )
+        .set_ip_address_type(spec.ip_address_type.as_deref().map(types::TargetGroupIpAddressTypeEnum::from))
         .set_health_check_protocol(hc.protocol.as_deref().map(types::ProtocolEnum::from))
         .set_health_check_port(hc.port.map(|p| p.0))
         .set_health_check_enabled(hc.enabled)
@@ -1242,11 +1000,8 @@ async fn add_missing_tags(
     wanted: &BTreeMap<String, String>,
     live: &BTreeMap<String, String>,
 ) -> Result<(), AwsError> {
-    let missing: BTreeMap<String, String> = wanted
-        .iter()
-        .filter(|(k, v)| live.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let missing: BTreeMap<String, String> =
+        wanted.iter().filter(|(k, v)| live.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -1297,14 +1052,7 @@ pub async fn update_target_group(
     if step.touches("attributes") && !spec.attributes.is_empty() {
         modify_target_group_attributes(clients, &resource, &live.id, &spec.attributes).await?;
     }
-    add_missing_tags(
-        clients,
-        &resource,
-        &live.id,
-        &owned_tags(set, r.name(), &spec.tags),
-        &live.tags,
-    )
-    .await
+    add_missing_tags(clients, &resource, &live.id, &owned_tags(set, r.name(), &spec.tags), &live.tags).await
 }
 
 pub async fn delete_target_group(clients: &Clients, live: &Live) -> Result<(), AwsError> {
@@ -1315,67 +1063,32 @@ pub async fn delete_target_group(clients: &Clients, live: &Live) -> Result<(), A
         .target_group_arn(&live.id)
         .send()
         .await
-        .map_err(call_error(
-            "DeleteTargetGroup",
-            format!("{}/{}", live.kind, live.name),
-        ))?;
+        .map_err(call_error("DeleteTargetGroup", format!("{}/{}", live.kind, live.name)))?;
     Ok(())
 }
 
 /// CreateLoadBalancer with the ownership tags, its attributes, then every listener with its rules.
 /// References are resolved before the first call, so an unresolved one creates nothing.
-pub async fn create_load_balancer(
-    clients: &Clients,
-    set: &str,
-    r: &Resource,
-    ids: &Ids,
-) -> Result<String, AwsError> {
+pub async fn create_load_balancer(clients: &Clients, set: &str, r: &Resource, ids: &Ids) -> Result<String, AwsError> {
     let spec = load_balancer_spec(r)?;
     let name = r.name();
     let resource = r.id();
-    let subnets = spec
-        .subnets
-        .iter()
-        .map(|s| ids.subnet(s))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mappings = spec
-        .subnet_mappings
-        .iter()
-        .map(|m| sdk_subnet_mapping(m, ids))
-        .collect::<Result<Vec<_>, _>>()?;
-    let security_groups = spec
-        .security_groups
-        .iter()
-        .map(|sg| ids.resolve(Kind::SecurityGroup, sg))
-        .collect::<Result<Vec<_>, _>>()?;
-    let listeners = spec
-        .listeners
-        .iter()
-        .map(|l| resolve_listener(l, ids))
-        .collect::<Result<Vec<_>, _>>()?;
+    let subnets = spec.subnets.iter().map(|s| ids.subnet(s)).collect::<Result<Vec<_>, _>>()?;
+    let mappings = spec.subnet_mappings.iter().map(|m| sdk_subnet_mapping(m, ids)).collect::<Result<Vec<_>, _>>()?;
+    let security_groups =
+        spec.security_groups.iter().map(|sg| ids.resolve(Kind::SecurityGroup, sg)).collect::<Result<Vec<_>, _>>()?;
+    let listeners = spec.listeners.iter().map(|l| resolve_listener(l, ids)).collect::<Result<Vec<_>, _>>()?;
     tracing::debug!(load_balancer = name, "CreateLoadBalancer");
     let out = clients
         .elbv2
         .create_load_balancer()
         .name(name)
-        .set_type(
-            spec.r#type
-                .as_deref()
-                .map(types::LoadBalancerTypeEnum::from),
-        )
-        .set_scheme(
-            spec.scheme
-                .as_deref()
-                .map(types::LoadBalancerSchemeEnum::from),
-        )
+        .set_type(spec.r#type.as_deref().map(types::LoadBalancerTypeEnum::from))
+        .set_scheme(spec.scheme.as_deref().map(types::LoadBalancerSchemeEnum::from))
         .set_subnets(non_empty(subnets))
         .set_subnet_mappings(non_empty(mappings))
         .set_security_groups(non_empty(security_groups))
-        .set_ip_address_type(
-            spec.ip_address_type
-                .as_deref()
-                .map(types::IpAddressType::from),
-        )
+        .set_ip_address_type(spec.ip_address_type.as_deref().map(types::IpAddressType::from))
         .set_tags(Some(sdk_tags(&owned_tags(set, name, &spec.tags))))
         .send()
         .await
@@ -1471,12 +1184,7 @@ pub async fn update_load_balancer(
     let arn = live.id.as_str();
     // Resolve everything first: an unresolved reference changes nothing.
     let listeners = if step.touches("listeners") {
-        Some(
-            spec.listeners
-                .iter()
-                .map(|l| resolve_listener(l, ids))
-                .collect::<Result<Vec<_>, _>>()?,
-        )
+        Some(spec.listeners.iter().map(|l| resolve_listener(l, ids)).collect::<Result<Vec<_>, _>>()?)
     } else {
         None
     };
@@ -1502,16 +1210,9 @@ pub async fn update_load_balancer(
             .map_err(call_error("SetSecurityGroups", &resource))?;
     }
     if step.touches("subnets") || step.touches("subnetMappings") {
-        let subnets = spec
-            .subnets
-            .iter()
-            .map(|s| ids.subnet(s))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mappings = spec
-            .subnet_mappings
-            .iter()
-            .map(|m| sdk_subnet_mapping(m, ids))
-            .collect::<Result<Vec<_>, _>>()?;
+        let subnets = spec.subnets.iter().map(|s| ids.subnet(s)).collect::<Result<Vec<_>, _>>()?;
+        let mappings =
+            spec.subnet_mappings.iter().map(|m| sdk_subnet_mapping(m, ids)).collect::<Result<Vec<_>, _>>()?;
         tracing::debug!(load_balancer = name, "SetSubnets");
         clients
             .elbv2
@@ -1539,26 +1240,13 @@ pub async fn update_load_balancer(
     if step.touches("attributes") && !spec.attributes.is_empty() {
         modify_load_balancer_attributes(clients, &resource, arn, &spec.attributes).await?;
     }
-    add_missing_tags(
-        clients,
-        &resource,
-        arn,
-        &owned_tags(set, name, &spec.tags),
-        &live.tags,
-    )
-    .await?;
+    add_missing_tags(clients, &resource, arn, &owned_tags(set, name, &spec.tags), &live.tags).await?;
 
     for op in ops {
         match op {
             ListenerOp::DeleteRule { arn } => {
                 tracing::debug!(load_balancer = name, rule = arn, "DeleteRule");
-                clients
-                    .elbv2
-                    .delete_rule()
-                    .rule_arn(arn)
-                    .send()
-                    .await
-                    .map_err(call_error("DeleteRule", &resource))?;
+                clients.elbv2.delete_rule().rule_arn(arn).send().await.map_err(call_error("DeleteRule", &resource))?;
             }
             ListenerOp::DeleteListener { arn } => {
                 tracing::debug!(load_balancer = name, listener = arn, "DeleteListener");
@@ -1618,10 +1306,7 @@ pub async fn delete_load_balancer(clients: &Clients, live: &Live) -> Result<(), 
         .load_balancer_arn(&live.id)
         .send()
         .await
-        .map_err(call_error(
-            "DeleteLoadBalancer",
-            format!("{}/{}", live.kind, live.name),
-        ))?;
+        .map_err(call_error("DeleteLoadBalancer", format!("{}/{}", live.kind, live.name)))?;
     Ok(())
 }
 
@@ -1671,8 +1356,7 @@ mod tests {
             "port": 80, "protocol": "HTTP",
             "defaultActions": [{"type": "forward", "targetGroupArn": TG}]
         }));
-        let elsewhere =
-            json!({"port": 80, "protocol": "HTTP", "defaultActions": [live_forward(TG2)]});
+        let elsewhere = json!({"port": 80, "protocol": "HTTP", "defaultActions": [live_forward(TG2)]});
         assert!(listener_differs(&desired, &elsewhere));
         let https = json!({"port": 80, "protocol": "HTTPS", "defaultActions": [live_forward(TG)]});
         assert!(listener_differs(&desired, &https));
@@ -1727,23 +1411,11 @@ mod tests {
         assert_eq!(
             ops,
             vec![
-                ListenerOp::DeleteRule {
-                    arn: "arn:r40".into()
-                },
-                ListenerOp::DeleteListener {
-                    arn: "arn:l443".into()
-                },
-                ListenerOp::ModifyRule {
-                    arn: "arn:r20".into(),
-                    rule: &desired[0].rules[1]
-                },
-                ListenerOp::CreateListener {
-                    listener: &desired[1]
-                },
-                ListenerOp::CreateRule {
-                    listener_arn: "arn:l80".into(),
-                    rule: &desired[0].rules[2]
-                },
+                ListenerOp::DeleteRule { arn: "arn:r40".into() },
+                ListenerOp::DeleteListener { arn: "arn:l443".into() },
+                ListenerOp::ModifyRule { arn: "arn:r20".into(), rule: &desired[0].rules[1] },
+                ListenerOp::CreateListener { listener: &desired[1] },
+                ListenerOp::CreateRule { listener_arn: "arn:l80".into(), rule: &desired[0].rules[2] },
             ]
         );
     }
@@ -1772,10 +1444,7 @@ mod tests {
         let hc = health_check(&spec);
         assert_eq!(hc.path.as_deref(), Some("/flat"));
         assert_eq!(hc.interval_seconds, Some(15));
-        assert_eq!(
-            hc.matcher.and_then(|m| m.http_code).map(|c| c.0).as_deref(),
-            Some("200")
-        );
+        assert_eq!(hc.matcher.and_then(|m| m.http_code).map(|c| c.0).as_deref(), Some("200"));
     }
 
     #[test]
@@ -1790,8 +1459,7 @@ mod tests {
             .health_check_path("/healthz")
             .matcher(types::Matcher::builder().http_code("200").build())
             .build();
-        let attributes =
-            BTreeMap::from([("deregistration_delay.timeout_seconds".into(), "30".into())]);
+        let attributes = BTreeMap::from([("deregistration_delay.timeout_seconds".into(), "30".into())]);
         assert_eq!(
             target_group_live_spec(&tg, Some(&attributes)),
             json!({

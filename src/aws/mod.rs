@@ -40,19 +40,13 @@ impl Clients {
         }
         Clients {
             ecs: aws_sdk_ecs::Client::from_conf(
-                aws_sdk_ecs::config::Builder::from(config)
-                    .interceptor(counting())
-                    .build(),
+                aws_sdk_ecs::config::Builder::from(config).interceptor(counting()).build(),
             ),
             ec2: aws_sdk_ec2::Client::from_conf(
-                aws_sdk_ec2::config::Builder::from(config)
-                    .interceptor(counting())
-                    .build(),
+                aws_sdk_ec2::config::Builder::from(config).interceptor(counting()).build(),
             ),
             elbv2: aws_sdk_elasticloadbalancingv2::Client::from_conf(
-                aws_sdk_elasticloadbalancingv2::config::Builder::from(config)
-                    .interceptor(counting())
-                    .build(),
+                aws_sdk_elasticloadbalancingv2::config::Builder::from(config).interceptor(counting()).build(),
             ),
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
             calls,
@@ -96,20 +90,11 @@ impl AwsError {
     }
 
     pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            AwsError::Call {
-                transient: true,
-                ..
-            }
-        )
+        matches!(self, AwsError::Call { transient: true, .. })
     }
 
     pub fn unresolved(resource: impl Into<String>, message: impl Into<String>) -> Self {
-        AwsError::Unresolved {
-            resource: resource.into(),
-            message: message.into(),
-        }
+        AwsError::Unresolved { resource: resource.into(), message: message.into() }
     }
 }
 
@@ -123,33 +108,16 @@ where
 {
     let resource = resource.into();
     move |err| {
-        let transient = matches!(
-            err,
-            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
-        ) || err
-            .raw_response()
-            .is_some_and(|r| r.status().is_server_error() || r.status().as_u16() == 429);
+        let transient =
+            matches!(err, SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_))
+                || err.raw_response().is_some_and(|r| r.status().is_server_error() || r.status().as_u16() == 429);
         let (code, message) = match err.as_service_error() {
-            Some(e) => (
-                e.code().map(str::to_string),
-                e.message().unwrap_or("no message").to_string(),
-            ),
-            None => (
-                None,
-                aws_smithy_types::error::display::DisplayErrorContext(&err).to_string(),
-            ),
+            Some(e) => (e.code().map(str::to_string), e.message().unwrap_or("no message").to_string()),
+            None => (None, aws_smithy_types::error::display::DisplayErrorContext(&err).to_string()),
         };
-        let transient = transient
-            || code
-                .as_deref()
-                .is_some_and(|c| c.contains("Throttl") || c == "RequestLimitExceeded");
-        AwsError::Call {
-            operation,
-            resource,
-            code,
-            message,
-            transient,
-        }
+        let transient =
+            transient || code.as_deref().is_some_and(|c| c.contains("Throttl") || c == "RequestLimitExceeded");
+        AwsError::Call { operation, resource, code, message, transient }
     }
 }
 
@@ -165,38 +133,22 @@ pub struct Ids {
 impl Ids {
     pub fn from_observed(observed: &Observed) -> Self {
         Ids {
-            ids: RwLock::new(
-                observed
-                    .live
-                    .iter()
-                    .map(|(k, l)| (k.clone(), l.id.clone()))
-                    .collect(),
-            ),
+            ids: RwLock::new(observed.live.iter().map(|(k, l)| (k.clone(), l.id.clone())).collect()),
             vpcs: observed.vpcs.clone(),
             subnets: observed.subnets.clone(),
         }
     }
 
     pub fn set(&self, kind: Kind, name: &str, id: impl Into<String>) {
-        self.ids
-            .write()
-            .expect("ids poisoned")
-            .insert((kind, name.to_string()), id.into());
+        self.ids.write().expect("ids poisoned").insert((kind, name.to_string()), id.into());
     }
 
     pub fn remove(&self, kind: Kind, name: &str) {
-        self.ids
-            .write()
-            .expect("ids poisoned")
-            .remove(&(kind, name.to_string()));
+        self.ids.write().expect("ids poisoned").remove(&(kind, name.to_string()));
     }
 
     pub fn get(&self, kind: Kind, name: &str) -> Option<String> {
-        self.ids
-            .read()
-            .expect("ids poisoned")
-            .get(&(kind, name.to_string()))
-            .cloned()
+        self.ids.read().expect("ids poisoned").get(&(kind, name.to_string())).cloned()
     }
 
     /// A reference as written in a manifest → the ARN/ID to send to AWS.
@@ -226,22 +178,16 @@ impl Ids {
         if subnet.starts_with("subnet-") {
             return Ok(subnet.to_string());
         }
-        self.subnets.get(subnet).cloned().ok_or_else(|| {
-            AwsError::unresolved(format!("subnet {subnet}"), "no subnet has this Name tag")
-        })
+        self.subnets
+            .get(subnet)
+            .cloned()
+            .ok_or_else(|| AwsError::unresolved(format!("subnet {subnet}"), "no subnet has this Name tag"))
     }
 }
 
 /// The ownership tags every resource the set creates carries, plus the manifest's own tags.
-pub fn owned_tags(
-    set: &str,
-    name: &str,
-    tags: &[crate::manifest::spec::Tag],
-) -> BTreeMap<String, String> {
-    let mut out: BTreeMap<String, String> = tags
-        .iter()
-        .map(|t| (t.key.clone(), t.value.clone()))
-        .collect();
+pub fn owned_tags(set: &str, name: &str, tags: &[crate::manifest::spec::Tag]) -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, String> = tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect();
     out.insert(crate::plan::TAG_SET.to_string(), set.to_string());
     out.insert(crate::plan::TAG_NAME.to_string(), name.to_string());
     out

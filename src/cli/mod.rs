@@ -91,54 +91,25 @@ pub struct SetArgs {
 
 impl SetArgs {
     fn source(self) -> plan::Source {
-        plan::Source {
-            desired: self.desired,
-            set: self.set,
-        }
+        plan::Source { desired: self.desired, set: self.set }
     }
 }
 
 /// Run a parsed command line; the exit code is the command's verdict.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Validate {
-            paths,
-            output,
-            strict,
-        } => validate::run(&paths, output, strict),
+        Command::Validate { paths, output, strict } => validate::run(&paths, output, strict),
         Command::Schema => schema::run(),
-        Command::Plan {
-            set,
-            prune,
-            output,
-            detailed_exitcode,
-            verbose,
-        } => runtime()?.block_on(plan::plan(
-            set.source(),
-            prune,
-            output,
-            detailed_exitcode,
-            verbose,
-        )),
-        Command::Apply {
-            set,
-            prune,
-            force,
-            allow_replace,
-            output,
-        } => {
-            let opts = crate::reconcile::RunOptions {
-                prune,
-                force,
-                allow_replace,
-            };
+        Command::Plan { set, prune, output, detailed_exitcode, verbose } => {
+            runtime()?.block_on(plan::plan(set.source(), prune, output, detailed_exitcode, verbose))
+        }
+        Command::Apply { set, prune, force, allow_replace, output } => {
+            let opts = crate::reconcile::RunOptions { prune, force, allow_replace };
             runtime()?.block_on(plan::apply(set.source(), opts, output))
         }
     }
 }
 
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()
 }

@@ -39,17 +39,10 @@ impl Source {
         if let Some(s) = &self.set {
             return Ok(s.clone());
         }
-        let abs = std::fs::canonicalize(&self.desired)
-            .with_context(|| format!("cannot read {}", self.desired.display()))?;
-        let dir = if abs.is_dir() {
-            abs.as_path()
-        } else {
-            abs.parent().unwrap_or(Path::new("/"))
-        };
-        Ok(dir
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_else(|| "default".into()))
+        let abs =
+            std::fs::canonicalize(&self.desired).with_context(|| format!("cannot read {}", self.desired.display()))?;
+        let dir = if abs.is_dir() { abs.as_path() } else { abs.parent().unwrap_or(Path::new("/")) };
+        Ok(dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "default".into()))
     }
 }
 
@@ -63,21 +56,14 @@ pub async fn plan(
     let started = Instant::now();
     let (set_name, set) = src.load()?;
     let clients = Clients::from_env().await;
-    let opts = RunOptions {
-        prune,
-        ..Default::default()
-    };
+    let opts = RunOptions { prune, ..Default::default() };
     let (_, plan) = reconcile::plan_set(&clients, &set_name, &set, &opts).await?;
     let summary = Summary::new(&plan, "plan", vec![], &clients, started);
     match output {
         Output::Text => {
             let mut out = anstream::stdout().lock();
             write!(out, "{}", render::text(&plan, verbose))?;
-            writeln!(
-                out,
-                "AWS calls: {} ({} writes).",
-                summary.aws_calls_total, summary.aws_writes_total
-            )?;
+            writeln!(out, "AWS calls: {} ({} writes).", summary.aws_calls_total, summary.aws_writes_total)?;
         }
         Output::Json => {
             let doc = json!({"plan": plan, "changes": plan.has_changes(), "aws_calls": summary.aws_calls, "aws_calls_total": summary.aws_calls_total});
@@ -116,10 +102,7 @@ pub async fn apply(src: Source, opts: RunOptions, output: Output) -> anyhow::Res
                     r.op.as_str(),
                     r.kind,
                     r.name,
-                    r.message
-                        .as_deref()
-                        .map(|m| format!(": {m}"))
-                        .unwrap_or_default()
+                    r.message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
                 )?;
             }
             writeln!(
@@ -133,14 +116,7 @@ pub async fn apply(src: Source, opts: RunOptions, output: Output) -> anyhow::Res
                 summary.duration_ms as f64 / 1000.0
             )?;
         }
-        Output::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({"plan": plan, "summary": summary}))?
-        ),
+        Output::Json => println!("{}", serde_json::to_string_pretty(&json!({"plan": plan, "summary": summary}))?),
     }
-    Ok(if summary.failed > 0 || summary.skipped > 0 {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if summary.failed > 0 || summary.skipped > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }

@@ -29,15 +29,8 @@ pub fn run(paths: &[PathBuf], output: Output, strict: bool) -> anyhow::Result<Ex
         }
         Output::Text => print_text(&set)?,
     }
-    let warned = set
-        .diagnostics
-        .iter()
-        .any(|d| d.severity == Severity::Warning);
-    Ok(if set.is_valid() && !(strict && warned) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    let warned = set.diagnostics.iter().any(|d| d.severity == Severity::Warning);
+    Ok(if set.is_valid() && !(strict && warned) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn print_text(set: &ManifestSet) -> std::io::Result<()> {
@@ -78,23 +71,8 @@ fn style(s: Severity) -> Style {
 fn write_diagnostic(out: &mut impl Write, d: &Diagnostic) -> std::io::Result<()> {
     let s = style(d.severity);
     let bold = Style::new().bold();
-    write!(
-        out,
-        "{}{}:{}:{}{}: ",
-        bold.render(),
-        d.file,
-        d.line,
-        d.column,
-        bold.render_reset()
-    )?;
-    write!(
-        out,
-        "{}{}[{}]{}: ",
-        s.render(),
-        d.severity.as_str(),
-        d.code,
-        s.render_reset()
-    )?;
+    write!(out, "{}{}:{}:{}{}: ", bold.render(), d.file, d.line, d.column, bold.render_reset())?;
+    write!(out, "{}{}[{}]{}: ", s.render(), d.severity.as_str(), d.code, s.render_reset())?;
     writeln!(out, "{}", d.body())?;
     Ok(())
 }

@@ -48,13 +48,7 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn new(
-        severity: Severity,
-        code: &'static str,
-        file: &str,
-        pos: Pos,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn new(severity: Severity, code: &'static str, file: &str, pos: Pos, message: impl Into<String>) -> Self {
         Diagnostic {
             severity,
             code,
@@ -144,10 +138,7 @@ impl std::fmt::Display for Diagnostic {
 }
 
 /// The closest candidate to `word`, when one is close enough to be a likely typo.
-pub fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let lower = word.to_lowercase();
     candidates
         .into_iter()
@@ -174,10 +165,7 @@ mod tests {
         let d = Diagnostic::error(
             "unknown-field",
             "desired/web.yaml",
-            Pos {
-                line: 12,
-                column: 7,
-            },
+            Pos { line: 12, column: 7 },
             "unknown field `imagee`",
         )
         .with_resource(Kind::TaskDefinition, "web")

@@ -5,9 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// A manifest `kind`. The declaration order is the creation order: a kind only references kinds
 /// declared before it (a security group may also reference another security group).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 pub enum Kind {
     SecurityGroup,
     TargetGroup,

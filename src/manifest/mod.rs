@@ -116,15 +116,9 @@ impl Resource {
         path: &str,
         message: impl Into<String>,
     ) -> Diagnostic {
-        Diagnostic::new(
-            severity,
-            code,
-            &self.origin.file,
-            self.origin.positions.value(path),
-            message,
-        )
-        .with_resource(self.kind, &self.metadata.name)
-        .with_field(path)
+        Diagnostic::new(severity, code, &self.origin.file, self.origin.positions.value(path), message)
+            .with_resource(self.kind, &self.metadata.name)
+            .with_field(path)
     }
 }
 
@@ -148,9 +142,7 @@ impl ManifestSet {
     }
 
     pub fn get(&self, kind: Kind, name: &str) -> Option<&Resource> {
-        self.resources
-            .iter()
-            .find(|r| r.kind == kind && r.metadata.name == name)
+        self.resources.iter().find(|r| r.kind == kind && r.metadata.name == name)
     }
 
     pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = &Resource> {
@@ -172,12 +164,7 @@ impl ManifestSet {
         }
         validate::validate(&mut set);
         set.diagnostics.sort_by(|a, b| {
-            (a.file.as_str(), a.line, a.column, a.severity).cmp(&(
-                b.file.as_str(),
-                b.line,
-                b.column,
-                b.severity,
-            ))
+            (a.file.as_str(), a.line, a.column, a.severity).cmp(&(b.file.as_str(), b.line, b.column, b.severity))
         });
         set
     }
@@ -187,16 +174,12 @@ impl ManifestSet {
     pub fn load(paths: &[PathBuf]) -> Result<ManifestSet, LoadError> {
         let mut texts = Vec::new();
         for file in manifest_files(paths)? {
-            let text = std::fs::read_to_string(&file).map_err(|source| LoadError::Read {
-                path: file.clone(),
-                source,
-            })?;
+            let text =
+                std::fs::read_to_string(&file).map_err(|source| LoadError::Read { path: file.clone(), source })?;
             texts.push((file.display().to_string(), text));
         }
         if texts.is_empty() {
-            return Err(LoadError::Empty {
-                paths: paths.to_vec(),
-            });
+            return Err(LoadError::Empty { paths: paths.to_vec() });
         }
         Ok(ManifestSet::from_texts(texts))
     }
@@ -219,27 +202,16 @@ pub enum LoadError {
 /// folder is walked for the manifest extensions, hidden entries skipped.
 pub fn manifest_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
-        let entries = std::fs::read_dir(dir).map_err(|source| LoadError::Read {
-            path: dir.to_path_buf(),
-            source,
-        })?;
+        let entries = std::fs::read_dir(dir).map_err(|source| LoadError::Read { path: dir.to_path_buf(), source })?;
         let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
         entries.sort();
         for path in entries {
-            if path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with('.'))
-            {
+            if path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.')) {
                 continue;
             }
             if path.is_dir() {
                 walk(&path, out)?;
-            } else if path
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| EXTENSIONS.contains(&e))
-            {
+            } else if path.extension().and_then(|e| e.to_str()).is_some_and(|e| EXTENSIONS.contains(&e)) {
                 out.push(path);
             }
         }
@@ -285,17 +257,8 @@ const TOP_LEVEL_FIELDS: [&str; 4] = ["apiVersion", "kind", "metadata", "spec"];
 /// can be read, even if other parts of the document are broken.
 fn parse_document(file: &str, doc: SourceDoc, diags: &mut Vec<Diagnostic>) -> Option<Resource> {
     let start = diags.len();
-    let kind = doc
-        .value
-        .get("kind")
-        .and_then(Value::as_str)
-        .and_then(Kind::parse);
-    let name = doc
-        .value
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let kind = doc.value.get("kind").and_then(Value::as_str).and_then(Kind::parse);
+    let name = doc.value.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
     let resource = parse_document_inner(file, doc, diags);
     if let Some(kind) = kind {
         for d in &mut diags[start..] {
@@ -308,26 +271,13 @@ fn parse_document(file: &str, doc: SourceDoc, diags: &mut Vec<Diagnostic>) -> Op
     resource
 }
 
-fn parse_document_inner(
-    file: &str,
-    doc: SourceDoc,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<Resource> {
-    let SourceDoc {
-        index,
-        mut value,
-        positions,
-    } = doc;
+fn parse_document_inner(file: &str, doc: SourceDoc, diags: &mut Vec<Diagnostic>) -> Option<Resource> {
+    let SourceDoc { index, mut value, positions } = doc;
     let at = |path: &str| positions.value(path);
     let Some(obj) = value.as_object_mut() else {
         diags.push(
-            Diagnostic::error(
-                "invalid-document",
-                file,
-                at(""),
-                "a manifest document must be a mapping",
-            )
-            .with_help("start the document with `apiVersion: ecs-reconciler/v1` and `kind:`"),
+            Diagnostic::error("invalid-document", file, at(""), "a manifest document must be a mapping")
+                .with_help("start the document with `apiVersion: ecs-reconciler/v1` and `kind:`"),
         );
         return None;
     };
@@ -335,13 +285,8 @@ fn parse_document_inner(
     let mut ok = true;
     for key in obj.keys() {
         if !TOP_LEVEL_FIELDS.contains(&key.as_str()) {
-            let mut d = Diagnostic::error(
-                "unknown-field",
-                file,
-                positions.key(key),
-                format!("unknown field `{key}`"),
-            )
-            .with_field(key.clone());
+            let mut d = Diagnostic::error("unknown-field", file, positions.key(key), format!("unknown field `{key}`"))
+                .with_field(key.clone());
             d.help = Some(match diagnostic::did_you_mean(key, TOP_LEVEL_FIELDS) {
                 Some(s) => format!("did you mean `{s}`?"),
                 None => "a document has only `apiVersion`, `kind`, `metadata` and `spec`".into(),
@@ -355,14 +300,9 @@ fn parse_document_inner(
         Some(Value::String(v)) if v == API_VERSION => {}
         Some(v) => {
             diags.push(
-                Diagnostic::error(
-                    "api-version",
-                    file,
-                    at("apiVersion"),
-                    format!("unknown apiVersion {v}"),
-                )
-                .with_field("apiVersion")
-                .with_help(format!("write `apiVersion: {API_VERSION}`")),
+                Diagnostic::error("api-version", file, at("apiVersion"), format!("unknown apiVersion {v}"))
+                    .with_field("apiVersion")
+                    .with_help(format!("write `apiVersion: {API_VERSION}`")),
             );
             ok = false;
         }
@@ -385,14 +325,9 @@ fn parse_document_inner(
                     None => format!("one of: {}", kind_names.join(", ")),
                 };
                 diags.push(
-                    Diagnostic::error(
-                        "unknown-kind",
-                        file,
-                        at("kind"),
-                        format!("unknown kind `{k}`"),
-                    )
-                    .with_field("kind")
-                    .with_help(help),
+                    Diagnostic::error("unknown-kind", file, at("kind"), format!("unknown kind `{k}`"))
+                        .with_field("kind")
+                        .with_help(help),
                 );
                 None
             }
@@ -412,9 +347,8 @@ fn parse_document_inner(
         }
         None => {
             diags.push(
-                Diagnostic::error("missing-field", file, at(""), "missing field `kind`").with_help(
-                    format!("add `kind:` with one of: {}", kind_names.join(", ")),
-                ),
+                Diagnostic::error("missing-field", file, at(""), "missing field `kind`")
+                    .with_help(format!("add `kind:` with one of: {}", kind_names.join(", "))),
             );
             None
         }
@@ -434,9 +368,8 @@ fn parse_document_inner(
 
     let Some(mut spec_value) = obj.remove("spec") else {
         diags.push(
-            Diagnostic::error("missing-field", file, at(""), "missing field `spec`").with_help(
-                format!("add the `spec:` of the {kind} (see `ecs-reconciler schema`)"),
-            ),
+            Diagnostic::error("missing-field", file, at(""), "missing field `spec`")
+                .with_help(format!("add the `spec:` of the {kind} (see `ecs-reconciler schema`)")),
         );
         return None;
     };
@@ -461,18 +394,10 @@ fn parse_document_inner(
     }
 
     let spec = match kind {
-        Kind::SecurityGroup => {
-            typed(spec_value, "spec", file, &positions, diags).map(Spec::SecurityGroup)
-        }
-        Kind::TargetGroup => {
-            typed(spec_value, "spec", file, &positions, diags).map(Spec::TargetGroup)
-        }
-        Kind::LoadBalancer => {
-            typed(spec_value, "spec", file, &positions, diags).map(Spec::LoadBalancer)
-        }
-        Kind::TaskDefinition => {
-            typed(spec_value, "spec", file, &positions, diags).map(Spec::TaskDefinition)
-        }
+        Kind::SecurityGroup => typed(spec_value, "spec", file, &positions, diags).map(Spec::SecurityGroup),
+        Kind::TargetGroup => typed(spec_value, "spec", file, &positions, diags).map(Spec::TargetGroup),
+        Kind::LoadBalancer => typed(spec_value, "spec", file, &positions, diags).map(Spec::LoadBalancer),
+        Kind::TaskDefinition => typed(spec_value, "spec", file, &positions, diags).map(Spec::TaskDefinition),
         Kind::Cluster => typed(spec_value, "spec", file, &positions, diags).map(Spec::Cluster),
         Kind::Service => typed(spec_value, "spec", file, &positions, diags).map(Spec::Service),
     };
@@ -484,11 +409,7 @@ fn parse_document_inner(
         kind,
         metadata,
         spec,
-        origin: Arc::new(Origin {
-            file: file.to_string(),
-            document: index,
-            positions,
-        }),
+        origin: Arc::new(Origin { file: file.to_string(), document: index, positions }),
     })
 }
 
@@ -518,22 +439,13 @@ fn typed<T: DeserializeOwned>(
             let mut path = prefix.to_string();
             for seg in e.path().iter() {
                 match seg {
-                    serde_path_to_error::Segment::Seq { index } => {
-                        path.push_str(&format!("[{index}]"))
-                    }
+                    serde_path_to_error::Segment::Seq { index } => path.push_str(&format!("[{index}]")),
                     serde_path_to_error::Segment::Map { key } => path.push_str(&format!(".{key}")),
-                    serde_path_to_error::Segment::Enum { variant } => {
-                        path.push_str(&format!(".{variant}"))
-                    }
+                    serde_path_to_error::Segment::Enum { variant } => path.push_str(&format!(".{variant}")),
                     serde_path_to_error::Segment::Unknown => {}
                 }
             }
-            diags.push(serde_diagnostic(
-                &e.into_inner().to_string(),
-                &path,
-                file,
-                positions,
-            ));
+            diags.push(serde_diagnostic(&e.into_inner().to_string(), &path, file, positions));
             None
         }
     }
@@ -545,11 +457,8 @@ fn serde_diagnostic(message: &str, path: &str, file: &str, positions: &Positions
         let (field, rest) = rest.split_once('`').unwrap_or((rest, ""));
         let expected: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
         // serde_path_to_error's path already ends with the unknown field.
-        let field_path = if path.ends_with(&format!(".{field}")) {
-            path.to_string()
-        } else {
-            format!("{path}.{field}")
-        };
+        let field_path =
+            if path.ends_with(&format!(".{field}")) { path.to_string() } else { format!("{path}.{field}") };
         let help = match diagnostic::did_you_mean(field, expected.iter().copied()) {
             Some(s) => format!("did you mean `{s}`?"),
             None if expected.is_empty() => "this block takes no fields".to_string(),
@@ -566,19 +475,12 @@ fn serde_diagnostic(message: &str, path: &str, file: &str, positions: &Positions
     }
     if let Some(rest) = message.strip_prefix("missing field `") {
         let field = rest.split('`').next().unwrap_or(rest);
-        return Diagnostic::error(
-            "missing-field",
-            file,
-            positions.value(path),
-            format!("missing field `{field}`"),
-        )
-        .with_field(path)
-        .with_help(format!("add `{field}:` here"));
+        return Diagnostic::error("missing-field", file, positions.value(path), format!("missing field `{field}`"))
+            .with_field(path)
+            .with_help(format!("add `{field}:` here"));
     }
     if let Some(rest) = message.strip_prefix("invalid type: ") {
-        let (found, expected) = rest
-            .split_once(", expected ")
-            .unwrap_or((rest, "another type"));
+        let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, "another type"));
         return Diagnostic::error(
             "invalid-type",
             file,
@@ -588,21 +490,9 @@ fn serde_diagnostic(message: &str, path: &str, file: &str, positions: &Positions
         .with_field(path);
     }
     if let Some(rest) = message.strip_prefix("invalid value: ") {
-        return Diagnostic::error(
-            "invalid-value",
-            file,
-            positions.value(path),
-            rest.to_string(),
-        )
-        .with_field(path);
+        return Diagnostic::error("invalid-value", file, positions.value(path), rest.to_string()).with_field(path);
     }
-    Diagnostic::error(
-        "invalid-value",
-        file,
-        positions.value(path),
-        message.to_string(),
-    )
-    .with_field(path)
+    Diagnostic::error("invalid-value", file, positions.value(path), message.to_string()).with_field(path)
 }
 
 fn friendly_type(expected: &str) -> String {

@@ -49,14 +49,8 @@ enum Manifest {
 pub fn manifest_schema() -> Value {
     let mut schema = schema_for!(Manifest).to_value();
     if let Some(obj) = schema.as_object_mut() {
-        obj.insert(
-            "$id".into(),
-            Value::String("https://ecs-reconciler.dev/schema/v1/manifest.json".into()),
-        );
-        obj.insert(
-            "title".into(),
-            Value::String("ecs-reconciler manifest".into()),
-        );
+        obj.insert("$id".into(), Value::String("https://ecs-reconciler.dev/schema/v1/manifest.json".into()));
+        obj.insert("title".into(), Value::String("ecs-reconciler manifest".into()));
     }
     schema
 }

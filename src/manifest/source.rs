@@ -18,10 +18,7 @@ pub struct Pos {
 
 impl Pos {
     fn from_marker(m: &saphyr::Marker) -> Self {
-        Pos {
-            line: m.line(),
-            column: m.col() + 1,
-        }
+        Pos { line: m.line(), column: m.col() + 1 }
     }
 }
 
@@ -41,10 +38,7 @@ impl Positions {
 
     /// Position of the key of the mapping entry at `path` (the value's when it has no key).
     pub fn key(&self, path: &str) -> Pos {
-        self.keys
-            .get(path)
-            .copied()
-            .unwrap_or_else(|| self.value(path))
+        self.keys.get(path).copied().unwrap_or_else(|| self.value(path))
     }
 
     fn nearest(&self, path: &str, map: &HashMap<String, Pos>) -> Pos {
@@ -56,11 +50,7 @@ impl Positions {
             match p.rfind(['.', '[']) {
                 Some(i) => p = &p[..i],
                 None => {
-                    return self
-                        .values
-                        .get("")
-                        .copied()
-                        .unwrap_or(Pos { line: 1, column: 1 });
+                    return self.values.get("").copied().unwrap_or(Pos { line: 1, column: 1 });
                 }
             }
         }
@@ -85,10 +75,8 @@ pub struct SyntaxError {
 
 /// Parse every document of a YAML or JSON text. Empty documents (a lone `---`) are skipped.
 pub fn parse_documents(text: &str) -> Result<Vec<SourceDoc>, SyntaxError> {
-    let docs = MarkedYaml::load_from_str(text).map_err(|e| SyntaxError {
-        pos: Pos::from_marker(e.marker()),
-        message: e.info().to_string(),
-    })?;
+    let docs = MarkedYaml::load_from_str(text)
+        .map_err(|e| SyntaxError { pos: Pos::from_marker(e.marker()), message: e.info().to_string() })?;
     let mut out = Vec::new();
     for (index, doc) in docs.iter().enumerate() {
         let mut positions = Positions::default();
@@ -96,21 +84,13 @@ pub fn parse_documents(text: &str) -> Result<Vec<SourceDoc>, SyntaxError> {
         if value.is_null() {
             continue;
         }
-        out.push(SourceDoc {
-            index,
-            value,
-            positions,
-        });
+        out.push(SourceDoc { index, value, positions });
     }
     Ok(out)
 }
 
 fn child_path(parent: &str, key: &str) -> String {
-    if parent.is_empty() {
-        key.to_string()
-    } else {
-        format!("{parent}.{key}")
-    }
+    if parent.is_empty() { key.to_string() } else { format!("{parent}.{key}") }
 }
 
 fn convert(node: &MarkedYaml, path: String, pos: &mut Positions) -> Result<Value, SyntaxError> {
@@ -152,10 +132,7 @@ fn convert(node: &MarkedYaml, path: String, pos: &mut Positions) -> Result<Value
             Value::Object(map)
         }
         YamlData::Alias(_) | YamlData::BadValue => {
-            return Err(SyntaxError {
-                pos: here,
-                message: "invalid value".into(),
-            });
+            return Err(SyntaxError { pos: here, message: "invalid value".into() });
         }
     };
     Ok(value)
@@ -166,9 +143,7 @@ fn scalar(s: &Scalar) -> Value {
         Scalar::Null => Value::Null,
         Scalar::Boolean(b) => Value::Bool(*b),
         Scalar::Integer(i) => Value::Number((*i).into()),
-        Scalar::FloatingPoint(f) => {
-            Number::from_f64(f.into_inner()).map_or(Value::Null, Value::Number)
-        }
+        Scalar::FloatingPoint(f) => Number::from_f64(f.into_inner()).map_or(Value::Null, Value::Number),
         Scalar::String(s) => Value::String(s.to_string()),
     }
 }
@@ -198,10 +173,7 @@ mod tests {
     #[test]
     fn yaml_1_2_scalars_are_not_norwegian() {
         let docs = parse_documents("a: no\nb: yes\nc: true\nd: '80'\ne: 0.5\n").unwrap();
-        assert_eq!(
-            docs[0].value,
-            json!({"a": "no", "b": "yes", "c": true, "d": "80", "e": 0.5})
-        );
+        assert_eq!(docs[0].value, json!({"a": "no", "b": "yes", "c": true, "d": "80", "e": 0.5}));
     }
 
     #[test]
@@ -214,8 +186,7 @@ mod tests {
 
     #[test]
     fn json_is_read_with_positions() {
-        let docs =
-            parse_documents("{\n  \"kind\": \"Cluster\",\n  \"spec\": {\"x\": 1}\n}\n").unwrap();
+        let docs = parse_documents("{\n  \"kind\": \"Cluster\",\n  \"spec\": {\"x\": 1}\n}\n").unwrap();
         assert_eq!(docs[0].value, json!({"kind": "Cluster", "spec": {"x": 1}}));
         assert_eq!(docs[0].positions.key("spec"), Pos { line: 3, column: 3 });
     }

@@ -89,11 +89,7 @@ fn names(r: &Resource, diags: &mut Vec<Diagnostic>) {
 fn ignore_differences(r: &Resource, diags: &mut Vec<Diagnostic>) {
     let known = spec_fields(r.kind);
     for (i, path) in r.metadata.ignore_differences.iter().enumerate() {
-        let top = path
-            .trim_start_matches("spec.")
-            .split(['.', '['])
-            .next()
-            .unwrap_or_default();
+        let top = path.trim_start_matches("spec.").split(['.', '[']).next().unwrap_or_default();
         if !known.iter().any(|f| f == top) {
             let mut d = r.diagnostic(
                 Severity::Error,
@@ -112,18 +108,12 @@ fn ignore_differences(r: &Resource, diags: &mut Vec<Diagnostic>) {
 /// The top-level field names of a kind's spec, from its JSON Schema.
 fn spec_fields(kind: Kind) -> Vec<String> {
     let schema = super::schema::spec_schema(kind);
-    schema
-        .get("properties")
-        .and_then(|p| p.as_object())
-        .map(|p| p.keys().cloned().collect())
-        .unwrap_or_default()
+    schema.get("properties").and_then(|p| p.as_object()).map(|p| p.keys().cloned().collect()).unwrap_or_default()
 }
 
 fn references(set: &ManifestSet, r: &Resource, diags: &mut Vec<Diagnostic>) {
     for reference in r.spec.references() {
-        if reference.kind.is_literal_id(&reference.value)
-            || set.get(reference.kind, &reference.value).is_some()
-        {
+        if reference.kind.is_literal_id(&reference.value) || set.get(reference.kind, &reference.value).is_some() {
             continue;
         }
         let names = set.of_kind(reference.kind).map(|x| x.name());
@@ -133,11 +123,7 @@ fn references(set: &ManifestSet, r: &Resource, diags: &mut Vec<Diagnostic>) {
                 "define a {} named `{}` in the set, or give its {}",
                 reference.kind,
                 reference.value,
-                if reference.kind == Kind::SecurityGroup {
-                    "ID (`sg-...`) or ARN"
-                } else {
-                    "ARN (`arn:...`)"
-                }
+                if reference.kind == Kind::SecurityGroup { "ID (`sg-...`) or ARN" } else { "ARN (`arn:...`)" }
             ),
         };
         diags.push(
@@ -145,10 +131,7 @@ fn references(set: &ManifestSet, r: &Resource, diags: &mut Vec<Diagnostic>) {
                 Severity::Error,
                 "dangling-reference",
                 &reference.path,
-                format!(
-                    "no {} named `{}` in the set",
-                    reference.kind, reference.value
-                ),
+                format!("no {} named `{}` in the set", reference.kind, reference.value),
             )
             .with_help(help),
         );
@@ -157,8 +140,7 @@ fn references(set: &ManifestSet, r: &Resource, diags: &mut Vec<Diagnostic>) {
 
 /// The task sizes Fargate accepts: cpu units → the memory values (MiB) allowed with it.
 pub fn fargate_memory_choices(cpu: u32) -> Option<Vec<u32>> {
-    let range =
-        |from: u32, to: u32, step: u32| (from..=to).step_by(step as usize).collect::<Vec<_>>();
+    let range = |from: u32, to: u32, step: u32| (from..=to).step_by(step as usize).collect::<Vec<_>>();
     Some(match cpu {
         256 => vec![512, 1024, 2048],
         512 => range(1024, 4096, 1024),
@@ -203,8 +185,13 @@ fn task_definition(r: &Resource, td: &TaskDefinitionSpec, diags: &mut Vec<Diagno
     if let Some(family) = &td.family {
         if family != r.name() {
             diags.push(
-                r.diagnostic(Severity::Error, "family-mismatch", "spec.family", format!("family `{family}` differs from metadata.name `{}`", r.name()))
-                    .with_help("the family is the TaskDefinition's name: drop `family` or make it equal to metadata.name"),
+                r.diagnostic(
+                    Severity::Error,
+                    "family-mismatch",
+                    "spec.family",
+                    format!("family `{family}` differs from metadata.name `{}`", r.name()),
+                )
+                .with_help("the family is the TaskDefinition's name: drop `family` or make it equal to metadata.name"),
             );
         }
     }
@@ -215,10 +202,7 @@ fn task_definition(r: &Resource, td: &TaskDefinitionSpec, diags: &mut Vec<Diagno
                 Severity::Error,
                 "duplicate-name",
                 &format!("spec.containerDefinitions[{i}].name"),
-                format!(
-                    "container `{}` is defined twice (first at containerDefinitions[{first}])",
-                    c.name
-                ),
+                format!("container `{}` is defined twice (first at containerDefinitions[{first}])", c.name),
             ));
         }
     }
@@ -239,10 +223,7 @@ fn task_definition(r: &Resource, td: &TaskDefinitionSpec, diags: &mut Vec<Diagno
                 Severity::Error,
                 "fargate-network-mode",
                 "spec.networkMode",
-                format!(
-                    "Fargate tasks need networkMode `awsvpc`, not `{}`",
-                    network_mode(td)
-                ),
+                format!("Fargate tasks need networkMode `awsvpc`, not `{}`", network_mode(td)),
             )
             .with_help("write `networkMode: awsvpc`"),
         );
@@ -266,25 +247,15 @@ fn fargate_size(r: &Resource, td: &TaskDefinitionSpec, diags: &mut Vec<Diagnosti
     };
     let Some(units) = cpu_units(cpu.as_str()) else {
         diags.push(
-            r.diagnostic(
-                Severity::Error,
-                "fargate-size",
-                "spec.cpu",
-                format!("cannot read cpu `{}`", cpu.as_str()),
-            )
-            .with_help("write CPU units such as `256`, `512`, `1024`"),
+            r.diagnostic(Severity::Error, "fargate-size", "spec.cpu", format!("cannot read cpu `{}`", cpu.as_str()))
+                .with_help("write CPU units such as `256`, `512`, `1024`"),
         );
         return;
     };
     let Some(choices) = fargate_memory_choices(units) else {
         diags.push(
-            r.diagnostic(
-                Severity::Error,
-                "fargate-size",
-                "spec.cpu",
-                format!("Fargate does not offer cpu {units}"),
-            )
-            .with_help("cpu must be one of 256, 512, 1024, 2048, 4096, 8192, 16384"),
+            r.diagnostic(Severity::Error, "fargate-size", "spec.cpu", format!("Fargate does not offer cpu {units}"))
+                .with_help("cpu must be one of 256, 512, 1024, 2048, 4096, 8192, 16384"),
         );
         return;
     };
@@ -302,18 +273,9 @@ fn fargate_size(r: &Resource, td: &TaskDefinitionSpec, diags: &mut Vec<Diagnosti
     };
     if !choices.contains(&mib) {
         let list = if choices.len() <= 4 {
-            choices
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
+            choices.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
         } else {
-            format!(
-                "{} to {} in steps of {}",
-                choices[0],
-                choices[choices.len() - 1],
-                choices[1] - choices[0]
-            )
+            format!("{} to {} in steps of {}", choices[0], choices[choices.len() - 1], choices[1] - choices[0])
         };
         diags.push(
             r.diagnostic(
@@ -330,19 +292,9 @@ fn fargate_size(r: &Resource, td: &TaskDefinitionSpec, diags: &mut Vec<Diagnosti
 /// A value that looks like a credential, not a reference to one.
 fn looks_secret(name: &str) -> bool {
     let n = name.to_ascii_uppercase();
-    [
-        "PASSWORD",
-        "PASSWD",
-        "SECRET",
-        "TOKEN",
-        "API_KEY",
-        "APIKEY",
-        "PRIVATE_KEY",
-        "ACCESS_KEY",
-        "CREDENTIAL",
-    ]
-    .iter()
-    .any(|w| n.contains(w))
+    ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "PRIVATE_KEY", "ACCESS_KEY", "CREDENTIAL"]
+        .iter()
+        .any(|w| n.contains(w))
 }
 
 fn plaintext_secrets(r: &Resource, td: &TaskDefinitionSpec, diags: &mut Vec<Diagnostic>) {
@@ -366,10 +318,7 @@ fn plaintext_secrets(r: &Resource, td: &TaskDefinitionSpec, diags: &mut Vec<Diag
 /// Whether the service runs on Fargate, by launch type or capacity provider.
 pub fn service_on_fargate(svc: &ServiceSpec) -> bool {
     svc.launch_type.as_deref() == Some("FARGATE")
-        || svc
-            .capacity_provider_strategy
-            .iter()
-            .any(|c| c.capacity_provider.starts_with("FARGATE"))
+        || svc.capacity_provider_strategy.iter().any(|c| c.capacity_provider.starts_with("FARGATE"))
 }
 
 fn service(set: &ManifestSet, r: &Resource, svc: &ServiceSpec, diags: &mut Vec<Diagnostic>) {
@@ -384,11 +333,8 @@ fn service(set: &ManifestSet, r: &Resource, svc: &ServiceSpec, diags: &mut Vec<D
             .with_help("keep one: AWS rejects a service that has both"),
         );
     }
-    let subnets = svc
-        .network_configuration
-        .as_ref()
-        .and_then(|n| n.awsvpc_configuration.as_ref())
-        .map(|a| a.subnets.len());
+    let subnets =
+        svc.network_configuration.as_ref().and_then(|n| n.awsvpc_configuration.as_ref()).map(|a| a.subnets.len());
     if service_on_fargate(svc) && subnets.is_some_and(|n| n < 2) {
         diags.push(
             r.diagnostic(
@@ -400,10 +346,7 @@ fn service(set: &ManifestSet, r: &Resource, svc: &ServiceSpec, diags: &mut Vec<D
             .with_help("list at least two subnets in different Availability Zones"),
         );
     }
-    let td = match set
-        .get(Kind::TaskDefinition, &svc.task_definition)
-        .map(|t| &t.spec)
-    {
+    let td = match set.get(Kind::TaskDefinition, &svc.task_definition).map(|t| &t.spec) {
         Some(Spec::TaskDefinition(td)) => td,
         _ => return,
     };
@@ -413,10 +356,7 @@ fn service(set: &ManifestSet, r: &Resource, svc: &ServiceSpec, diags: &mut Vec<D
                 Severity::Error,
                 "fargate-compatibility",
                 "spec.taskDefinition",
-                format!(
-                    "TaskDefinition `{}` is not marked Fargate-compatible",
-                    svc.task_definition
-                ),
+                format!("TaskDefinition `{}` is not marked Fargate-compatible", svc.task_definition),
             )
             .with_help("add `requiresCompatibilities: [FARGATE]` to the task definition"),
         );
@@ -424,16 +364,19 @@ fn service(set: &ManifestSet, r: &Resource, svc: &ServiceSpec, diags: &mut Vec<D
     let awsvpc = network_mode(td) == "awsvpc";
     if awsvpc && subnets.is_none() {
         diags.push(
-            r.diagnostic(Severity::Error, "network-configuration", "spec", "the task definition uses networkMode `awsvpc`, so the service needs `networkConfiguration`")
-                .with_help("add networkConfiguration.awsvpcConfiguration with `subnets` and `securityGroups`"),
+            r.diagnostic(
+                Severity::Error,
+                "network-configuration",
+                "spec",
+                "the task definition uses networkMode `awsvpc`, so the service needs `networkConfiguration`",
+            )
+            .with_help("add networkConfiguration.awsvpcConfiguration with `subnets` and `securityGroups`"),
         );
     }
     for (i, lb) in svc.load_balancers.iter().enumerate() {
         let at = format!("spec.loadBalancers[{i}]");
         if let Some(tg_name) = &lb.target_group {
-            if let Some(Spec::TargetGroup(tg)) =
-                set.get(Kind::TargetGroup, tg_name).map(|t| &t.spec)
-            {
+            if let Some(Spec::TargetGroup(tg)) = set.get(Kind::TargetGroup, tg_name).map(|t| &t.spec) {
                 let target_type = tg.target_type.as_deref().unwrap_or("instance");
                 if awsvpc && target_type != "ip" {
                     diags.push(
@@ -450,62 +393,44 @@ fn service(set: &ManifestSet, r: &Resource, svc: &ServiceSpec, diags: &mut Vec<D
         }
         let Some(container_name) = &lb.container_name else {
             diags.push(
-                r.diagnostic(
-                    Severity::Error,
-                    "missing-field",
-                    &at,
-                    "missing field `containerName`",
-                )
-                .with_help("name the container the load balancer sends traffic to"),
+                r.diagnostic(Severity::Error, "missing-field", &at, "missing field `containerName`")
+                    .with_help("name the container the load balancer sends traffic to"),
             );
             continue;
         };
-        let Some(container) = td
-            .container_definitions
-            .iter()
-            .find(|c| &c.name == container_name)
-        else {
+        let Some(container) = td.container_definitions.iter().find(|c| &c.name == container_name) else {
             let names = td.container_definitions.iter().map(|c| c.name.as_str());
             let help = match did_you_mean(container_name, names.clone()) {
                 Some(s) => format!("did you mean `{s}`?"),
-                None => format!(
-                    "containers of `{}`: {}",
-                    svc.task_definition,
-                    names.collect::<Vec<_>>().join(", ")
-                ),
+                None => format!("containers of `{}`: {}", svc.task_definition, names.collect::<Vec<_>>().join(", ")),
             };
             diags.push(
                 r.diagnostic(
                     Severity::Error,
                     "lb-container",
                     &format!("{at}.containerName"),
-                    format!(
-                        "TaskDefinition `{}` has no container `{container_name}`",
-                        svc.task_definition
-                    ),
+                    format!("TaskDefinition `{}` has no container `{container_name}`", svc.task_definition),
                 )
                 .with_help(help),
             );
             continue;
         };
         if let Some(port) = lb.container_port {
-            if !container
-                .port_mappings
-                .iter()
-                .any(|p| p.container_port == Some(port))
-            {
-                let ports: Vec<String> = container
-                    .port_mappings
-                    .iter()
-                    .filter_map(|p| p.container_port.map(|x| x.to_string()))
-                    .collect();
+            if !container.port_mappings.iter().any(|p| p.container_port == Some(port)) {
+                let ports: Vec<String> =
+                    container.port_mappings.iter().filter_map(|p| p.container_port.map(|x| x.to_string())).collect();
                 diags.push(
-                    r.diagnostic(Severity::Error, "lb-container", &format!("{at}.containerPort"), format!("container `{container_name}` has no portMapping for containerPort {port}"))
-                        .with_help(if ports.is_empty() {
-                            format!("add `portMappings: [{{containerPort: {port}}}]` to container `{container_name}`")
-                        } else {
-                            format!("its containerPorts: {}", ports.join(", "))
-                        }),
+                    r.diagnostic(
+                        Severity::Error,
+                        "lb-container",
+                        &format!("{at}.containerPort"),
+                        format!("container `{container_name}` has no portMapping for containerPort {port}"),
+                    )
+                    .with_help(if ports.is_empty() {
+                        format!("add `portMappings: [{{containerPort: {port}}}]` to container `{container_name}`")
+                    } else {
+                        format!("its containerPorts: {}", ports.join(", "))
+                    }),
                 );
             }
         }
@@ -515,20 +440,11 @@ fn service(set: &ManifestSet, r: &Resource, svc: &ServiceSpec, diags: &mut Vec<D
 
 /// A static hostPort in bridge mode pins one task per instance and port: with maximumPercent above
 /// 100 the rolling deploy starts the new task before stopping the old, and it cannot be placed.
-fn static_host_port(
-    r: &Resource,
-    svc: &ServiceSpec,
-    td: &TaskDefinitionSpec,
-    diags: &mut Vec<Diagnostic>,
-) {
+fn static_host_port(r: &Resource, svc: &ServiceSpec, td: &TaskDefinitionSpec, diags: &mut Vec<Diagnostic>) {
     if network_mode(td) != "bridge" {
         return;
     }
-    let max = svc
-        .deployment_configuration
-        .as_ref()
-        .and_then(|d| d.maximum_percent)
-        .unwrap_or(200);
+    let max = svc.deployment_configuration.as_ref().and_then(|d| d.maximum_percent).unwrap_or(200);
     if max <= 100 {
         return;
     }
@@ -567,18 +483,13 @@ fn open_to_world(set: &ManifestSet, r: &Resource, diags: &mut Vec<Diagnostic>) {
         }
     }
     for (i, rule) in sg.ingress.iter().enumerate() {
-        let world =
-            rule.cidr.as_deref() == Some("0.0.0.0/0") || rule.ipv6_cidr.as_deref() == Some("::/0");
+        let world = rule.cidr.as_deref() == Some("0.0.0.0/0") || rule.ipv6_cidr.as_deref() == Some("::/0");
         if !world {
             continue;
         }
         let all_ports = matches!(rule.protocol.as_str(), "-1" | "all");
-        let (from, to) = (
-            rule.from_port.unwrap_or(0),
-            rule.to_port.or(rule.from_port).unwrap_or(65535),
-        );
-        let only_listeners =
-            !all_ports && (from..=to).all(|p| listener_ports.contains(&p)) && to - from < 1024;
+        let (from, to) = (rule.from_port.unwrap_or(0), rule.to_port.or(rule.from_port).unwrap_or(65535));
+        let only_listeners = !all_ports && (from..=to).all(|p| listener_ports.contains(&p)) && to - from < 1024;
         if !only_listeners {
             let ports = if all_ports {
                 "all ports".to_string()
@@ -622,11 +533,7 @@ mod tests {
             (16384, 36864, false),
         ];
         for (cpu, mem, ok) in cases {
-            assert_eq!(
-                fargate_memory_choices(cpu).unwrap().contains(&mem),
-                ok,
-                "cpu {cpu} memory {mem}"
-            );
+            assert_eq!(fargate_memory_choices(cpu).unwrap().contains(&mem), ok, "cpu {cpu} memory {mem}");
         }
         assert_eq!(fargate_memory_choices(300), None);
     }
@@ -644,12 +551,7 @@ mod tests {
 
     #[test]
     fn secret_names() {
-        for n in [
-            "DB_PASSWORD",
-            "stripe_api_key",
-            "GITHUB_TOKEN",
-            "AWS_SECRET_ACCESS_KEY",
-        ] {
+        for n in ["DB_PASSWORD", "stripe_api_key", "GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY"] {
             assert!(looks_secret(n), "{n}");
         }
         for n in ["PORT", "LOG_LEVEL", "NODE_ENV"] {
@@ -665,19 +567,14 @@ mod quiet {
     use crate::manifest::ManifestSet;
 
     fn codes(yaml: &str) -> Vec<&'static str> {
-        ManifestSet::from_texts([("t.yaml", yaml)])
-            .diagnostics
-            .iter()
-            .map(|d| d.code)
-            .collect()
+        ManifestSet::from_texts([("t.yaml", yaml)]).diagnostics.iter().map(|d| d.code).collect()
     }
 
     const BRIDGE_TD: &str = "apiVersion: ecs-reconciler/v1\nkind: TaskDefinition\nmetadata: {name: api}\nspec:\n  networkMode: bridge\n  containerDefinitions:\n    - {name: api, image: 'api:1', memory: 256, portMappings: [{containerPort: 8080, hostPort: HOST}]}\n---\napiVersion: ecs-reconciler/v1\nkind: Service\nmetadata: {name: api}\nspec:\n  cluster: arn:aws:ecs:us-east-1:1:cluster/main\n  taskDefinition: api\n  deploymentConfiguration: {maximumPercent: MAX}\n";
 
     #[test]
     fn static_host_port_is_fine_with_max_100_or_a_dynamic_port() {
-        let set =
-            |host: &str, max: &str| codes(&BRIDGE_TD.replace("HOST", host).replace("MAX", max));
+        let set = |host: &str, max: &str| codes(&BRIDGE_TD.replace("HOST", host).replace("MAX", max));
         assert_eq!(set("8080", "200"), ["static-host-port"]);
         assert!(set("8080", "100").is_empty());
         assert!(set("0", "200").is_empty());

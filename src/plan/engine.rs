@@ -21,14 +21,7 @@ pub struct PlanOptions {
 pub fn immutable_fields(kind: Kind) -> &'static [&'static str] {
     match kind {
         Kind::SecurityGroup => &["vpc", "description"],
-        Kind::TargetGroup => &[
-            "protocol",
-            "port",
-            "vpc",
-            "targetType",
-            "ipAddressType",
-            "protocolVersion",
-        ],
+        Kind::TargetGroup => &["protocol", "port", "vpc", "targetType", "ipAddressType", "protocolVersion"],
         Kind::LoadBalancer => &["type", "scheme"],
         Kind::Service => &["launchType", "schedulingStrategy", "role"],
         Kind::TaskDefinition | Kind::Cluster => &[],
@@ -40,15 +33,8 @@ pub fn immutable_fields(kind: Kind) -> &'static [&'static str] {
 pub fn task_definition_hash(r: &Resource) -> String {
     let empty = Observed::default();
     let revisions = BTreeMap::new();
-    let ctx = Ctx {
-        observed: &empty,
-        revisions: &revisions,
-    };
-    let spec = normalize::desired(
-        Kind::TaskDefinition,
-        serde_json::to_value(&r.spec).unwrap_or_default(),
-        &ctx,
-    );
+    let ctx = Ctx { observed: &empty, revisions: &revisions };
+    let spec = normalize::desired(Kind::TaskDefinition, serde_json::to_value(&r.spec).unwrap_or_default(), &ctx);
     let digest = Sha256::digest(serde_json::to_vec(&spec).unwrap_or_default());
     hex::encode(&digest[..16])
 }
@@ -67,15 +53,9 @@ pub fn plan(set: &str, desired: &ManifestSet, observed: &Observed, opts: &PlanOp
         };
         revisions.insert(r.name().to_string(), label);
     }
-    let ctx = Ctx {
-        observed,
-        revisions: &revisions,
-    };
+    let ctx = Ctx { observed, revisions: &revisions };
 
-    let mut steps: Vec<Step> = resources
-        .iter()
-        .map(|r| step_for(set, r, observed, &ctx))
-        .collect();
+    let mut steps: Vec<Step> = resources.iter().map(|r| step_for(set, r, observed, &ctx)).collect();
     mark_disruptive(&mut steps, desired);
 
     if opts.prune {
@@ -87,18 +67,13 @@ pub fn plan(set: &str, desired: &ManifestSet, observed: &Observed, opts: &PlanOp
                 name: o.name.clone(),
                 op: Op::Delete,
                 changes: vec![],
-                reason: Some(format!(
-                    "owned by set `{set}` and no longer in it (--prune)"
-                )),
+                reason: Some(format!("owned by set `{set}` and no longer in it (--prune)")),
                 adopt: false,
                 disruptive: false,
             });
         }
     }
-    Plan {
-        set: set.to_string(),
-        steps,
-    }
+    Plan { set: set.to_string(), steps }
 }
 
 fn step_for(set: &str, r: &Resource, observed: &Observed, ctx: &Ctx) -> Step {
@@ -117,14 +92,8 @@ fn step_for(set: &str, r: &Resource, observed: &Observed, ctx: &Ctx) -> Step {
     let Some(live) = observed.get(r.kind, r.name()) else {
         step.op = Op::Create;
         if let Value::Object(fields) = &desired {
-            step.changes = fields
-                .iter()
-                .map(|(k, v)| Change {
-                    path: k.clone(),
-                    before: None,
-                    after: Some(v.clone()),
-                })
-                .collect();
+            step.changes =
+                fields.iter().map(|(k, v)| Change { path: k.clone(), before: None, after: Some(v.clone()) }).collect();
         }
         if r.kind == Kind::Service {
             step.changes.retain(|c| !ignored_on_create(&c.path));
@@ -132,25 +101,28 @@ fn step_for(set: &str, r: &Resource, observed: &Observed, ctx: &Ctx) -> Step {
         return step;
     };
 
+    // A family whose ACTIVE revisions include one registered from exactly this content is ours
+    // to reuse, whoever registered the newest revision since.
+    if r.kind == Kind::TaskDefinition && observed.task_definition_matches.contains_key(r.name()) {
+        return task_definition_step(step, r, live, desired, ctx);
+    }
     match live.owner() {
         Owner::Set(s) if s == set => {}
         owner if r.metadata.adopt => {
             step.adopt = true;
             step.reason = Some(match owner {
                 Owner::Set(other) => format!("adopted from set `{other}` (adopt: true)"),
-                Owner::Nobody => {
-                    "adopted: exists without the reconciler's tags (adopt: true)".into()
-                }
+                Owner::Nobody => "adopted: exists without the reconciler's tags (adopt: true)".into(),
             });
         }
         Owner::Set(other) => {
-            return refuse(
-                step,
-                format!("exists and belongs to set `{other}`; set `adopt: true` to take it over"),
-            );
+            return refuse(step, format!("exists and belongs to set `{other}`; set `adopt: true` to take it over"));
         }
         Owner::Nobody => {
-            return refuse(step, "exists and is not managed by ecs-reconciler; set `adopt: true` in its metadata to take it over".into());
+            return refuse(
+                step,
+                "exists and is not managed by ecs-reconciler; set `adopt: true` in its metadata to take it over".into(),
+            );
         }
     }
 
@@ -165,11 +137,7 @@ fn step_for(set: &str, r: &Resource, observed: &Observed, ctx: &Ctx) -> Step {
     changes.extend(tag_changes(set, r, live));
     if step.adopt && !changes.iter().any(|c| c.path.starts_with("tags.")) {
         // Adoption always writes the ownership tags, so it is never a no-op.
-        changes.push(Change {
-            path: format!("tags.{TAG_SET}"),
-            before: None,
-            after: Some(json!(set)),
-        });
+        changes.push(Change { path: format!("tags.{TAG_SET}"), before: None, after: Some(json!(set)) });
     }
 
     let immutable: Vec<&str> = changes
@@ -193,10 +161,7 @@ fn step_for(set: &str, r: &Resource, observed: &Observed, ctx: &Ctx) -> Step {
 
 /// Fields AWS fills on create that a service manifest rarely names; a create shows the rest.
 fn ignored_on_create(path: &str) -> bool {
-    matches!(
-        path,
-        "enableECSManagedTags" | "deploymentController" | "schedulingStrategy"
-    )
+    matches!(path, "enableECSManagedTags" | "deploymentController" | "schedulingStrategy")
 }
 
 fn refuse(mut step: Step, reason: String) -> Step {
@@ -230,27 +195,17 @@ fn tags_of(spec: &Spec) -> BTreeMap<String, String> {
         Spec::Cluster(s) => &s.tags,
         Spec::Service(s) => &s.tags,
     };
-    tags.iter()
-        .map(|t| (t.key.clone(), t.value.clone()))
-        .collect()
+    tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect()
 }
 
 /// Task definitions are content-addressed: an ACTIVE revision registered from the same content
 /// (hash tag) is reused; otherwise a new revision is registered. Never an in-place update.
-fn task_definition_step(
-    mut step: Step,
-    r: &Resource,
-    live: &Live,
-    desired: Value,
-    ctx: &Ctx,
-) -> Step {
+fn task_definition_step(mut step: Step, r: &Resource, live: &Live, desired: Value, ctx: &Ctx) -> Step {
     if let Some(arn) = ctx.observed.task_definition_matches.get(r.name()) {
         step.op = Op::NoOp;
         if arn != &live.id {
-            step.reason = Some(format!(
-                "revision {} has this content and is still ACTIVE: reused",
-                revision_label(arn)
-            ));
+            step.reason =
+                Some(format!("revision {} has this content and is still ACTIVE: reused", revision_label(arn)));
         }
         return step;
     }
@@ -258,10 +213,7 @@ fn task_definition_step(
     let mut changes = Vec::new();
     diff(&desired, Some(&live_spec), "", &mut changes);
     step.op = Op::Update;
-    step.reason = Some(format!(
-        "registers a new revision (newest ACTIVE is {})",
-        revision_label(&live.id)
-    ));
+    step.reason = Some(format!("registers a new revision (newest ACTIVE is {})", revision_label(&live.id)));
     step.changes = changes;
     step
 }
@@ -276,12 +228,7 @@ fn mark_disruptive(steps: &mut [Step], set: &ManifestSet) {
         }
     }
     for lb in set.of_kind(Kind::LoadBalancer) {
-        if lb
-            .spec
-            .references()
-            .iter()
-            .any(|x| used.contains(&(x.kind, x.value.clone())))
-        {
+        if lb.spec.references().iter().any(|x| used.contains(&(x.kind, x.value.clone()))) {
             used.insert((Kind::LoadBalancer, lb.name().to_string()));
         }
     }

@@ -81,11 +81,7 @@ impl Observed {
 
     /// The manifest name of the live resource with this ARN or ID, if the set has one.
     pub fn name_of(&self, kind: Kind, id: &str) -> Option<&str> {
-        self.live
-            .values()
-            .chain(self.orphans.iter())
-            .find(|l| l.kind == kind && l.id == id)
-            .map(|l| l.name.as_str())
+        self.live.values().chain(self.orphans.iter()).find(|l| l.kind == kind && l.id == id).map(|l| l.name.as_str())
     }
 
     /// The ARN or ID behind a reference as written in a manifest: a literal stays itself, a name
@@ -98,19 +94,11 @@ impl Observed {
     }
 
     pub fn vpc_id(&self, vpc: &str) -> Option<String> {
-        if vpc.starts_with("vpc-") {
-            Some(vpc.to_string())
-        } else {
-            self.vpcs.get(vpc).cloned()
-        }
+        if vpc.starts_with("vpc-") { Some(vpc.to_string()) } else { self.vpcs.get(vpc).cloned() }
     }
 
     pub fn subnet_id(&self, subnet: &str) -> Option<String> {
-        if subnet.starts_with("subnet-") {
-            Some(subnet.to_string())
-        } else {
-            self.subnets.get(subnet).cloned()
-        }
+        if subnet.starts_with("subnet-") { Some(subnet.to_string()) } else { self.subnets.get(subnet).cloned() }
     }
 }
 
@@ -180,9 +168,9 @@ impl Step {
     pub fn changes_at(&self, prefix: &str) -> impl Iterator<Item = &Change> {
         let dotted = format!("{prefix}.");
         let indexed = format!("{prefix}[");
-        self.changes.iter().filter(move |c| {
-            c.path == prefix || c.path.starts_with(&dotted) || c.path.starts_with(&indexed)
-        })
+        self.changes
+            .iter()
+            .filter(move |c| c.path == prefix || c.path.starts_with(&dotted) || c.path.starts_with(&indexed))
     }
 
     pub fn touches(&self, prefix: &str) -> bool {

@@ -71,31 +71,19 @@ fn default(v: &mut Value, key: &str, default: Value) {
 }
 
 fn each<'a>(v: &'a mut Value, key: &str) -> impl Iterator<Item = &'a mut Value> {
-    v.get_mut(key)
-        .and_then(Value::as_array_mut)
-        .into_iter()
-        .flatten()
+    v.get_mut(key).and_then(Value::as_array_mut).into_iter().flatten()
 }
 
 fn sort_strings(v: &mut Value, key: &str) {
     if let Some(Value::Array(a)) = v.get_mut(key) {
-        a.sort_by_key(|x| {
-            x.as_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| x.to_string())
-        });
+        a.sort_by_key(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string()));
     }
 }
 
 /// Sort a list of objects by a key made from some of their fields.
 fn sort_by(v: &mut Value, key: &str, fields: &[&str]) {
     if let Some(Value::Array(a)) = v.get_mut(key) {
-        a.sort_by_key(|x| {
-            fields
-                .iter()
-                .map(|f| x.get(*f).map(canonical).unwrap_or_default())
-                .collect::<Vec<_>>()
-        });
+        a.sort_by_key(|x| fields.iter().map(|f| x.get(*f).map(canonical).unwrap_or_default()).collect::<Vec<_>>());
     }
 }
 
@@ -173,11 +161,7 @@ fn cluster(spec: &mut Value) {
             settings.push(json!({"name": "containerInsights", "value": "disabled"}));
         }
     } else {
-        default(
-            spec,
-            "settings",
-            json!([{"name": "containerInsights", "value": "disabled"}]),
-        );
+        default(spec, "settings", json!([{"name": "containerInsights", "value": "disabled"}]));
     }
     sort_by(spec, "settings", &["name"]);
     sort_strings(spec, "capacityProviders");
@@ -185,11 +169,7 @@ fn cluster(spec: &mut Value) {
         default(s, "base", json!(0));
         default(s, "weight", json!(0));
     }
-    sort_by(
-        spec,
-        "defaultCapacityProviderStrategy",
-        &["capacityProvider"],
-    );
+    sort_by(spec, "defaultCapacityProviderStrategy", &["capacityProvider"]);
 }
 
 /// Task definitions: what AWS fills into a registered revision, filled into the manifest too.
@@ -201,11 +181,7 @@ fn task_definition(spec: &mut Value) {
         let normal = spec.get(key).map(|v| match v {
             Value::Number(n) => n.to_string(),
             Value::String(s) => {
-                let units = if key == "cpu" {
-                    cpu_units(s)
-                } else {
-                    memory_mib(s)
-                };
+                let units = if key == "cpu" { cpu_units(s) } else { memory_mib(s) };
                 units.map(|u| u.to_string()).unwrap_or_else(|| s.clone())
             }
             other => other.to_string(),
@@ -221,36 +197,19 @@ fn task_definition(spec: &mut Value) {
         for p in each(c, "portMappings") {
             default(p, "protocol", json!("tcp"));
             let container_port = p.get("containerPort").cloned().unwrap_or(json!(0));
-            default(
-                p,
-                "hostPort",
-                if awsvpc { container_port } else { json!(0) },
-            );
+            default(p, "hostPort", if awsvpc { container_port } else { json!(0) });
         }
         sort_by(c, "environment", &["name"]);
         sort_by(c, "secrets", &["name"]);
         // AWS reports empty lists for these; an absent list in a manifest means the same.
-        for key in [
-            "environment",
-            "mountPoints",
-            "volumesFrom",
-            "systemControls",
-            "portMappings",
-        ] {
-            if c.get(key)
-                .and_then(Value::as_array)
-                .is_some_and(Vec::is_empty)
-            {
+        for key in ["environment", "mountPoints", "volumesFrom", "systemControls", "portMappings"] {
+            if c.get(key).and_then(Value::as_array).is_some_and(Vec::is_empty) {
                 remove(c, key);
             }
         }
     }
     for key in ["volumes", "placementConstraints"] {
-        if spec
-            .get(key)
-            .and_then(Value::as_array)
-            .is_some_and(Vec::is_empty)
-        {
+        if spec.get(key).and_then(Value::as_array).is_some_and(Vec::is_empty) {
             remove(spec, key);
         }
     }
@@ -267,10 +226,7 @@ fn service(spec: &mut Value, ctx: &Ctx, side: Side) {
                 if td.starts_with("arn:") {
                     revision_label(td)
                 } else {
-                    ctx.revisions
-                        .get(&family)
-                        .cloned()
-                        .unwrap_or_else(|| td.clone())
+                    ctx.revisions.get(&family).cloned().unwrap_or_else(|| td.clone())
                 }
             }
             Side::Live => revision_label(td),
@@ -281,16 +237,8 @@ fn service(spec: &mut Value, ctx: &Ctx, side: Side) {
     default(spec, "deploymentConfiguration", json!({}));
     if let Some(d) = spec.get_mut("deploymentConfiguration") {
         default(d, "maximumPercent", json!(if daemon { 100 } else { 200 }));
-        default(
-            d,
-            "minimumHealthyPercent",
-            json!(if daemon { 0 } else { 100 }),
-        );
-        default(
-            d,
-            "deploymentCircuitBreaker",
-            json!({"enable": false, "rollback": false}),
-        );
+        default(d, "minimumHealthyPercent", json!(if daemon { 0 } else { 100 }));
+        default(d, "deploymentCircuitBreaker", json!({"enable": false, "rollback": false}));
     }
     default(spec, "propagateTags", json!("NONE"));
     default(spec, "enableECSManagedTags", json!(false));
@@ -310,11 +258,7 @@ fn service(spec: &mut Value, ctx: &Ctx, side: Side) {
         }
         reference_at(lb, "targetGroup", Kind::TargetGroup, ctx);
     }
-    sort_by(
-        spec,
-        "loadBalancers",
-        &["targetGroup", "containerName", "containerPort"],
-    );
+    sort_by(spec, "loadBalancers", &["targetGroup", "containerName", "containerPort"]);
     sort_by(spec, "placementStrategy", &["type", "field"]);
     sort_by(spec, "capacityProviderStrategy", &["capacityProvider"]);
     for s in each(spec, "capacityProviderStrategy") {
@@ -381,31 +325,15 @@ fn target_group(spec: &mut Value, ctx: &Ctx, side: Side) {
         default(spec, "protocolVersion", json!("HTTP1"));
     }
     default(spec, "healthCheckEnabled", json!(true));
-    default(
-        spec,
-        "healthCheckProtocol",
-        json!(if http { protocol.as_str() } else { "TCP" }),
-    );
+    default(spec, "healthCheckProtocol", json!(if http { protocol.as_str() } else { "TCP" }));
     default(spec, "healthCheckPort", json!("traffic-port"));
     if http {
         default(spec, "healthCheckPath", json!("/"));
         let grpc = spec["protocolVersion"] == "GRPC";
-        default(
-            spec,
-            "matcher",
-            if grpc {
-                json!({"grpcCode": "12"})
-            } else {
-                json!({"httpCode": "200"})
-            },
-        );
+        default(spec, "matcher", if grpc { json!({"grpcCode": "12"}) } else { json!({"httpCode": "200"}) });
     }
     default(spec, "healthCheckIntervalSeconds", json!(30));
-    default(
-        spec,
-        "healthCheckTimeoutSeconds",
-        json!(if http { 5 } else { 10 }),
-    );
+    default(spec, "healthCheckTimeoutSeconds", json!(if http { 5 } else { 10 }));
     default(spec, "healthyThresholdCount", json!(5));
     default(spec, "unhealthyThresholdCount", json!(2));
 }
@@ -427,11 +355,7 @@ fn action(a: &mut Value, ctx: &Ctx) {
             }
             reference_at(tg, "targetGroup", Kind::TargetGroup, ctx);
         }
-        let groups = fc
-            .get("targetGroups")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
+        let groups = fc.get("targetGroups").and_then(Value::as_array).cloned().unwrap_or_default();
         let sticky = fc.pointer("/targetGroupStickinessConfig/enabled") == Some(&json!(true));
         if groups.len() == 1 && !sticky {
             let tg = groups[0].get("targetGroup").cloned();
@@ -514,10 +438,7 @@ fn sg_rule(r: &mut Value, ctx: &Ctx) {
     // Rule descriptions are labels, not access: they do not make two rules different.
     remove(r, "description");
     // Only these protocols have ports; AWS allows every port for the others.
-    if !matches!(
-        r["protocol"].as_str(),
-        Some("tcp" | "udp" | "icmp" | "icmpv6")
-    ) {
+    if !matches!(r["protocol"].as_str(), Some("tcp" | "udp" | "icmp" | "icmpv6")) {
         remove(r, "fromPort");
         remove(r, "toPort");
     } else if r.get("toPort").is_none() {
@@ -532,11 +453,7 @@ fn security_group(spec: &mut Value, ctx: &Ctx, side: Side) {
     vpc(spec, ctx, side);
     if side == Side::Desired {
         // A manifest without `egress` keeps AWS's default: everything out.
-        default(
-            spec,
-            "egress",
-            json!([{"protocol": "-1", "cidr": "0.0.0.0/0"}]),
-        );
+        default(spec, "egress", json!([{"protocol": "-1", "cidr": "0.0.0.0/0"}]));
     }
     default(spec, "ingress", json!([]));
     default(spec, "egress", json!([]));
@@ -544,19 +461,7 @@ fn security_group(spec: &mut Value, ctx: &Ctx, side: Side) {
         for r in each(spec, key) {
             sg_rule(r, ctx);
         }
-        sort_by(
-            spec,
-            key,
-            &[
-                "protocol",
-                "fromPort",
-                "toPort",
-                "cidr",
-                "ipv6Cidr",
-                "prefixList",
-                "securityGroup",
-            ],
-        );
+        sort_by(spec, key, &["protocol", "fromPort", "toPort", "cidr", "ipv6Cidr", "prefixList", "securityGroup"]);
     }
 }
 
@@ -565,10 +470,7 @@ mod tests {
     use super::*;
 
     fn ctx_with<'a>(observed: &'a Observed, revisions: &'a BTreeMap<String, String>) -> Ctx<'a> {
-        Ctx {
-            observed,
-            revisions,
-        }
+        Ctx { observed, revisions }
     }
 
     fn observed() -> Observed {
@@ -577,19 +479,10 @@ mod tests {
         for (kind, name, id) in [
             (Kind::SecurityGroup, "web-alb", "sg-0a"),
             (Kind::SecurityGroup, "web-tasks", "sg-0b"),
-            (
-                Kind::TargetGroup,
-                "web",
-                "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web/abc",
-            ),
-            (
-                Kind::Cluster,
-                "main",
-                "arn:aws:ecs:us-east-1:1:cluster/main",
-            ),
+            (Kind::TargetGroup, "web", "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web/abc"),
+            (Kind::Cluster, "main", "arn:aws:ecs:us-east-1:1:cluster/main"),
         ] {
-            o.live
-                .insert((kind, name.into()), Live::new(kind, name, id));
+            o.live.insert((kind, name.into()), Live::new(kind, name, id));
         }
         o.subnets.insert("private-a".into(), "subnet-a".into());
         o.subnets.insert("private-b".into(), "subnet-b".into());
@@ -686,10 +579,7 @@ mod tests {
             let (d, l) = (desired(kind, d, &ctx), live(kind, l, &ctx));
             let mut changes = Vec::new();
             super::super::diff::diff(&d, Some(&l), "", &mut changes);
-            assert!(
-                changes.is_empty(),
-                "{what}: {changes:#?}\ndesired {d:#}\nlive {l:#}"
-            );
+            assert!(changes.is_empty(), "{what}: {changes:#?}\ndesired {d:#}\nlive {l:#}");
         }
     }
 
@@ -718,12 +608,7 @@ mod tests {
                 json!({}),
                 "deploymentConfiguration.deploymentCircuitBreaker.enable",
             ),
-            (
-                Kind::Service,
-                json!({}),
-                json!({"enableExecuteCommand": true}),
-                "enableExecuteCommand",
-            ),
+            (Kind::Service, json!({}), json!({"enableExecuteCommand": true}), "enableExecuteCommand"),
             (
                 Kind::TargetGroup,
                 json!({"protocol": "HTTP", "healthCheck": {"path": "/healthz"}}),
@@ -742,12 +627,7 @@ mod tests {
                 json!({"ingress": [{"protocol": "tcp", "fromPort": 22, "toPort": 22, "cidr": "0.0.0.0/0"}]}),
                 "ingress[0].fromPort",
             ),
-            (
-                Kind::SecurityGroup,
-                json!({}),
-                json!({"egress": []}),
-                "egress",
-            ),
+            (Kind::SecurityGroup, json!({}), json!({"egress": []}), "egress"),
             (
                 Kind::TaskDefinition,
                 json!({"containerDefinitions": [{"name": "a", "image": "i:2"}]}),
@@ -765,10 +645,7 @@ mod tests {
             let (d, l) = (desired(kind, d, &ctx), live(kind, l, &ctx));
             let mut changes = Vec::new();
             super::super::diff::diff(&d, Some(&l), "", &mut changes);
-            assert!(
-                changes.iter().any(|c| c.path == path),
-                "{kind} {path}: {changes:#?}"
-            );
+            assert!(changes.iter().any(|c| c.path == path), "{kind} {path}: {changes:#?}");
         }
     }
 }

@@ -33,11 +33,7 @@ fn sigil(op: Op) -> &'static str {
 /// A value on one line, cut to a readable length.
 pub fn short(v: &Value) -> String {
     let s = v.to_string();
-    if s.chars().count() > 100 {
-        format!("{}…", s.chars().take(99).collect::<String>())
-    } else {
-        s
-    }
+    if s.chars().count() > 100 { format!("{}…", s.chars().take(99).collect::<String>()) } else { s }
 }
 
 /// The whole plan as text. `verbose` also lists unchanged resources.

@@ -28,14 +28,8 @@ impl Moto {
     pub fn start() -> Moto {
         let server = std::env::var_os("MOTO_SERVER")
             .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server")
-            });
-        assert!(
-            server.exists(),
-            "{} not found: run `make test` (it installs moto into .venv)",
-            server.display()
-        );
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server"));
+        assert!(server.exists(), "{} not found: run `make test` (it installs moto into .venv)", server.display());
         for _ in 0..5 {
             let port = free_port();
             let child = Command::new(&server)
@@ -78,9 +72,9 @@ impl Moto {
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
             .endpoint_url(self.endpoint())
-            .credentials_provider(aws_sdk_ecs::config::SharedCredentialsProvider::new(
-                Credentials::new("testing", "testing", None, None, "tests"),
-            ))
+            .credentials_provider(aws_sdk_ecs::config::SharedCredentialsProvider::new(Credentials::new(
+                "testing", "testing", None, None, "tests",
+            )))
             .retry_config(RetryConfig::standard().with_max_attempts(1))
             .build()
     }
@@ -94,10 +88,7 @@ impl Drop for Moto {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
 
 /// A minimal HTTP/1.0 request to the emulator's control API, returning the status code.
@@ -105,11 +96,7 @@ pub fn http_status(port: u16, method: &str, path: &str) -> Option<u16> {
     use std::io::{Read, Write};
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        s,
-        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"
-    )
-    .ok()?;
+    write!(s, "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n").ok()?;
     let mut buf = String::new();
     s.read_to_string(&mut buf).ok()?;
     buf.split_whitespace().nth(1)?.parse().ok()
@@ -150,10 +137,7 @@ pub struct Network {
 pub async fn create_network(moto: &Moto, ec2: &aws_sdk_ec2::Client) -> Network {
     use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
     let named = |kind: ResourceType, name: &str| {
-        TagSpecification::builder()
-            .resource_type(kind)
-            .tags(Tag::builder().key("Name").value(name).build())
-            .build()
+        TagSpecification::builder().resource_type(kind).tags(Tag::builder().key("Name").value(name).build()).build()
     };
     let vpc = ec2
         .create_vpc()
@@ -189,25 +173,14 @@ pub async fn create_network(moto: &Moto, ec2: &aws_sdk_ec2::Client) -> Network {
             .unwrap();
         subnets.insert(name.to_string(), id);
     }
-    let cert = json_call(
-        moto.port,
-        "CertificateManager.RequestCertificate",
-        r#"{"DomainName": "web.example.com"}"#,
-    );
-    Network {
-        vpc,
-        subnets,
-        certificate_arn: cert["CertificateArn"].as_str().unwrap().to_string(),
-    }
+    let cert = json_call(moto.port, "CertificateManager.RequestCertificate", r#"{"DomainName": "web.example.com"}"#);
+    Network { vpc, subnets, certificate_arn: cert["CertificateArn"].as_str().unwrap().to_string() }
 }
 
 /// A copy of `desired/` in a fresh folder named `name` (the set's name), with the example's
 /// certificate ARN replaced by one the emulator issued. Returns the folder.
 pub fn example_set(name: &str, network: &Network) -> tempfile::TempDir {
-    let dir = tempfile::Builder::new()
-        .prefix("ecs-reconciler-test")
-        .tempdir()
-        .unwrap();
+    let dir = tempfile::Builder::new().prefix("ecs-reconciler-test").tempdir().unwrap();
     let set = dir.path().join(name);
     std::fs::create_dir(&set).unwrap();
     let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("desired");
@@ -251,8 +224,7 @@ pub fn cli_json(moto: &Moto, args: &[&str]) -> (i32, serde_json::Value) {
     let mut all: Vec<&str> = args.to_vec();
     all.extend(["--output", "json"]);
     let (code, out, err) = cli(moto, &all);
-    let v = serde_json::from_str(&out).unwrap_or_else(|e| {
-        panic!("{args:?}: not JSON ({e}); exit {code}\nstdout:\n{out}\nstderr:\n{err}")
-    });
+    let v = serde_json::from_str(&out)
+        .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}); exit {code}\nstdout:\n{out}\nstderr:\n{err}"));
     (code, v)
 }

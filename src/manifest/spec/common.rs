@@ -5,9 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// A resource tag. ECS spells it `key`/`value`, ELBv2 and EC2 `Key`/`Value`; manifests use
 /// camelCase throughout, so both are written `key`/`value` here.
-#[derive(
-    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Tag {
     pub key: String,
@@ -80,10 +78,6 @@ pub struct Reference {
 
 impl Reference {
     pub fn new(path: impl Into<String>, kind: super::super::Kind, value: &str) -> Self {
-        Self {
-            path: path.into(),
-            kind,
-            value: value.to_string(),
-        }
+        Self { path: path.into(), kind, value: value.to_string() }
     }
 }

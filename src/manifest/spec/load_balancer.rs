@@ -35,11 +35,7 @@ pub struct LoadBalancerSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
     /// Load balancer attributes, e.g. `idle_timeout.timeout_seconds: 60`, `deletion_protection.enabled: true`.
-    #[serde(
-        default,
-        skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "deserialize_attributes"
-    )]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "deserialize_attributes")]
     #[schemars(with = "BTreeMap<String, AttributeValue>")]
     pub attributes: BTreeMap<String, String>,
     /// The listeners of the load balancer, each a CreateListener request with its rules.
@@ -52,25 +48,13 @@ impl LoadBalancerSpec {
     pub fn references(&self) -> Vec<Reference> {
         let mut refs = Vec::new();
         for (i, sg) in self.security_groups.iter().enumerate() {
-            refs.push(Reference::new(
-                format!("spec.securityGroups[{i}]"),
-                Kind::SecurityGroup,
-                sg,
-            ));
+            refs.push(Reference::new(format!("spec.securityGroups[{i}]"), Kind::SecurityGroup, sg));
         }
         for (l, listener) in self.listeners.iter().enumerate() {
             let prefix = format!("spec.listeners[{l}]");
-            action_references(
-                &format!("{prefix}.defaultActions"),
-                &listener.default_actions,
-                &mut refs,
-            );
+            action_references(&format!("{prefix}.defaultActions"), &listener.default_actions, &mut refs);
             for (r, rule) in listener.rules.iter().enumerate() {
-                action_references(
-                    &format!("{prefix}.rules[{r}].actions"),
-                    &rule.actions,
-                    &mut refs,
-                );
+                action_references(&format!("{prefix}.rules[{r}].actions"), &rule.actions, &mut refs);
             }
         }
         refs
@@ -81,16 +65,9 @@ impl LoadBalancerSpec {
 fn action_references(path: &str, actions: &[Action], refs: &mut Vec<Reference>) {
     for (a, action) in actions.iter().enumerate() {
         if let Some(tg) = &action.target_group {
-            refs.push(Reference::new(
-                format!("{path}[{a}].targetGroup"),
-                Kind::TargetGroup,
-                tg,
-            ));
+            refs.push(Reference::new(format!("{path}[{a}].targetGroup"), Kind::TargetGroup, tg));
         }
-        let tuples = action
-            .forward_config
-            .iter()
-            .flat_map(|f| f.target_groups.iter());
+        let tuples = action.forward_config.iter().flat_map(|f| f.target_groups.iter());
         for (t, tuple) in tuples.enumerate() {
             if let Some(tg) = &tuple.target_group {
                 refs.push(Reference::new(
@@ -114,18 +91,10 @@ pub struct SubnetMapping {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allocation_id: Option<String>,
     /// A private IPv4 address from the subnet for an internal network load balancer.
-    #[serde(
-        rename = "privateIPv4Address",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "privateIPv4Address", default, skip_serializing_if = "Option::is_none")]
     pub private_ipv4_address: Option<String>,
     /// An IPv6 address from the subnet (network load balancers).
-    #[serde(
-        rename = "iPv6Address",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "iPv6Address", default, skip_serializing_if = "Option::is_none")]
     pub ipv6_address: Option<String>,
 }
 
@@ -401,16 +370,8 @@ mod tests {
             spec.references(),
             vec![
                 Reference::new("spec.securityGroups[0]", Kind::SecurityGroup, "alb-sg"),
-                Reference::new(
-                    "spec.securityGroups[1]",
-                    Kind::SecurityGroup,
-                    "sg-0123456789abcdef0"
-                ),
-                Reference::new(
-                    "spec.listeners[1].defaultActions[0].targetGroup",
-                    Kind::TargetGroup,
-                    "web"
-                ),
+                Reference::new("spec.securityGroups[1]", Kind::SecurityGroup, "sg-0123456789abcdef0"),
+                Reference::new("spec.listeners[1].defaultActions[0].targetGroup", Kind::TargetGroup, "web"),
                 Reference::new(
                     "spec.listeners[1].rules[0].actions[0].forwardConfig.targetGroups[0].targetGroup",
                     Kind::TargetGroup,

@@ -32,11 +32,7 @@ impl SecurityGroupSpec {
         for (direction, rules) in [("ingress", &self.ingress), ("egress", &self.egress)] {
             for (i, rule) in rules.iter().enumerate() {
                 if let Some(sg) = &rule.security_group {
-                    refs.push(Reference::new(
-                        format!("spec.{direction}[{i}].securityGroup"),
-                        Kind::SecurityGroup,
-                        sg,
-                    ));
+                    refs.push(Reference::new(format!("spec.{direction}[{i}].securityGroup"), Kind::SecurityGroup, sg));
                 }
             }
         }

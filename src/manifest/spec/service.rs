@@ -62,11 +62,7 @@ pub struct ServiceSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
     /// Whether ECS adds its managed tags (`aws:ecs:clusterName`, ...) to the service's tasks.
-    #[serde(
-        rename = "enableECSManagedTags",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "enableECSManagedTags", default, skip_serializing_if = "Option::is_none")]
     pub enable_ecs_managed_tags: Option<bool>,
     /// Where the tasks' tags are copied from: `TASK_DEFINITION`, `SERVICE` or `NONE`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -84,26 +80,14 @@ impl ServiceSpec {
     pub fn references(&self) -> Vec<Reference> {
         let mut refs = vec![
             Reference::new("spec.cluster", Kind::Cluster, &self.cluster),
-            Reference::new(
-                "spec.taskDefinition",
-                Kind::TaskDefinition,
-                &self.task_definition,
-            ),
+            Reference::new("spec.taskDefinition", Kind::TaskDefinition, &self.task_definition),
         ];
         for (i, lb) in self.load_balancers.iter().enumerate() {
             if let Some(tg) = &lb.target_group {
-                refs.push(Reference::new(
-                    format!("spec.loadBalancers[{i}].targetGroup"),
-                    Kind::TargetGroup,
-                    tg,
-                ));
+                refs.push(Reference::new(format!("spec.loadBalancers[{i}].targetGroup"), Kind::TargetGroup, tg));
             }
         }
-        if let Some(vpc) = self
-            .network_configuration
-            .as_ref()
-            .and_then(|n| n.awsvpc_configuration.as_ref())
-        {
+        if let Some(vpc) = self.network_configuration.as_ref().and_then(|n| n.awsvpc_configuration.as_ref()) {
             for (i, sg) in vpc.security_groups.iter().enumerate() {
                 refs.push(Reference::new(
                     format!("spec.networkConfiguration.awsvpcConfiguration.securityGroups[{i}]"),
@@ -272,16 +256,8 @@ mod tests {
             vec![
                 Reference::new("spec.cluster", Kind::Cluster, "main"),
                 Reference::new("spec.taskDefinition", Kind::TaskDefinition, "web"),
-                Reference::new(
-                    "spec.loadBalancers[0].targetGroup",
-                    Kind::TargetGroup,
-                    "web-tg"
-                ),
-                Reference::new(
-                    "spec.loadBalancers[2].targetGroup",
-                    Kind::TargetGroup,
-                    "admin-tg"
-                ),
+                Reference::new("spec.loadBalancers[0].targetGroup", Kind::TargetGroup, "web-tg"),
+                Reference::new("spec.loadBalancers[2].targetGroup", Kind::TargetGroup, "admin-tg"),
                 Reference::new(
                     "spec.networkConfiguration.awsvpcConfiguration.securityGroups[0]",
                     Kind::SecurityGroup,

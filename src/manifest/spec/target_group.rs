@@ -63,11 +63,7 @@ pub struct TargetGroupSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
     /// Target group attributes, e.g. `deregistration_delay.timeout_seconds: 30`, `stickiness.enabled: true`.
-    #[serde(
-        default,
-        skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "deserialize_attributes"
-    )]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "deserialize_attributes")]
     #[schemars(with = "BTreeMap<String, AttributeValue>")]
     pub attributes: BTreeMap<String, String>,
 }
@@ -167,9 +163,7 @@ impl<'de> Deserialize<'de> for AttributeValue {
 }
 
 /// Deserializes an `attributes:` map whose values may be strings, numbers or booleans into strings.
-pub fn deserialize_attributes<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<BTreeMap<String, String>, D::Error> {
+pub fn deserialize_attributes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
     let map = BTreeMap::<String, AttributeValue>::deserialize(d)?;
     Ok(map.into_iter().map(|(k, v)| (k, v.0)).collect())
 }
@@ -185,10 +179,7 @@ mod tests {
             "attributes": {"deregistration_delay.timeout_seconds": 30, "stickiness.enabled": true, "stickiness.type": "lb_cookie"}
         }))
         .unwrap();
-        assert_eq!(
-            spec.attributes["deregistration_delay.timeout_seconds"],
-            "30"
-        );
+        assert_eq!(spec.attributes["deregistration_delay.timeout_seconds"], "30");
         assert_eq!(spec.attributes["stickiness.enabled"], "true");
         assert_eq!(spec.attributes["stickiness.type"], "lb_cookie");
     }

@@ -495,8 +495,7 @@ pub struct Volume {
     pub efs_volume_configuration: Option<EfsVolumeConfiguration>,
     /// An Amazon FSx for Windows File Server file system.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fsx_windows_file_server_volume_configuration:
-        Option<FsxWindowsFileServerVolumeConfiguration>,
+    pub fsx_windows_file_server_volume_configuration: Option<FsxWindowsFileServerVolumeConfiguration>,
 }
 
 /// A bind mount volume.
@@ -641,9 +640,7 @@ mod tests {
         let result: Result<TaskDefinitionSpec, _> = serde_json::from_value(json!({
             "containerDefinitions": [{"name": "web", "image": "nginx", "imagee": "nginx:1"}]
         }));
-        let err = result
-            .expect_err("a misspelt container field must be rejected")
-            .to_string();
+        let err = result.expect_err("a misspelt container field must be rejected").to_string();
         assert!(err.contains("imagee"), "error should name the field: {err}");
     }
 }
