@@ -8,7 +8,7 @@ CARGO  ?= cargo
 # plain `cargo test` is the fallback where nextest is not installed.
 NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: all build test demo lint fmt schema clean venv
+.PHONY: all build test demo lint fmt schema clean venv bench
 
 all: build
 
@@ -28,6 +28,11 @@ ifeq ($(NEXTEST),yes)
 else
 	$(CARGO) test --locked --no-fail-fast
 endif
+
+# A no-op plan for 10, 100 and 300 services against the emulator: wall time and AWS calls by
+# operation (docs/BENCHMARKS.md). The dev profile, as `make build`: a release build takes ~18 min.
+bench: venv
+	$(CARGO) bench --locked --profile dev --bench noop_plan
 
 # Until the reconcile and Lambda issues land, the demo validates the example set.
 demo: build

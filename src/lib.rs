@@ -14,3 +14,4 @@ pub mod cli;
 pub mod manifest;
 pub mod plan;
 pub mod reconcile;
+pub mod wait;

@@ -18,7 +18,10 @@ struct World {
 
 impl World {
     async fn new() -> World {
-        let moto = Moto::start();
+        Self::with(Moto::start()).await
+    }
+
+    async fn with(moto: Moto) -> World {
         let clients = Clients::new(&moto.sdk_config());
         let network = create_network(&moto, &clients.ec2).await;
         let dir = example_set("shop", &network);
@@ -352,7 +355,8 @@ async fn an_unowned_resource_is_refused_until_adopted() {
     // A cluster named `main` made by hand, before the set existed.
     // (With the manifest's settings: moto does not implement UpdateClusterSettings, which AWS
     // would be asked for otherwise; see tests/README.md.)
-    let insights = aws_sdk_ecs::types::ClusterSetting::builder().name("containerInsights".into()).value("enabled").build();
+    let insights =
+        aws_sdk_ecs::types::ClusterSetting::builder().name("containerInsights".into()).value("enabled").build();
     w.clients.ecs.create_cluster().cluster_name("main").settings(insights).send().await.unwrap();
     let (code, out, _) = cli(&w.moto, &["apply", "--desired", &w.desired]);
     assert_eq!(code, 1, "{out}");
@@ -421,4 +425,20 @@ async fn prune_deletes_what_left_the_set_and_refuses_to_delete_everything() {
     assert_eq!(code, 1, "{out}");
     assert!(err.contains("refusing to prune") || out.contains("refusing to prune"), "{out}{err}");
     assert!(w.service("web").await.service_arn.is_some());
+}
+
+#[tokio::test]
+async fn apply_wait_follows_rollouts_to_steady_or_to_the_timeout() {
+    // moto starts no tasks: the rollout never completes and --wait gives up at the timeout.
+    let w = World::new().await;
+    let (code, out, err) = cli(&w.moto, &["apply", "--desired", &w.desired, "--wait", "--timeout", "6"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("timed out after 6s: Service/web has 0/2 running"), "{err}");
+
+    // With the emulator reporting two running tasks per service, both services are steady.
+    let w = World::with(Moto::start_with(&[("MOTO_ECS_SERVICE_RUNNING", "2")])).await;
+    w.edit("worker.yaml", "desiredCount: 1", "desiredCount: 2");
+    let (code, out, err) = cli(&w.moto, &["apply", "--desired", &w.desired, "--wait", "--timeout", "30"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.contains("steady: "), "{err}");
 }

@@ -591,3 +591,53 @@ pub async fn delete_service(clients: &Clients, live: &Live) -> Result<(), AwsErr
         .map_err(call_error("DeleteService", format!("Service/{}", live.name)))?;
     Ok(())
 }
+
+/// Where a service's rollout stands, for `--wait` and status.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Rollout {
+    pub name: String,
+    pub desired: i32,
+    pub running: i32,
+    pub pending: i32,
+    /// Deployments still in flight (1 when steady).
+    pub deployments: usize,
+    /// The primary deployment's rolloutState (`IN_PROGRESS`, `COMPLETED`, `FAILED`), when ECS
+    /// reports one.
+    pub state: Option<String>,
+    pub reason: Option<String>,
+}
+
+impl Rollout {
+    /// Steady: one deployment, all desired tasks running, and not a failed rollout.
+    pub fn is_steady(&self) -> bool {
+        self.deployments <= 1 && self.running == self.desired && self.state.as_deref() != Some("FAILED")
+    }
+
+    pub fn has_failed(&self) -> bool {
+        self.state.as_deref() == Some("FAILED")
+    }
+}
+
+/// The rollouts of some services of one cluster, ten a call.
+pub async fn rollouts(clients: &Clients, cluster: &str, names: &[String]) -> Result<Vec<Rollout>, AwsError> {
+    let mut out = Vec::new();
+    for chunk in names.chunks(SERVICES_PER_CALL) {
+        let resp =
+            clients.ecs.describe_services().cluster(cluster).set_services(Some(chunk.to_vec())).send().await.map_err(
+                call_error("DescribeServices", format!("{} service(s) in {}", chunk.len(), cluster_name(cluster))),
+            )?;
+        for s in resp.services() {
+            let primary = s.deployments().iter().find(|d| d.status() == Some("PRIMARY"));
+            out.push(Rollout {
+                name: s.service_name().unwrap_or_default().to_string(),
+                desired: s.desired_count(),
+                running: s.running_count(),
+                pending: s.pending_count(),
+                deployments: s.deployments().len(),
+                state: primary.and_then(|d| d.rollout_state()).map(|r| r.as_str().to_string()),
+                reason: primary.and_then(|d| d.rollout_state_reason()).map(str::to_string),
+            });
+        }
+    }
+    Ok(out)
+}

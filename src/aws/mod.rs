@@ -113,11 +113,21 @@ where
                 || err.raw_response().is_some_and(|r| r.status().is_server_error() || r.status().as_u16() == 429);
         let (code, message) = match err.as_service_error() {
             Some(e) => (e.code().map(str::to_string), e.message().unwrap_or("no message").to_string()),
-            None => (None, aws_smithy_types::error::display::DisplayErrorContext(&err).to_string()),
+            None => (None, transport_message(&err)),
         };
         let transient =
             transient || code.as_deref().is_some_and(|c| c.contains("Throttl") || c == "RequestLimitExceeded");
         AwsError::Call { operation, resource, code, message, transient }
+    }
+}
+
+/// A short account of an error that is not an AWS service error: the HTTP status when there was
+/// a response (an unparseable body says nothing useful, and may be a whole HTML page), else the
+/// error chain (timeouts, connection failures).
+fn transport_message<E: std::error::Error + 'static>(err: &SdkError<E, HttpResponse>) -> String {
+    match err.raw_response() {
+        Some(r) => format!("HTTP {} with a response that is not an AWS error", r.status().as_u16()),
+        None => aws_smithy_types::error::display::DisplayErrorContext(err).to_string(),
     }
 }
 

@@ -71,6 +71,13 @@ pub enum Command {
         /// Allow replacements (delete and create) that take a running service down.
         #[arg(long)]
         allow_replace: bool,
+        /// Wait until the services this run changed are steady (all tasks running, one
+        /// deployment); exit 1 if a rollout fails or the timeout passes.
+        #[arg(long)]
+        wait: bool,
+        /// How long `--wait` waits, in seconds.
+        #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+        timeout: u64,
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
@@ -103,9 +110,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plan { set, prune, output, detailed_exitcode, verbose } => {
             runtime()?.block_on(plan::plan(set.source(), prune, output, detailed_exitcode, verbose))
         }
-        Command::Apply { set, prune, force, allow_replace, output } => {
+        Command::Apply { set, prune, force, allow_replace, wait, timeout, output } => {
             let opts = crate::reconcile::RunOptions { prune, force, allow_replace };
-            runtime()?.block_on(plan::apply(set.source(), opts, output))
+            let wait = wait.then(|| std::time::Duration::from_secs(timeout));
+            runtime()?.block_on(plan::apply(set.source(), opts, wait, output))
         }
     }
 }

@@ -1,19 +1,24 @@
 //! `ecs-reconciler plan` and `apply`: the reconcile engine against the account in the standard
 //! AWS environment.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
 
 use anyhow::{Context, bail};
 use serde_json::json;
 
 use super::Output;
 use crate::aws::Clients;
-use crate::manifest::ManifestSet;
+use crate::manifest::{Kind, ManifestSet, Spec};
+use crate::plan::Op;
 use crate::plan::render;
 use crate::reconcile::{self, Outcome, RunOptions, Summary};
+use crate::wait;
 
 /// Where the desired set comes from and what it is called.
 pub struct Source {
@@ -76,7 +81,7 @@ pub async fn plan(
     })
 }
 
-pub async fn apply(src: Source, opts: RunOptions, output: Output) -> anyhow::Result<ExitCode> {
+pub async fn apply(src: Source, opts: RunOptions, wait: Option<Duration>, output: Output) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let (set_name, set) = src.load()?;
     let clients = Clients::from_env().await;
@@ -118,5 +123,82 @@ pub async fn apply(src: Source, opts: RunOptions, output: Output) -> anyhow::Res
         }
         Output::Json => println!("{}", serde_json::to_string_pretty(&json!({"plan": plan, "summary": summary}))?),
     }
-    Ok(if summary.failed > 0 || summary.skipped > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    if summary.failed > 0 || summary.skipped > 0 {
+        return Ok(ExitCode::FAILURE);
+    }
+    if let Some(timeout) = wait {
+        let changed: Vec<&str> = summary
+            .results
+            .iter()
+            .filter(|r| r.kind == Kind::Service && r.outcome == Outcome::Applied && r.op != Op::Delete)
+            .map(|r| r.name.as_str())
+            .collect();
+        if !wait_for(&clients, &set, &changed, timeout).await? {
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Follow the changed services' rollouts with a progress line on stderr. True when all are
+/// steady.
+async fn wait_for(clients: &Clients, set: &ManifestSet, services: &[&str], timeout: Duration) -> anyhow::Result<bool> {
+    let mut by_cluster: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for name in services {
+        if let Some(Spec::Service(s)) = set.get(Kind::Service, name).map(|r| &r.spec) {
+            by_cluster.entry(s.cluster.clone()).or_default().push(name.to_string());
+        }
+    }
+    if by_cluster.is_empty() {
+        return Ok(true);
+    }
+    let bar = ProgressBar::new_spinner().with_style(ProgressStyle::with_template("{spinner} {elapsed} {msg}")?);
+    bar.enable_steady_tick(Duration::from_millis(200));
+    let mut last = String::new();
+    let outcome = wait::wait_steady(clients, &by_cluster, timeout, Duration::from_secs(5), |all| {
+        let line = all
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {}/{} running{}",
+                    r.name,
+                    r.running,
+                    r.desired,
+                    if r.deployments > 1 { " (deploying)" } else { "" }
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        if bar.is_hidden() && line != last {
+            eprintln!("waiting: {line}");
+        }
+        bar.set_message(line.clone());
+        last = line;
+    })
+    .await?;
+    bar.finish_and_clear();
+    Ok(match outcome {
+        wait::WaitOutcome::Steady => {
+            eprintln!("steady: {}", services.join(", "));
+            true
+        }
+        wait::WaitOutcome::Failed(rs) => {
+            for r in rs {
+                eprintln!("rollout FAILED: Service/{}: {}", r.name, r.reason.as_deref().unwrap_or("no reason given"));
+            }
+            false
+        }
+        wait::WaitOutcome::TimedOut(rs) => {
+            for r in rs {
+                eprintln!(
+                    "timed out after {}s: Service/{} has {}/{} running",
+                    timeout.as_secs(),
+                    r.name,
+                    r.running,
+                    r.desired
+                );
+            }
+            false
+        }
+    })
 }

@@ -236,3 +236,144 @@ fn mark_disruptive(steps: &mut [Step], set: &ManifestSet) {
         s.disruptive = s.kind == Kind::Service || used.contains(&(s.kind, s.name.clone()));
     }
 }
+
+/// The engine on an in-memory world: live state built by hand, no AWS.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const SET: &str = "shop";
+
+    fn set(yaml: &str) -> ManifestSet {
+        let s = ManifestSet::from_texts([("t.yaml", yaml)]);
+        assert!(s.is_valid(), "{:#?}", s.diagnostics);
+        s
+    }
+
+    /// Live state equal to the manifest, owned by `owner` (None: untagged).
+    fn live_from(r: &Resource, id: &str, owner: Option<&str>) -> Live {
+        let mut l = Live::new(r.kind, r.name(), id);
+        l.spec = serde_json::to_value(&r.spec).unwrap();
+        if let Some(o) = owner {
+            l.tags.insert(TAG_SET.into(), o.into());
+            l.tags.insert(TAG_NAME.into(), r.name().into());
+        }
+        l
+    }
+
+    const TG: &str = "apiVersion: ecs-reconciler/v1\nkind: TargetGroup\nmetadata: {name: web}\nspec: {protocol: HTTP, port: 3000, vpc: vpc-1, targetType: ip}\n";
+    const SVC: &str = "---\napiVersion: ecs-reconciler/v1\nkind: Service\nmetadata: {name: web, ignoreDifferences: [desiredCount]}\nspec:\n  cluster: arn:aws:ecs:us-east-1:1:cluster/main\n  taskDefinition: arn:aws:ecs:us-east-1:1:task-definition/web:3\n  desiredCount: 2\n  loadBalancers: [{targetGroup: web, containerName: web, containerPort: 3000}]\n";
+
+    fn world(yaml: &str, owner: Option<&str>) -> (ManifestSet, Observed) {
+        let s = set(yaml);
+        let mut o = Observed::default();
+        for r in &s.resources {
+            let id = format!("arn:aws:x:us-east-1:1:{}/{}", r.kind, r.name());
+            o.live.insert((r.kind, r.name().to_string()), live_from(r, &id, owner));
+        }
+        (s, o)
+    }
+
+    fn op(plan: &Plan, kind: Kind, name: &str) -> Op {
+        plan.steps.iter().find(|s| s.kind == kind && s.name == name).unwrap().op
+    }
+
+    #[test]
+    fn an_account_equal_to_the_set_plans_nothing() {
+        let (s, o) = world(&format!("{TG}{SVC}"), Some(SET));
+        let plan = plan(SET, &s, &o, &PlanOptions::default());
+        assert!(!plan.has_changes(), "{plan:#?}");
+    }
+
+    #[test]
+    fn an_immutable_field_is_a_replacement_and_flagged_disruptive_when_a_service_uses_it() {
+        let (s, mut o) = world(&format!("{TG}{SVC}"), Some(SET));
+        o.live.get_mut(&(Kind::TargetGroup, "web".into())).unwrap().spec["port"] = json!(8080);
+        let plan = plan(SET, &s, &o, &PlanOptions::default());
+        let step = plan.steps.iter().find(|s| s.kind == Kind::TargetGroup).unwrap();
+        assert_eq!(step.op, Op::Replace);
+        assert_eq!(step.reason.as_deref(), Some("port cannot change in place"));
+        assert!(step.disruptive);
+    }
+
+    #[test]
+    fn ignored_differences_are_left_alone() {
+        let (s, mut o) = world(&format!("{TG}{SVC}"), Some(SET));
+        o.live.get_mut(&(Kind::Service, "web".into())).unwrap().spec["desiredCount"] = json!(7);
+        let plan = plan(SET, &s, &o, &PlanOptions::default());
+        assert_eq!(op(&plan, Kind::Service, "web"), Op::NoOp);
+    }
+
+    #[test]
+    fn a_resource_of_another_set_or_of_nobody_is_refused_unless_adopted() {
+        for owner in [Some("other-team"), None] {
+            let (s, o) = world(TG, owner);
+            let p = plan(SET, &s, &o, &PlanOptions::default());
+            assert_eq!(op(&p, Kind::TargetGroup, "web"), Op::Refuse, "owner {owner:?}");
+            let (s, o) = world(&TG.replace("metadata: {name: web}", "metadata: {name: web, adopt: true}"), owner);
+            let p = plan(SET, &s, &o, &PlanOptions::default());
+            let step = &p.steps[0];
+            assert_eq!((step.op, step.adopt), (Op::Update, true), "owner {owner:?}");
+            assert!(step.changes.iter().any(|c| c.path == format!("tags.{TAG_SET}")));
+        }
+    }
+
+    #[test]
+    fn prune_deletes_orphans_in_reverse_dependency_order_and_only_when_asked() {
+        let (s, mut o) = world(TG, Some(SET));
+        for (kind, name) in [(Kind::TargetGroup, "old"), (Kind::Service, "old"), (Kind::SecurityGroup, "old")] {
+            let mut l = Live::new(kind, name, format!("id-{name}"));
+            l.tags.insert(TAG_SET.into(), SET.into());
+            o.orphans.push(l);
+        }
+        assert!(!plan(SET, &s, &o, &PlanOptions::default()).has_changes());
+        let plan = plan(SET, &s, &o, &PlanOptions { prune: true });
+        let deletes: Vec<Kind> = plan.steps.iter().filter(|s| s.op == Op::Delete).map(|s| s.kind).collect();
+        assert_eq!(deletes, [Kind::Service, Kind::TargetGroup, Kind::SecurityGroup]);
+    }
+
+    #[test]
+    fn task_definitions_are_reused_by_content_and_registered_on_change() {
+        let td = "apiVersion: ecs-reconciler/v1\nkind: TaskDefinition\nmetadata: {name: web}\nspec:\n  containerDefinitions: [{name: web, image: 'web:1', memory: 256}]\n";
+        let svc = "---\napiVersion: ecs-reconciler/v1\nkind: Service\nmetadata: {name: web}\nspec: {cluster: arn:aws:ecs:us-east-1:1:cluster/main, taskDefinition: web}\n";
+        let (s, mut o) = world(&format!("{td}{svc}"), Some(SET));
+        let latest = "arn:aws:ecs:us-east-1:1:task-definition/web:9";
+        o.live.get_mut(&(Kind::TaskDefinition, "web".into())).unwrap().id = latest.into();
+        o.live.get_mut(&(Kind::Service, "web".into())).unwrap().spec["taskDefinition"] = json!(latest);
+
+        // The newest revision was registered from this content: nothing to do.
+        o.task_definition_matches.insert("web".into(), latest.into());
+        assert!(!plan(SET, &s, &o, &PlanOptions::default()).has_changes());
+
+        // An older ACTIVE revision has the content: reuse it, and point the service at it.
+        o.task_definition_matches.insert("web".into(), "arn:aws:ecs:us-east-1:1:task-definition/web:4".into());
+        let p = plan(SET, &s, &o, &PlanOptions::default());
+        assert_eq!(op(&p, Kind::TaskDefinition, "web"), Op::NoOp);
+        let svc_step = p.steps.iter().find(|s| s.kind == Kind::Service).unwrap();
+        assert_eq!(svc_step.changes[0].after, Some(json!("web:4")));
+
+        // No revision has it: register one; the service moves to the new revision.
+        o.task_definition_matches.clear();
+        let p = plan(SET, &s, &o, &PlanOptions::default());
+        assert_eq!(op(&p, Kind::TaskDefinition, "web"), Op::Update);
+        let svc_step = p.steps.iter().find(|s| s.kind == Kind::Service).unwrap();
+        assert_eq!(svc_step.changes[0].after, Some(json!("web:(new)")));
+    }
+
+    #[test]
+    fn the_content_hash_ignores_spelling_but_not_content() {
+        let a = set(
+            "apiVersion: ecs-reconciler/v1\nkind: TaskDefinition\nmetadata: {name: w}\nspec: {cpu: 256, containerDefinitions: [{name: w, image: 'w:1', environment: [{name: B, value: '2'}, {name: A, value: '1'}]}]}\n",
+        );
+        let b = set(
+            "apiVersion: ecs-reconciler/v1\nkind: TaskDefinition\nmetadata: {name: w}\nspec: {cpu: '0.25 vCPU', containerDefinitions: [{name: w, image: 'w:1', essential: true, environment: [{name: A, value: '1'}, {name: B, value: '2'}]}]}\n",
+        );
+        let c = set(
+            "apiVersion: ecs-reconciler/v1\nkind: TaskDefinition\nmetadata: {name: w}\nspec: {cpu: 256, containerDefinitions: [{name: w, image: 'w:2'}]}\n",
+        );
+        let h = |s: &ManifestSet| task_definition_hash(&s.resources[0]);
+        assert_eq!(h(&a), h(&b));
+        assert_ne!(h(&a), h(&c));
+    }
+}

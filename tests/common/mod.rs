@@ -26,6 +26,11 @@ impl Moto {
 
     /// Start a fresh emulator and wait until it answers.
     pub fn start() -> Moto {
+        Self::start_with(&[])
+    }
+
+    /// `start` with extra environment for the emulator (e.g. `MOTO_ECS_SERVICE_RUNNING`).
+    pub fn start_with(env: &[(&str, &str)]) -> Moto {
         let server = std::env::var_os("MOTO_SERVER")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server"));
@@ -35,6 +40,7 @@ impl Moto {
             let child = Command::new(&server)
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .env("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+                .envs(env.iter().copied())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()

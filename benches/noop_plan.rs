@@ -1,0 +1,431 @@
+//! Benchmark: a no-op `plan` (observe + plan, nothing to change) for 10, 100 and 300 Fargate
+//! services spread over several clusters, against the moto emulator. Reports the median wall time
+//! and the AWS calls by operation of one run, beside the fewest calls the AWS batch limits allow.
+//!
+//! `make bench` runs it (a dev build; see docs/BENCHMARKS.md). Not a test: nothing here is timed
+//! against a threshold, and `cargo test`/`cargo nextest run` do not build or run it.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use common::{Moto, create_network};
+use ecs_reconciler::aws::Clients;
+use ecs_reconciler::manifest::ManifestSet;
+use ecs_reconciler::plan::{self, Op, PlanOptions};
+use ecs_reconciler::reconcile::{self, Outcome, RunOptions};
+
+/// Services per cluster (at least two clusters).
+const SERVICES_PER_CLUSTER: usize = 25;
+
+/// AWS batch limits for the reads a no-op observe needs.
+const DESCRIBE_CLUSTERS_MAX: usize = 100;
+const DESCRIBE_SERVICES_MAX: usize = 10;
+
+struct Shape {
+    services: usize,
+    clusters: usize,
+    /// Services in each cluster.
+    per_cluster: Vec<usize>,
+}
+
+impl Shape {
+    fn new(services: usize) -> Shape {
+        let clusters = services.div_ceil(SERVICES_PER_CLUSTER).max(2);
+        let mut per_cluster = vec![0; clusters];
+        for i in 0..services {
+            per_cluster[i % clusters] += 1;
+        }
+        Shape { services, clusters, per_cluster }
+    }
+
+    /// The fewest calls a no-op observe of this set can make, by operation.
+    fn minimum(&self) -> BTreeMap<String, u64> {
+        let mut m = BTreeMap::new();
+        m.insert("ECS:DescribeClusters".into(), self.clusters.div_ceil(DESCRIBE_CLUSTERS_MAX) as u64);
+        m.insert(
+            "ECS:DescribeServices".into(),
+            self.per_cluster.iter().map(|n| n.div_ceil(DESCRIBE_SERVICES_MAX) as u64).sum(),
+        );
+        // No batch API: one per family.
+        m.insert("ECS:DescribeTaskDefinition".into(), self.services as u64);
+        // One filter each (up to 200 values): all group names, all VPC names, all subnet names.
+        m.insert("EC2:DescribeSecurityGroups".into(), 1);
+        m.insert("EC2:DescribeVpcs".into(), 1);
+        m.insert("EC2:DescribeSubnets".into(), 1);
+        m
+    }
+
+    fn cluster(&self, i: usize) -> String {
+        format!("bench-{:02}", i % self.clusters)
+    }
+
+    /// The set: C clusters, one shared security group, and per service a Fargate task definition
+    /// and a service.
+    fn manifests(&self) -> Vec<(String, String)> {
+        let mut files = Vec::new();
+        let mut shared = String::new();
+        for c in 0..self.clusters {
+            write!(
+                shared,
+                "apiVersion: ecs-reconciler/v1\nkind: Cluster\nmetadata:\n  name: bench-{c:02}\nspec:\n  tags:\n    - {{ key: team, value: bench }}\n---\n"
+            )
+            .unwrap();
+        }
+        shared.push_str(
+            "apiVersion: ecs-reconciler/v1
+kind: SecurityGroup
+metadata:
+  name: bench-tasks
+spec:
+  vpc: main
+  description: Benchmark tasks
+  ingress:
+    - { protocol: tcp, fromPort: 8080, toPort: 8080, cidr: 10.20.0.0/16, description: from the VPC }
+  egress:
+    - { protocol: \"-1\", cidr: 0.0.0.0/0, description: anywhere }
+",
+        );
+        files.push(("shared.yaml".to_string(), shared));
+        for i in 0..self.services {
+            let name = format!("svc-{i:03}");
+            let cluster = self.cluster(i);
+            files.push((
+                format!("{name}.yaml"),
+                format!(
+                    "apiVersion: ecs-reconciler/v1
+kind: TaskDefinition
+metadata:
+  name: {name}
+spec:
+  requiresCompatibilities: [FARGATE]
+  networkMode: awsvpc
+  cpu: 256
+  memory: 512
+  containerDefinitions:
+    - name: app
+      image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/{name}:1.0.0
+      essential: true
+      portMappings:
+        - {{ containerPort: 8080, protocol: tcp }}
+      environment:
+        - {{ name: SERVICE, value: {name} }}
+---
+apiVersion: ecs-reconciler/v1
+kind: Service
+metadata:
+  name: {name}
+spec:
+  cluster: {cluster}
+  taskDefinition: {name}
+  desiredCount: 1
+  launchType: FARGATE
+  networkConfiguration:
+    awsvpcConfiguration:
+      subnets: [private-a, private-b]
+      securityGroups: [bench-tasks]
+      assignPublicIp: DISABLED
+"
+                ),
+            ));
+        }
+        files
+    }
+}
+
+struct Row {
+    shape: Shape,
+    runs: usize,
+    /// Wall time of each no-op `plan_set`, sorted.
+    times: Vec<Duration>,
+    calls: BTreeMap<String, u64>,
+    /// One more run split into its two halves: observe (AWS reads) and the pure plan.
+    observe: Duration,
+    plan: Duration,
+    /// Median round trip of one call, sequentially, of each ECS read the observe makes.
+    rt_clusters: Duration,
+    rt_task_definition: Duration,
+    rt_services: Duration,
+    /// CPU time (user + system) of this process per no-op run: the SDK and the plan engine.
+    cpu: Duration,
+    /// Applies the set needed to converge on moto (1, or 2 when moto dropped CreateService fields).
+    applies: usize,
+    /// Setup: the first apply, the settling apply, and moto's start.
+    setup: Duration,
+}
+
+impl Row {
+    fn median(&self) -> Duration {
+        self.times[self.times.len() / 2]
+    }
+}
+
+fn ms(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms >= 100.0 { format!("{ms:.0} ms") } else { format!("{ms:.1} ms") }
+}
+
+fn short(op: &str) -> &str {
+    op.split(':').nth(1).unwrap_or(op)
+}
+
+/// CPU time (user + system) of this process so far, from /proc/self/stat (Linux), if readable.
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which is in parentheses and may contain spaces).
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // USER_HZ is 100 on every Linux platform Rust targets.
+    Some(Duration::from_millis(ticks * 10))
+}
+
+async fn median_round_trip<F, Fut>(f: F) -> Duration
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut trips = Vec::new();
+    for _ in 0..21 {
+        let t = Instant::now();
+        f().await;
+        trips.push(t.elapsed());
+    }
+    trips.sort();
+    trips[trips.len() / 2]
+}
+
+/// Returns how many applies it took.
+async fn apply_until_settled(clients: &Clients, set: &str, desired: &ManifestSet) -> usize {
+    let opts = RunOptions::default();
+    // The first apply creates everything; moto drops a few CreateService fields that AWS keeps
+    // (tests/README.md), so a second apply may have to settle them; a third must not be needed.
+    for attempt in 0..3 {
+        let (observed, plan) = reconcile::plan_set(clients, set, desired, &opts).await.expect("plan");
+        if !plan.has_changes() {
+            return attempt;
+        }
+        if attempt > 0 {
+            for s in plan.steps.iter().filter(|s| s.op != Op::NoOp) {
+                let paths: Vec<&str> = s.changes.iter().map(|c| c.path.as_str()).collect();
+                eprintln!("  settling {} {}: {paths:?}", s.op.as_str(), s.id());
+            }
+        }
+        let results = reconcile::apply(clients, desired, &observed, &plan, &opts).await.expect("apply");
+        let failed: Vec<_> = results.iter().filter(|r| r.outcome != Outcome::Applied).collect();
+        assert!(failed.is_empty(), "apply of {set} did not fully apply: {failed:#?}");
+    }
+    let (_, plan) = reconcile::plan_set(clients, set, desired, &opts).await.expect("plan");
+    let left: Vec<String> = plan.steps.iter().filter(|s| s.op != Op::NoOp).map(|s| s.id()).collect();
+    panic!("{set} does not converge after three applies: {left:?}");
+}
+
+async fn measure(services: usize) -> Row {
+    let shape = Shape::new(services);
+    let set = format!("bench-{services}");
+    let runs = if services >= 300 { 3 } else { 5 };
+
+    let started = Instant::now();
+    // A fresh emulator per size: moto's state (and its list scans) grow with every resource.
+    let moto = Moto::start();
+    let clients = Clients::new(&moto.sdk_config());
+    create_network(&moto, &clients.ec2).await;
+    let desired = ManifestSet::from_texts(shape.manifests());
+    assert!(desired.is_valid(), "generated set is invalid: {:#?}", desired.errors().collect::<Vec<_>>());
+    let applies = apply_until_settled(&clients, &set, &desired).await;
+    let setup = started.elapsed();
+
+    let opts = RunOptions::default();
+    let mut times = Vec::new();
+    let mut calls: Option<BTreeMap<String, u64>> = None;
+    let cpu_before = cpu_time();
+    for _ in 0..runs {
+        clients.calls.reset();
+        let t = Instant::now();
+        let (_, plan) = reconcile::plan_set(&clients, &set, &desired, &opts).await.expect("no-op plan");
+        times.push(t.elapsed());
+        assert!(!plan.has_changes(), "the no-op plan of {set} has changes");
+        assert_eq!(plan.count(Op::NoOp), desired.resources.len(), "one no-op step per resource");
+        let writes = clients.calls.writes();
+        assert!(writes.is_empty(), "a no-op plan wrote: {writes:?}");
+        let snapshot = clients.calls.snapshot();
+        if let Some(first) = &calls {
+            assert_eq!(first, &snapshot, "calls differ between identical runs");
+        }
+        calls = Some(snapshot);
+    }
+    let cpu = match (cpu_before, cpu_time()) {
+        (Some(a), Some(b)) => (b - a) / runs as u32,
+        _ => Duration::ZERO,
+    };
+    times.sort();
+
+    // The same run in two halves, to show where the time goes.
+    let t = Instant::now();
+    let observed = reconcile::observe(&clients, &set, &desired, false).await.expect("observe");
+    let observe = t.elapsed();
+    let t = Instant::now();
+    let p = plan::plan(&set, &desired, &observed, &PlanOptions { prune: false });
+    let plan_time = t.elapsed();
+    assert!(!p.has_changes());
+
+    // One round trip of each ECS read, sequentially, the way the adapter sends them.
+    use aws_sdk_ecs::types::{ClusterField, ServiceField, TaskDefinitionField};
+    let ecs = &clients.ecs;
+    let rt_clusters = median_round_trip(|| async {
+        ecs.describe_clusters()
+            .clusters("bench-00")
+            .include(ClusterField::Tags)
+            .include(ClusterField::Settings)
+            .include(ClusterField::Configurations)
+            .send()
+            .await
+            .expect("DescribeClusters");
+    })
+    .await;
+    let rt_task_definition = median_round_trip(|| async {
+        ecs.describe_task_definition()
+            .task_definition("svc-000")
+            .include(TaskDefinitionField::Tags)
+            .send()
+            .await
+            .expect("DescribeTaskDefinition");
+    })
+    .await;
+    let ten: Vec<String> =
+        (0..shape.services).filter(|i| i % shape.clusters == 0).take(10).map(|i| format!("svc-{i:03}")).collect();
+    let rt_services = median_round_trip(|| async {
+        ecs.describe_services()
+            .cluster("bench-00")
+            .set_services(Some(ten.clone()))
+            .include(ServiceField::Tags)
+            .send()
+            .await
+            .expect("DescribeServices");
+    })
+    .await;
+
+    Row {
+        shape,
+        runs,
+        times,
+        calls: calls.expect("at least one run"),
+        observe,
+        plan: plan_time,
+        rt_clusters,
+        rt_task_definition,
+        rt_services,
+        cpu,
+        applies,
+        setup,
+    }
+}
+
+fn report(rows: &[Row]) -> String {
+    let mut out = String::new();
+    out.push_str("| services | clusters | task defs | wall time (median) | AWS calls total | calls by operation | minimum by AWS batch limits |\n");
+    out.push_str("|---:|---:|---:|---:|---:|---|---|\n");
+    for r in rows {
+        let min = r.shape.minimum();
+        let by_op = |m: &BTreeMap<String, u64>| {
+            m.iter().map(|(op, n)| format!("{} {n}", short(op))).collect::<Vec<_>>().join(", ")
+        };
+        let total: u64 = r.calls.values().sum();
+        let min_total: u64 = min.values().sum();
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {total} | {} | {min_total}: {} |",
+            r.shape.services,
+            r.shape.clusters,
+            r.shape.services,
+            ms(r.median()),
+            by_op(&r.calls),
+            by_op(&min),
+        )
+        .unwrap();
+    }
+
+    out.push_str("\nPer operation, ours / minimum (`+k` where ours exceeds it):\n\n");
+    let mut ops: std::collections::BTreeSet<String> = rows.iter().flat_map(|r| r.calls.keys().cloned()).collect();
+    ops.extend(rows.iter().flat_map(|r| r.shape.minimum().into_keys()));
+    out.push_str("| operation |");
+    for r in rows {
+        write!(out, " {} services |", r.shape.services).unwrap();
+    }
+    out.push_str("\n|---|");
+    for _ in rows {
+        out.push_str("---:|");
+    }
+    out.push('\n');
+    for op in &ops {
+        write!(out, "| {op} |").unwrap();
+        for r in rows {
+            let ours = r.calls.get(op).copied().unwrap_or(0);
+            let min = r.shape.minimum().get(op).copied().unwrap_or(0);
+            let extra = if ours > min { format!(" (+{})", ours - min) } else { String::new() };
+            write!(out, " {ours} / {min}{extra} |").unwrap();
+        }
+        out.push('\n');
+    }
+
+    out.push_str("\nWhere the time goes (ECS reads are sent one after another; the serial estimate is DescribeClusters + families x DescribeTaskDefinition + DescribeServices calls x DescribeServices, from the single-call round trips):\n\n");
+    out.push_str("| services | runs | wall time min / median / max | observe / pure plan (one run) | CPU of this process per run | round trip: DescribeClusters / DescribeTaskDefinition / DescribeServices (10) | serial ECS estimate | setup: moto, network, applies |\n");
+    out.push_str("|---:|---:|---|---|---:|---|---:|---|\n");
+    for r in rows {
+        let min = r.shape.minimum();
+        let serial = r.rt_clusters * min["ECS:DescribeClusters"] as u32
+            + r.rt_task_definition * r.calls.get("ECS:DescribeTaskDefinition").copied().unwrap_or(0) as u32
+            + r.rt_services * r.calls.get("ECS:DescribeServices").copied().unwrap_or(0) as u32;
+        writeln!(
+            out,
+            "| {} | {} | {} / {} / {} | {} / {} | {} | {} / {} / {} | {} | {:.1} s, {} applies |",
+            r.shape.services,
+            r.runs,
+            ms(r.times[0]),
+            ms(r.median()),
+            ms(*r.times.last().unwrap()),
+            ms(r.observe),
+            ms(r.plan),
+            ms(r.cpu),
+            ms(r.rt_clusters),
+            ms(r.rt_task_definition),
+            ms(r.rt_services),
+            ms(serial),
+            r.setup.as_secs_f64(),
+            r.applies,
+        )
+        .unwrap();
+    }
+    out
+}
+
+#[tokio::main]
+async fn main() {
+    // `cargo bench` passes `--bench`; a filter argument picks sizes, e.g. `-- 10 100`.
+    let sizes: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let sizes = if sizes.is_empty() { vec![10, 100, 300] } else { sizes };
+    let started = Instant::now();
+    let mut rows = Vec::new();
+    for n in sizes {
+        eprintln!("noop_plan: {n} services ...");
+        let row = measure(n).await;
+        eprintln!(
+            "noop_plan: {n} services: median {} over {} runs, {} calls (setup {:.1} s)",
+            ms(row.median()),
+            row.runs,
+            row.calls.values().sum::<u64>(),
+            row.setup.as_secs_f64()
+        );
+        rows.push(row);
+    }
+    println!("{}", report(&rows));
+    println!(
+        "Build profile: {}. Total bench time: {:.1} s.",
+        if cfg!(debug_assertions) { "dev (unoptimised)" } else { "optimised" },
+        started.elapsed().as_secs_f64()
+    );
+}
