@@ -11,7 +11,9 @@
 
 pub mod aws;
 pub mod cli;
+pub mod lambda;
 pub mod manifest;
 pub mod plan;
 pub mod reconcile;
+pub mod store;
 pub mod wait;

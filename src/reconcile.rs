@@ -23,6 +23,11 @@ pub struct RunOptions {
     pub force: bool,
     /// Allow replacements that take a running service down.
     pub allow_replace: bool,
+    /// Services whose rolled-back content is backing off: service name → hold. A step that
+    /// would deploy the held content again before the hold ends is skipped.
+    pub holds: BTreeMap<String, crate::store::status::Hold>,
+    /// Apply only the steps of these resources (a targeted repair); `None`: all.
+    pub only: Option<std::collections::BTreeSet<(Kind, String)>>,
 }
 
 /// Why a run could not even plan.
@@ -127,8 +132,10 @@ pub async fn apply(
     let mut results = Vec::new();
     let ctx = StepCtx { clients, set, desired, observed, ids: &ids, opts };
 
+    let wanted = |s: &&Step| opts.only.as_ref().is_none_or(|only| only.contains(&(s.kind, s.name.clone())));
     for kind in Kind::ALL {
-        let steps: Vec<&Step> = plan.steps.iter().filter(|s| s.kind == kind && s.op != Op::Delete).collect();
+        let steps: Vec<&Step> =
+            plan.steps.iter().filter(|s| s.kind == kind && s.op != Op::Delete).filter(wanted).collect();
         if kind == Kind::SecurityGroup {
             // Groups may reference each other: create them all before any rule.
             let created = run_phase(&steps, |s| ctx.create_group(s)).await;
@@ -145,7 +152,7 @@ pub async fn apply(
             results.extend(run_phase(&steps, |s| ctx.step(s)).await);
         }
     }
-    let deletes: Vec<&Step> = plan.steps.iter().filter(|s| s.op == Op::Delete).collect();
+    let deletes: Vec<&Step> = plan.steps.iter().filter(|s| s.op == Op::Delete).filter(wanted).collect();
     for kind in Kind::ALL.into_iter().rev() {
         let phase: Vec<&Step> = deletes.iter().copied().filter(|s| s.kind == kind).collect();
         results.extend(run_phase(&phase, |s| ctx.delete(s)).await);
@@ -221,6 +228,16 @@ impl StepCtx<'_> {
 
     /// Refused steps and replacements without permission are not attempted.
     fn gate(&self, s: &Step) -> Option<(Outcome, Option<String>)> {
+        if let Some(hold) = self.held(s) {
+            return Some((
+                Outcome::Skipped,
+                Some(format!(
+                    "ECS rolled this content back; not redeployed before {} (attempt {}) unless the manifest changes",
+                    crate::store::status::epoch_rfc3339(hold.until),
+                    hold.attempts
+                )),
+            ));
+        }
         match s.op {
             Op::NoOp => Some((Outcome::Applied, None)),
             Op::Refuse => Some((Outcome::Skipped, s.reason.clone())),
@@ -233,6 +250,20 @@ impl StepCtx<'_> {
             )),
             _ => None,
         }
+    }
+
+    /// The hold that keeps this service step from redeploying content ECS rolled back.
+    fn held(&self, s: &Step) -> Option<&crate::store::status::Hold> {
+        if s.kind != Kind::Service || !s.touches("taskDefinition") {
+            return None;
+        }
+        let hold = self.opts.holds.get(&s.name)?;
+        let Some(crate::manifest::Spec::Service(svc)) = self.desired.get(Kind::Service, &s.name).map(|r| &r.spec)
+        else {
+            return None;
+        };
+        let td = self.desired.get(Kind::TaskDefinition, &svc.task_definition)?;
+        (plan::task_definition_hash(td) == hold.hash && hold.until > crate::store::now_epoch()).then_some(hold)
     }
 
     async fn create_group(&self, s: &Step) -> (Outcome, Option<String>) {

@@ -30,6 +30,19 @@ impl CallCounter {
         self.snapshot().values().sum()
     }
 
+    /// Calls made since `before` (a [`snapshot`](Self::snapshot)), by operation: one run's share
+    /// of a counter that lives as long as the process (a Lambda serves many runs).
+    pub fn since(&self, before: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+        self.snapshot()
+            .into_iter()
+            .map(|(op, n)| {
+                let prior = before.get(&op).copied().unwrap_or(0);
+                (op, n - prior)
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+
     /// Calls that change something: every operation that is not a Describe, List or Get.
     pub fn writes(&self) -> BTreeMap<String, u64> {
         self.snapshot().into_iter().filter(|(op, _)| is_write(op)).collect()

@@ -1,7 +1,36 @@
-//! The Lambda entry point (`bootstrap` on provided.al2023). Event handling lands with the Lambda
-//! issue; until then the binary refuses to start rather than pretend to reconcile.
+//! The Lambda entry point (`bootstrap` on provided.al2023): clients and settings built once per
+//! cold start, then every event is handed to `lambda::handler`. Logs are JSON lines with the
+//! request id; each run also prints one CloudWatch embedded-metric line.
 
-fn main() -> std::process::ExitCode {
-    eprintln!("ecs-reconciler bootstrap: the Lambda handler is not built yet; use the `ecs-reconciler` CLI");
-    std::process::ExitCode::FAILURE
+use ecs_reconciler::aws::Clients;
+use ecs_reconciler::lambda::Config;
+use ecs_reconciler::lambda::handler::{self, Ctx};
+use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
+use serde_json::Value;
+use tracing::Instrument;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_target(false)
+        .without_time()
+        .init();
+    let config = Config::from_env()?;
+    let ctx = Ctx { clients: Clients::from_env().await, config };
+    let ctx = &ctx;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let request_id = event.context.request_id.clone();
+        let span = tracing::info_span!("invoke", request_id = %request_id);
+        // Only a transient failure is an error to Lambda (which retries async events); the rest
+        // is recorded in the set's status and acknowledged.
+        handler::handle(ctx, event.payload, &request_id)
+            .instrument(span)
+            .await
+            .map_err(|e| Diagnostic { error_type: "Transient".into(), error_message: e.to_string() })
+    }))
+    .await
 }

@@ -111,7 +111,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime()?.block_on(plan::plan(set.source(), prune, output, detailed_exitcode, verbose))
         }
         Command::Apply { set, prune, force, allow_replace, wait, timeout, output } => {
-            let opts = crate::reconcile::RunOptions { prune, force, allow_replace };
+            let opts = crate::reconcile::RunOptions { prune, force, allow_replace, ..Default::default() };
             let wait = wait.then(|| std::time::Duration::from_secs(timeout));
             runtime()?.block_on(plan::apply(set.source(), opts, wait, output))
         }

@@ -1,0 +1,307 @@
+//! The Lambda edge: which event arrived (decoded with the typed events of `aws_lambda_events`),
+//! what it asks for, and the function's settings. Pure: no AWS calls here.
+
+pub mod handler;
+
+use aws_lambda_events::event::cloudwatch_events::cloudtrail::AWSAPICall;
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use aws_lambda_events::event::s3::S3Event;
+use serde_json::Value;
+
+use crate::store::SetLocation;
+
+/// The function's settings, from its environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `BUCKET`: where the manifest sets live.
+    pub bucket: String,
+    /// `SETS` (comma-separated prefixes): the sets a scheduled event covers.
+    pub sets: Vec<String>,
+    /// `MODE=observe`: detect and report, change nothing.
+    pub observe: bool,
+    /// `PRUNE=true`: delete owned resources that left the set.
+    pub prune: bool,
+    /// `AWS_LAMBDA_FUNCTION_NAME`: the function's own CloudTrail session name, to tell its own
+    /// writes from others'.
+    pub function_name: Option<String>,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, String> {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        let bucket = var("BUCKET").ok_or("BUCKET is not set: the bucket that holds the manifest sets")?;
+        let sets: Vec<String> = var("SETS")
+            .unwrap_or_default()
+            .split(',')
+            .map(|s| s.trim().trim_matches('/').to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        let mode = var("MODE").unwrap_or_else(|| "apply".into());
+        let observe = match mode.as_str() {
+            "apply" => false,
+            "observe" => true,
+            other => return Err(format!("MODE={other}: use `apply` or `observe`")),
+        };
+        let prune = matches!(var("PRUNE").as_deref(), Some("true" | "1" | "yes"));
+        Ok(Config { bucket, sets, observe, prune, function_name: var("AWS_LAMBDA_FUNCTION_NAME") })
+    }
+
+    pub fn location(&self, prefix: &str) -> SetLocation {
+        SetLocation::new(&self.bucket, prefix)
+    }
+}
+
+/// What an event asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Trigger {
+    /// A new `generation.json`: reconcile that set.
+    Synced { set: SetLocation },
+    /// The schedule: full drift check and repair of the configured sets.
+    Schedule,
+    /// An ECS event about a service: update its status, and a targeted reconcile of it.
+    Ecs(EcsEvent),
+    /// Someone else wrote to ECS, ELBv2 or EC2: a targeted repair of what they touched.
+    CloudTrail { event_source: String, event_name: String, principal: String, detail: Value },
+    /// `{"action": "plan" | "apply", "set": "..."}`.
+    Invoke { apply: bool, set: String },
+    /// Anything else: logged and acknowledged.
+    Ignored(String),
+}
+
+impl Trigger {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Trigger::Synced { .. } => "sync",
+            Trigger::Schedule => "schedule",
+            Trigger::Ecs(_) => "ecs-event",
+            Trigger::CloudTrail { .. } => "cloudtrail",
+            Trigger::Invoke { apply: true, .. } => "invoke-apply",
+            Trigger::Invoke { apply: false, .. } => "invoke-plan",
+            Trigger::Ignored(_) => "ignored",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EcsEvent {
+    pub detail_type: String,
+    pub cluster_arn: String,
+    /// The service's name (from its ARN, or a task's `service:NAME` group).
+    pub service: String,
+    /// `SERVICE_DEPLOYMENT_FAILED`, `SERVICE_STEADY_STATE`, ... (empty for task events).
+    pub event_name: String,
+    pub reason: Option<String>,
+}
+
+impl EcsEvent {
+    pub fn deployment_failed(&self) -> bool {
+        self.event_name == "SERVICE_DEPLOYMENT_FAILED"
+    }
+
+    pub fn deployment_completed(&self) -> bool {
+        matches!(self.event_name.as_str(), "SERVICE_DEPLOYMENT_COMPLETED" | "SERVICE_STEADY_STATE")
+    }
+}
+
+/// Decide what an event asks for. Never fails: what is not understood is `Ignored`.
+pub fn decode(event: &Value, config: &Config) -> Trigger {
+    if let Some(action) = event.get("action").and_then(Value::as_str) {
+        let set = event.get("set").and_then(Value::as_str).unwrap_or_default().trim_matches('/').to_string();
+        return match (action, set.is_empty()) {
+            (_, true) => Trigger::Ignored("a direct invoke needs \"set\": the set's prefix".into()),
+            ("plan", false) => Trigger::Invoke { apply: false, set },
+            ("apply", false) => Trigger::Invoke { apply: true, set },
+            (other, false) => Trigger::Ignored(format!("unknown action `{other}`: use plan or apply")),
+        };
+    }
+    if event.get("Records").is_some() {
+        return match serde_json::from_value::<S3Event>(event.clone()) {
+            Ok(s3) => s3_trigger(&s3, config),
+            Err(e) => Trigger::Ignored(format!("unreadable S3 notification: {e}")),
+        };
+    }
+    if event.get("detail-type").is_none() {
+        return Trigger::Ignored("not an S3, EventBridge or direct-invoke event".into());
+    }
+    let eb: EventBridgeEvent<Value> = match serde_json::from_value(event.clone()) {
+        Ok(e) => e,
+        Err(e) => return Trigger::Ignored(format!("unreadable EventBridge event: {e}")),
+    };
+    match (eb.source.as_str(), eb.detail_type.as_str()) {
+        ("aws.events", "Scheduled Event") => Trigger::Schedule,
+        ("aws.s3", "Object Created") => {
+            let bucket = eb.detail.pointer("/bucket/name").and_then(Value::as_str).unwrap_or_default();
+            let key = eb.detail.pointer("/object/key").and_then(Value::as_str).unwrap_or_default();
+            generation_trigger(bucket, key, config)
+        }
+        ("aws.ecs", "ECS Deployment State Change" | "ECS Service Action" | "ECS Task State Change") => ecs_trigger(&eb),
+        (_, "AWS API Call via CloudTrail") => match serde_json::from_value::<AWSAPICall>(eb.detail.clone()) {
+            Ok(call) => cloudtrail_trigger(call, eb.detail, config),
+            Err(e) => Trigger::Ignored(format!("unreadable CloudTrail event: {e}")),
+        },
+        (source, kind) => Trigger::Ignored(format!("{source} `{kind}` is not an event this function handles")),
+    }
+}
+
+fn s3_trigger(s3: &S3Event, config: &Config) -> Trigger {
+    for r in &s3.records {
+        if !r.event_name.as_deref().unwrap_or_default().starts_with("ObjectCreated") {
+            continue;
+        }
+        let (bucket, key) =
+            (r.s3.bucket.name.as_deref().unwrap_or_default(), r.s3.object.key.as_deref().unwrap_or_default());
+        // S3 notifications URL-encode keys (a space is `+`).
+        let key = percent_decode(&key.replace('+', " "));
+        if let t @ Trigger::Synced { .. } = generation_trigger(bucket, &key, config) {
+            return t;
+        }
+    }
+    Trigger::Ignored("no generation.json among the created objects".into())
+}
+
+fn generation_trigger(bucket: &str, key: &str, config: &Config) -> Trigger {
+    match key.strip_suffix("/generation.json") {
+        Some(prefix) if !prefix.is_empty() && bucket == config.bucket => {
+            Trigger::Synced { set: SetLocation::new(bucket, prefix) }
+        }
+        Some(_) if bucket != config.bucket => {
+            Trigger::Ignored(format!("bucket {bucket} is not this function's ({})", config.bucket))
+        }
+        _ => Trigger::Ignored(format!("{key} is not a set's generation.json")),
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn ecs_trigger(eb: &EventBridgeEvent<Value>) -> Trigger {
+    let d = &eb.detail;
+    let cluster_arn = d.get("clusterArn").and_then(Value::as_str).map(str::to_string);
+    let service = match eb.detail_type.as_str() {
+        // Task events name their service in `group`: `service:web`.
+        "ECS Task State Change" => {
+            d.get("group").and_then(Value::as_str).and_then(|g| g.strip_prefix("service:")).map(str::to_string)
+        }
+        _ => eb
+            .resources
+            .iter()
+            .flatten()
+            .find(|r| r.contains(":service/"))
+            .map(|arn| arn.rsplit('/').next().unwrap_or(arn).to_string()),
+    };
+    let (Some(cluster_arn), Some(service)) = (cluster_arn, service) else {
+        return Trigger::Ignored(format!("{} without a service (a standalone task?)", eb.detail_type));
+    };
+    Trigger::Ecs(EcsEvent {
+        detail_type: eb.detail_type.clone(),
+        cluster_arn,
+        service,
+        event_name: d.get("eventName").and_then(Value::as_str).unwrap_or_default().to_string(),
+        reason: d.get("reason").or_else(|| d.get("stoppedReason")).and_then(Value::as_str).map(str::to_string),
+    })
+}
+
+fn cloudtrail_trigger(call: AWSAPICall, detail: Value, config: &Config) -> Trigger {
+    let principal = call.user_identity.arn.clone().unwrap_or_default();
+    let name = call.event_name.clone();
+    if ["Describe", "List", "Get"].iter().any(|p| name.starts_with(p)) {
+        return Trigger::Ignored(format!("{name} is a read"));
+    }
+    // The function's own writes come from the session named after it:
+    // arn:aws:sts::ACCOUNT:assumed-role/ROLE/FUNCTION_NAME.
+    if let Some(f) = &config.function_name {
+        if principal.contains(":assumed-role/") && principal.rsplit('/').next() == Some(f.as_str()) {
+            return Trigger::Ignored(format!("{name} was made by this function"));
+        }
+    }
+    Trigger::CloudTrail { event_source: call.event_source, event_name: name, principal, detail }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> Config {
+        Config {
+            bucket: "manifests".into(),
+            sets: vec!["prod".into()],
+            observe: false,
+            prune: false,
+            function_name: Some("ecs-reconciler".into()),
+        }
+    }
+
+    fn fixture(name: &str) -> Value {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/events").join(name);
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn every_event_kind_is_recognised() {
+        let c = config();
+        assert_eq!(
+            decode(&fixture("s3-generation.json"), &c),
+            Trigger::Synced { set: SetLocation::new("manifests", "teams/web") }
+        );
+        assert_eq!(
+            decode(&fixture("eventbridge-s3-object-created.json"), &c),
+            Trigger::Synced { set: SetLocation::new("manifests", "prod") }
+        );
+        assert_eq!(decode(&fixture("eventbridge-schedule.json"), &c), Trigger::Schedule);
+        let Trigger::Ecs(e) = decode(&fixture("ecs-deployment-failed.json"), &c) else { panic!() };
+        assert!(e.deployment_failed());
+        assert_eq!(e.service, "web");
+        let Trigger::Ecs(e) = decode(&fixture("ecs-task-stopped.json"), &c) else { panic!() };
+        assert_eq!((e.service.as_str(), e.detail_type.as_str()), ("web", "ECS Task State Change"));
+        let Trigger::Ecs(e) = decode(&fixture("ecs-service-action.json"), &c) else { panic!() };
+        assert_eq!(e.event_name, "SERVICE_STEADY_STATE");
+        let Trigger::CloudTrail { event_name, .. } = decode(&fixture("cloudtrail-update-service.json"), &c) else {
+            panic!()
+        };
+        assert_eq!(event_name, "UpdateService");
+        assert_eq!(
+            decode(&serde_json::json!({"action": "plan", "set": "prod/"}), &c),
+            Trigger::Invoke { apply: false, set: "prod".into() }
+        );
+    }
+
+    #[test]
+    fn what_is_not_for_this_function_is_ignored_not_retried() {
+        let c = config();
+        let mut own = fixture("cloudtrail-update-service.json");
+        own["detail"]["userIdentity"]["arn"] =
+            "arn:aws:sts::123456789012:assumed-role/ecs-reconciler-role/ecs-reconciler".into();
+        for (what, event) in [
+            ("own write", own),
+            ("other file", {
+                let mut e = fixture("s3-generation.json");
+                e["Records"][0]["s3"]["object"]["key"] = "teams/web/manifests/web.yaml".into();
+                e
+            }),
+            ("other bucket", {
+                let mut e = fixture("s3-generation.json");
+                e["Records"][0]["s3"]["bucket"]["name"] = "someone-else".into();
+                e
+            }),
+            ("unknown shape", serde_json::json!({"hello": "world"})),
+            ("unknown action", serde_json::json!({"action": "destroy", "set": "prod"})),
+        ] {
+            assert!(matches!(decode(&event, &c), Trigger::Ignored(_)), "{what}");
+        }
+    }
+}

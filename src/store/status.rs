@@ -1,0 +1,282 @@
+//! Status in S3, Kubernetes-style: every resource has one condition (Synced, Drifted,
+//! Progressing, Degraded, Failed) with a reason, the generation (git commit) it was judged
+//! against, and when it last changed. `status/summary.json` keeps the last runs and every
+//! resource's condition; `status/<Kind>/<name>.json` is written only when it changed.
+
+use std::collections::BTreeMap;
+
+use md5::{Digest, Md5};
+use serde::{Deserialize, Serialize};
+
+use super::{SetLocation, get, now_rfc3339};
+use crate::aws::{AwsError, Clients, call_error};
+use crate::manifest::Kind;
+use crate::plan::{Op, Plan};
+use crate::reconcile::{Outcome, StepResult};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Condition {
+    /// Live state matches the manifest.
+    Synced,
+    /// Live state differs and was not (or could not be) changed: observe mode, a replacement
+    /// waiting for approval.
+    Drifted,
+    /// A change was applied and is rolling out.
+    Progressing,
+    /// ECS reports the service unhealthy: a failed deployment or a circuit-breaker rollback.
+    Degraded,
+    /// The reconciler could not apply the manifest: an AWS error, or a resource it may not own.
+    Failed,
+}
+
+/// Back-off for content ECS rolled back: the same content is not deployed again before `until`
+/// unless the manifest changes (a different `hash`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Hold {
+    /// Content hash of the task definition that failed.
+    pub hash: String,
+    /// Seconds since the epoch.
+    pub until: i64,
+    pub attempts: u32,
+}
+
+impl Hold {
+    /// 10 minutes, doubling with every failed attempt, at most a day.
+    pub fn after_failure(hash: &str, previous: Option<&Hold>, now: i64) -> Hold {
+        let attempts = previous.filter(|h| h.hash == hash).map_or(0, |h| h.attempts) + 1;
+        let delay = (600i64 << (attempts - 1).min(10)).min(86_400);
+        Hold { hash: hash.to_string(), until: now + delay, attempts }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceStatus {
+    pub kind: Kind,
+    pub name: String,
+    pub condition: Condition,
+    /// One word a tool can match on (`Applied`, `UpToDate`, `NotOwned`, `DeploymentFailed`, ...).
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The git commit of the manifests this was judged against.
+    pub generation: String,
+    pub last_transition_time: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<Hold>,
+}
+
+/// One run, as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunRecord {
+    pub trigger: String,
+    pub generation: String,
+    pub mode: String,
+    pub started_at: String,
+    pub finished_at: String,
+    /// Resources whose live state differed from the manifests.
+    pub drift: usize,
+    /// Changes applied.
+    pub changes: usize,
+    pub errors: Vec<String>,
+    pub aws_calls: BTreeMap<String, u64>,
+    pub aws_calls_total: u64,
+    pub duration_ms: u128,
+}
+
+/// `status/summary.json`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    /// The newest first; at most [`RUNS_KEPT`].
+    pub runs: Vec<RunRecord>,
+    /// `Kind/name` → status.
+    pub resources: BTreeMap<String, ResourceStatus>,
+}
+
+pub const RUNS_KEPT: usize = 20;
+
+impl Summary {
+    pub fn hold(&self, kind: Kind, name: &str) -> Option<&Hold> {
+        self.resources.get(&format!("{kind}/{name}")).and_then(|r| r.hold.as_ref())
+    }
+
+    pub fn record(&mut self, run: RunRecord) {
+        self.runs.insert(0, run);
+        self.runs.truncate(RUNS_KEPT);
+    }
+
+    /// Set a resource's condition; its transition time moves only when the condition does.
+    pub fn set(
+        &mut self,
+        kind: Kind,
+        name: &str,
+        condition: Condition,
+        reason: &str,
+        message: Option<String>,
+        generation: &str,
+    ) {
+        let key = format!("{kind}/{name}");
+        let previous = self.resources.get(&key);
+        let since = match previous {
+            Some(p) if p.condition == condition => p.last_transition_time.clone(),
+            _ => now_rfc3339(),
+        };
+        let hold = previous.and_then(|p| p.hold.clone());
+        self.resources.insert(
+            key,
+            ResourceStatus {
+                kind,
+                name: name.to_string(),
+                condition,
+                reason: reason.to_string(),
+                message,
+                generation: generation.to_string(),
+                last_transition_time: since,
+                hold,
+            },
+        );
+    }
+
+    /// Conditions after a run: from the plan (what differed) and the results (what happened).
+    pub fn apply_run(&mut self, plan: &Plan, results: &[StepResult], observe_only: bool, generation: &str) {
+        for step in &plan.steps {
+            let result = results.iter().find(|r| r.kind == step.kind && r.name == step.name);
+            let (condition, reason, message) = match (step.op, result.map(|r| (r.outcome, r.message.clone()))) {
+                (Op::NoOp, _) => (Condition::Synced, "UpToDate", step.reason.clone()),
+                (Op::Delete, Some((Outcome::Applied, _))) => {
+                    self.resources.remove(&format!("{}/{}", step.kind, step.name));
+                    continue;
+                }
+                (Op::Refuse, _) => (Condition::Failed, "NotOwned", step.reason.clone()),
+                (_, None) if observe_only => (Condition::Drifted, "Drift", Some(changed_fields(step))),
+                (_, Some((Outcome::Applied, _))) if step.kind == Kind::Service => {
+                    (Condition::Progressing, "Applied", Some(changed_fields(step)))
+                }
+                (_, Some((Outcome::Applied, _))) => (Condition::Synced, "Applied", Some(changed_fields(step))),
+                (_, Some((Outcome::Failed, m))) => (Condition::Failed, "ApplyFailed", m),
+                (_, Some((Outcome::Skipped, m))) => (Condition::Drifted, "NotApplied", m),
+                (_, None) => (Condition::Drifted, "Drift", Some(changed_fields(step))),
+            };
+            // A service that ECS found unhealthy stays Degraded until a new rollout.
+            let key = format!("{}/{}", step.kind, step.name);
+            if condition == Condition::Synced
+                && self.resources.get(&key).is_some_and(|r| r.condition == Condition::Degraded && r.hold.is_some())
+            {
+                continue;
+            }
+            self.set(step.kind, &step.name, condition, reason, message, generation);
+        }
+    }
+}
+
+fn changed_fields(step: &crate::plan::Step) -> String {
+    let fields: Vec<&str> = step.changes.iter().map(|c| c.path.as_str()).collect();
+    if fields.is_empty() {
+        step.op.as_str().to_string()
+    } else {
+        format!("{}: {}", step.op.as_str(), fields.join(", "))
+    }
+}
+
+/// Seconds since the epoch as RFC 3339.
+pub fn epoch_rfc3339(secs: i64) -> String {
+    aws_smithy_types::DateTime::from_secs(secs).fmt(aws_smithy_types::date_time::Format::DateTime).unwrap_or_default()
+}
+
+pub async fn read(clients: &Clients, loc: &SetLocation) -> Result<Summary, AwsError> {
+    Ok(get(clients, &loc.bucket, &loc.key("status/summary.json"))
+        .await?
+        .and_then(|(bytes, _)| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default())
+}
+
+fn md5_hex(bytes: &[u8]) -> String {
+    hex::encode(Md5::digest(bytes))
+}
+
+/// Write the summary, and every per-resource object whose content changed (compared by ETag,
+/// the MD5 of the content for SSE-S3 objects); delete those of resources that left.
+pub async fn write(clients: &Clients, loc: &SetLocation, summary: &Summary) -> Result<(), AwsError> {
+    let prefix = loc.key("status/");
+    let mut existing: BTreeMap<String, String> = BTreeMap::new();
+    let mut pages = clients.s3.list_objects_v2().bucket(&loc.bucket).prefix(&prefix).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(call_error("ListObjectsV2", format!("{loc}/status/")))?;
+        for o in page.contents() {
+            if let (Some(k), Some(e)) = (o.key(), o.e_tag()) {
+                existing.insert(k.to_string(), e.trim_matches('"').to_string());
+            }
+        }
+    }
+    for (id, status) in &summary.resources {
+        let key = loc.key(&format!("status/{id}.json"));
+        let body = serde_json::to_vec_pretty(status).unwrap_or_default();
+        if existing.remove(&key).as_deref() == Some(md5_hex(&body).as_str()) {
+            continue;
+        }
+        put(clients, &loc.bucket, &key, body).await?;
+    }
+    let summary_key = loc.key("status/summary.json");
+    existing.remove(&summary_key);
+    for stale in existing.keys() {
+        clients
+            .s3
+            .delete_object()
+            .bucket(&loc.bucket)
+            .key(stale)
+            .send()
+            .await
+            .map_err(call_error("DeleteObject", format!("s3://{}/{stale}", loc.bucket)))?;
+    }
+    put(clients, &loc.bucket, &summary_key, serde_json::to_vec_pretty(summary).unwrap_or_default()).await
+}
+
+async fn put(clients: &Clients, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), AwsError> {
+    clients
+        .s3
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type("application/json")
+        .body(body.into())
+        .send()
+        .await
+        .map_err(call_error("PutObject", format!("s3://{bucket}/{key}")))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holds_back_off_doubling_from_ten_minutes_to_a_day() {
+        let h1 = Hold::after_failure("abc", None, 0);
+        assert_eq!((h1.until, h1.attempts), (600, 1));
+        let h2 = Hold::after_failure("abc", Some(&h1), 0);
+        assert_eq!((h2.until, h2.attempts), (1200, 2));
+        let mut h = h2;
+        for _ in 0..20 {
+            h = Hold::after_failure("abc", Some(&h), 0);
+        }
+        assert_eq!(h.until, 86_400);
+        // New content starts over.
+        assert_eq!(Hold::after_failure("def", Some(&h), 0).attempts, 1);
+    }
+
+    #[test]
+    fn transition_time_moves_only_when_the_condition_does() {
+        let mut s = Summary::default();
+        s.set(Kind::Service, "web", Condition::Synced, "UpToDate", None, "c1");
+        let t = s.resources["Service/web"].last_transition_time.clone();
+        s.resources.get_mut("Service/web").unwrap().last_transition_time = "2000-01-01T00:00:00Z".into();
+        s.set(Kind::Service, "web", Condition::Synced, "UpToDate", None, "c2");
+        assert_eq!(s.resources["Service/web"].last_transition_time, "2000-01-01T00:00:00Z");
+        s.set(Kind::Service, "web", Condition::Degraded, "DeploymentFailed", None, "c2");
+        assert_ne!(s.resources["Service/web"].last_transition_time, "2000-01-01T00:00:00Z");
+        assert!(!t.is_empty());
+    }
+}
