@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_ecs::types::{ClusterField, ServiceField, SortOrder, TaskDefinitionField, TaskDefinitionStatus};
+use futures::{StreamExt, TryStreamExt};
 use serde_json::Value;
 use tracing::debug;
 
@@ -17,6 +18,8 @@ const CLUSTERS_PER_CALL: usize = 100;
 const SERVICES_PER_CALL: usize = 10;
 /// How many older ACTIVE revisions are searched for one registered from the desired content.
 const REVISIONS_SEARCHED: i32 = 10;
+/// Independent reads in flight at once.
+const CONCURRENCY: usize = 8;
 
 fn ecs_tags(tags: Option<&[aws_sdk_ecs::types::Tag]>) -> BTreeMap<String, String> {
     tags.unwrap_or_default()
@@ -58,21 +61,24 @@ pub async fn observe(
         }
     }
 
-    // Task definitions: one call per family (there is no batch describe), more only on change.
-    for r in desired.of_kind(Kind::TaskDefinition) {
-        let family = r.name();
-        let Some((latest, latest_hash)) = describe_task_definition(clients, family).await? else {
-            continue;
-        };
-        let want = hashes.get(family);
-        if want.is_some() && latest_hash.as_ref() == want {
-            observed.task_definition_matches.insert(family.to_string(), latest.id.clone());
-        } else if let Some(want) = want {
-            if let Some(arn) = find_revision(clients, family, &latest.id, want).await? {
-                observed.task_definition_matches.insert(family.to_string(), arn);
+    // Task definitions: one call per family (there is no batch describe), more only on change;
+    // the families are independent, so their reads run concurrently.
+    let families: Vec<(String, Option<(Live, Option<String>)>)> =
+        futures::stream::iter(desired.of_kind(Kind::TaskDefinition).map(|r| r.name().to_string()))
+            .map(|family| async move {
+                let found = observe_family(clients, set, &family, hashes.get(&family)).await?;
+                Ok::<_, AwsError>((family, found))
+            })
+            .buffered(CONCURRENCY)
+            .try_collect()
+            .await?;
+    for (family, found) in families {
+        if let Some((latest, matching)) = found {
+            if let Some(arn) = matching {
+                observed.task_definition_matches.insert(family.clone(), arn);
             }
+            observed.live.insert((Kind::TaskDefinition, family), latest);
         }
-        observed.live.insert((Kind::TaskDefinition, family.to_string()), latest);
     }
 
     // Services, by cluster, ten names a call.
@@ -156,8 +162,41 @@ async fn describe_task_definition(clients: &Clients, family: &str) -> Result<Opt
     Ok(Some((live, hash)))
 }
 
-/// An older ACTIVE revision of `family` registered from content with hash `want`.
-async fn find_revision(clients: &Clients, family: &str, latest: &str, want: &str) -> Result<Option<String>, AwsError> {
+/// The newest ACTIVE revision of a family, and the ARN of an ACTIVE revision registered from
+/// content with hash `want`. When the newest revision is not the set's (someone registered one
+/// since), the family is still the set's if one of its recent revisions is: the newest's
+/// ownership tags are then taken from that one.
+async fn observe_family(
+    clients: &Clients,
+    set: &str,
+    family: &str,
+    want: Option<&String>,
+) -> Result<Option<(Live, Option<String>)>, AwsError> {
+    let Some((mut latest, latest_hash)) = describe_task_definition(clients, family).await? else { return Ok(None) };
+    let owned = latest.tags.get(TAG_SET).map(String::as_str) == Some(set);
+    if owned && want.is_some() && latest_hash.as_ref() == want {
+        let arn = latest.id.clone();
+        return Ok(Some((latest, Some(arn))));
+    }
+    let (matching, owner_tags) = search_revisions(clients, set, family, &latest.id, want.map(String::as_str)).await?;
+    if !owned {
+        if let Some(tags) = owner_tags {
+            latest.tags = tags;
+        }
+    }
+    let matching = matching.or_else(|| (want.is_some() && latest_hash.as_ref() == want).then(|| latest.id.clone()));
+    Ok(Some((latest, matching)))
+}
+
+/// Search the recent ACTIVE revisions (newest first, at most [`REVISIONS_SEARCHED`]) for one
+/// with content hash `want`, and for one tagged as the set's (its tags are returned).
+async fn search_revisions(
+    clients: &Clients,
+    set: &str,
+    family: &str,
+    latest: &str,
+    want: Option<&str>,
+) -> Result<(Option<String>, Option<BTreeMap<String, String>>), AwsError> {
     debug!(family, "ecs:ListTaskDefinitions");
     let resp = clients
         .ecs
@@ -169,6 +208,7 @@ async fn find_revision(clients: &Clients, family: &str, latest: &str, want: &str
         .send()
         .await
         .map_err(call_error("ListTaskDefinitions", format!("TaskDefinition/{family}")))?;
+    let (mut matching, mut owner_tags) = (None, None);
     for arn in resp.task_definition_arns() {
         // familyPrefix is a prefix: `web` also lists `web-api`.
         let label = crate::plan::normalize::revision_label(arn);
@@ -183,11 +223,21 @@ async fn find_revision(clients: &Clients, family: &str, latest: &str, want: &str
             .send()
             .await
             .map_err(call_error("DescribeTaskDefinition", format!("TaskDefinition/{label}")))?;
-        if ecs_tags(Some(r.tags())).get(TAG_HASH).map(String::as_str) == Some(want) {
-            return Ok(Some(arn.clone()));
+        let tags = ecs_tags(Some(r.tags()));
+        if tags.get(TAG_SET).map(String::as_str) != Some(set) {
+            continue;
+        }
+        if matching.is_none() && want.is_some() && tags.get(TAG_HASH).map(String::as_str) == want {
+            matching = Some(arn.clone());
+        }
+        if owner_tags.is_none() {
+            owner_tags = Some(tags);
+        }
+        if matching.is_some() || want.is_none() {
+            break;
         }
     }
-    Ok(None)
+    Ok((matching, owner_tags))
 }
 
 async fn describe_services(clients: &Clients, cluster_arn: &str, names: &[String]) -> Result<Vec<Live>, AwsError> {

@@ -160,14 +160,21 @@ impl Summary {
                 (_, Some((Outcome::Skipped, m))) => (Condition::Drifted, "NotApplied", m),
                 (_, None) => (Condition::Drifted, "Drift", Some(changed_fields(step))),
             };
-            // A service that ECS found unhealthy stays Degraded until a new rollout.
+            // A service that ECS found unhealthy stays Degraded, its content on hold, until a new
+            // rollout starts (a changed manifest, or the hold ran out).
             let key = format!("{}/{}", step.kind, step.name);
-            if condition == Condition::Synced
-                && self.resources.get(&key).is_some_and(|r| r.condition == Condition::Degraded && r.hold.is_some())
-            {
+            let degraded =
+                self.resources.get(&key).is_some_and(|r| r.condition == Condition::Degraded && r.hold.is_some());
+            let rolled_out = result.is_some_and(|r| r.outcome == Outcome::Applied) && step.touches("taskDefinition");
+            if degraded && !rolled_out {
                 continue;
             }
             self.set(step.kind, &step.name, condition, reason, message, generation);
+            if degraded {
+                if let Some(r) = self.resources.get_mut(&key) {
+                    r.hold = None;
+                }
+            }
         }
     }
 }

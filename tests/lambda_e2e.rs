@@ -1,0 +1,256 @@
+//! The real `bootstrap` binary, driven through a local Lambda Runtime API with real-shaped
+//! events, against the emulator: what a deployed function does.
+
+mod common;
+#[path = "common/runtime_api.rs"]
+mod runtime_api;
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{Moto, create_network, example_set};
+use ecs_reconciler::aws::Clients;
+use ecs_reconciler::store::sha256_hex;
+use runtime_api::RuntimeApi;
+use serde_json::{Value, json};
+
+const BUCKET: &str = "manifests";
+const SET: &str = "prod";
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+struct Function(Child);
+
+impl Drop for Function {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Start `bootstrap` as Lambda would, with the template's environment.
+fn start_function(moto: &Moto, api: &RuntimeApi) -> Function {
+    let child = Command::new(env!("CARGO_BIN_EXE_bootstrap"))
+        .env("AWS_LAMBDA_RUNTIME_API", &api.addr)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "ecs-reconciler")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/ecs-reconciler")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
+        .env("AWS_ENDPOINT_URL", moto.endpoint())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env("BUCKET", BUCKET)
+        .env("SETS", SET)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start bootstrap");
+    Function(child)
+}
+
+/// Upload a folder as a set, the way `sync` does: the files, then `generation.json` last.
+async fn upload(clients: &Clients, dir: &std::path::Path, commit: &str) {
+    let mut files = serde_json::Map::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        files.insert(name.clone(), json!(sha256_hex(&bytes)));
+        put(clients, &format!("{SET}/manifests/{name}"), bytes).await;
+    }
+    let generation = json!({"commit": commit, "syncedAt": "2026-11-22T00:00:00Z", "files": files});
+    put(clients, &format!("{SET}/generation.json"), generation.to_string().into_bytes()).await;
+}
+
+async fn put(clients: &Clients, key: &str, body: Vec<u8>) {
+    clients.s3.put_object().bucket(BUCKET).key(key).body(body.into()).send().await.unwrap();
+}
+
+async fn status(clients: &Clients, what: &str) -> Value {
+    let key = format!("{SET}/status/{what}.json");
+    let out = clients.s3.get_object().bucket(BUCKET).key(&key).send().await.unwrap_or_else(|e| panic!("{key}: {e:?}"));
+    serde_json::from_slice(&out.body.collect().await.unwrap().into_bytes()).unwrap()
+}
+
+fn fixture(name: &str) -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/events").join(name);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The EventBridge "Object Created" event S3 sends for this set's generation.json.
+fn generation_event() -> Value {
+    let mut e = fixture("eventbridge-s3-object-created.json");
+    e["detail"]["bucket"]["name"] = json!(BUCKET);
+    e["detail"]["object"]["key"] = json!(format!("{SET}/generation.json"));
+    e
+}
+
+async fn service(clients: &Clients) -> aws_sdk_ecs::types::Service {
+    clients.ecs.describe_services().cluster("main").services("web").send().await.unwrap().services.unwrap().remove(0)
+}
+
+struct World {
+    moto: Moto,
+    clients: Clients,
+    api: RuntimeApi,
+    _function: Function,
+    dir: tempfile::TempDir,
+}
+
+impl World {
+    async fn new() -> World {
+        let moto = Moto::start();
+        let clients = Clients::new(&moto.sdk_config());
+        let network = create_network(&moto, &clients.ec2).await;
+        clients.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
+        let dir = example_set(SET, &network);
+        let api = RuntimeApi::start();
+        let function = start_function(&moto, &api);
+        World { moto, clients, api, _function: function, dir }
+    }
+
+    fn invoke(&self, event: &Value) -> Value {
+        let (ok, answer) = self.api.invoke(event, TIMEOUT);
+        assert!(ok, "the function failed: {answer:#}");
+        answer
+    }
+
+    fn set_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join(SET)
+    }
+}
+
+fn run_of(answer: &Value) -> &Value {
+    if answer.get("runs").is_some() { &answer["runs"][0]["run"] } else { &answer["run"] }
+}
+
+#[tokio::test]
+async fn a_synced_set_is_applied_kept_in_shape_and_reported_in_status() {
+    let w = World::new().await;
+    upload(&w.clients, &w.set_dir(), "c0ffee1").await;
+
+    let first = w.invoke(&generation_event());
+    assert_eq!(run_of(&first)["errors"], json!([]), "{first:#}");
+    assert!(run_of(&first)["changes"].as_u64().unwrap() >= 9, "{first:#}");
+    // moto drops some CreateService fields (tests/README.md): one scheduled tick settles them.
+    w.invoke(&fixture("eventbridge-schedule.json"));
+    let tick = w.invoke(&fixture("eventbridge-schedule.json"));
+    assert_eq!(run_of(&tick)["changes"], 0, "{tick:#}");
+
+    for what in ["Service/web", "TargetGroup/web", "LoadBalancer/web", "SecurityGroup/web-tasks", "Cluster/main"] {
+        let s = status(&w.clients, what).await;
+        assert_eq!(s["condition"], "Synced", "{what}: {s:#}");
+        assert_eq!(s["generation"], "c0ffee1");
+        assert!(s["lastTransitionTime"].as_str().is_some_and(|t| t.starts_with("20")), "{s:#}");
+    }
+    let summary = status(&w.clients, "summary").await;
+    assert_eq!(summary["runs"][0]["trigger"], "schedule");
+    assert_eq!(summary["runs"][2]["trigger"], "sync");
+
+    // Behind the reconciler's back: the service scaled to 0. The next tick repairs it.
+    w.clients.ecs.update_service().cluster("main").service("web").desired_count(0).send().await.unwrap();
+    let repair = w.invoke(&fixture("eventbridge-schedule.json"));
+    assert_eq!(run_of(&repair)["changes"], 1, "{repair:#}");
+    assert_eq!(service(&w.clients).await.desired_count, 2);
+
+    // A CloudTrail write by someone else is repaired at once, and only what it touched.
+    w.clients.ecs.update_service().cluster("main").service("web").desired_count(1).send().await.unwrap();
+    let mut trail = fixture("cloudtrail-update-service.json");
+    trail["detail"]["requestParameters"] = json!({"cluster": "main", "service": "web", "desiredCount": 1});
+    let repaired = w.invoke(&trail);
+    assert_eq!(run_of(&repaired)["changes"], 1, "{repaired:#}");
+    assert_eq!(service(&w.clients).await.desired_count, 2);
+}
+
+#[tokio::test]
+async fn a_rolled_back_deployment_is_degraded_and_not_redeployed_on_the_next_tick() {
+    let w = World::new().await;
+    upload(&w.clients, &w.set_dir(), "c0ffee1").await;
+    w.invoke(&generation_event());
+    w.invoke(&fixture("eventbridge-schedule.json"));
+    let ours = service(&w.clients).await.task_definition.unwrap();
+
+    // ECS's circuit breaker rolls the service back to an earlier revision and says so.
+    let earlier = w
+        .clients
+        .ecs
+        .register_task_definition()
+        .family("web")
+        .container_definitions(
+            aws_sdk_ecs::types::ContainerDefinition::builder().name("web").image("web:1.4.1").memory(512).build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .task_definition
+        .unwrap()
+        .task_definition_arn
+        .unwrap();
+    w.clients.ecs.update_service().cluster("main").service("web").task_definition(&earlier).send().await.unwrap();
+    let mut failed = fixture("ecs-deployment-failed.json");
+    failed["detail"]["clusterArn"] =
+        json!(w.clients.ecs.describe_clusters().clusters("main").send().await.unwrap().clusters()[0].cluster_arn());
+    w.invoke(&failed);
+
+    let s = status(&w.clients, "Service/web").await;
+    assert_eq!(s["condition"], "Degraded", "{s:#}");
+    assert_eq!(s["reason"], "DeploymentFailed");
+    assert_eq!(s["message"], "ECS deployment circuit breaker: tasks failed to start.");
+    assert_eq!(s["hold"]["attempts"], 1);
+
+    // The schedule does not put the failed content back...
+    let tick = w.invoke(&fixture("eventbridge-schedule.json"));
+    assert_eq!(service(&w.clients).await.task_definition.as_deref(), Some(earlier.as_str()), "{tick:#}");
+    assert!(run_of(&tick)["aws_calls"].get("ECS:UpdateService").is_none(), "{tick:#}");
+    assert_eq!(status(&w.clients, "Service/web").await["condition"], "Degraded");
+
+    // ...but a changed manifest is deployed at once.
+    let web = w.set_dir().join("web.yaml");
+    std::fs::write(&web, std::fs::read_to_string(&web).unwrap().replace("web:1.4.2", "web:1.4.3")).unwrap();
+    upload(&w.clients, &w.set_dir(), "c0ffee2").await;
+    let deployed = w.invoke(&generation_event());
+    let now = service(&w.clients).await.task_definition.unwrap();
+    assert_eq!(run_of(&deployed)["errors"], json!([]), "{deployed:#}");
+    assert_ne!(now, earlier, "{deployed:#}");
+    assert_ne!(now, ours);
+}
+
+#[tokio::test]
+async fn a_half_uploaded_set_applies_nothing_and_says_why() {
+    let w = World::new().await;
+    upload(&w.clients, &w.set_dir(), "c0ffee1").await;
+    // A file changed after generation.json was written (a sync cut short).
+    put(&w.clients, &format!("{SET}/manifests/web.yaml"), b"# half a file".to_vec()).await;
+    let answer = w.invoke(&generation_event());
+    let errors = run_of(&answer)["errors"].as_array().unwrap().clone();
+    assert!(errors.iter().any(|e| e.as_str().unwrap().contains("web.yaml has sha256")), "{answer:#}");
+    assert_eq!(run_of(&answer)["changes"], 0);
+    let clusters = w.clients.ecs.list_clusters().send().await.unwrap();
+    assert!(clusters.cluster_arns().is_empty(), "nothing may be created from a half-uploaded set");
+    let summary = status(&w.clients, "summary").await;
+    assert!(summary["runs"][0]["errors"][0].as_str().unwrap().contains("a sync in progress?"), "{summary:#}");
+}
+
+#[tokio::test]
+async fn two_runs_at_the_same_moment_apply_once() {
+    let w = World::new().await;
+    upload(&w.clients, &w.set_dir(), "c0ffee1").await;
+    // A second function instance on the same Runtime API: Lambda runs two at once.
+    let _second = start_function(&w.moto, &w.api);
+    let api = w.api.clone();
+    let other = std::thread::spawn(move || api.invoke(&generation_event(), TIMEOUT));
+    let mine = w.api.invoke(&generation_event(), TIMEOUT);
+    let theirs = other.join().unwrap();
+    let answers = [mine.1, theirs.1];
+    let applied: Vec<&Value> = answers.iter().filter(|a| run_of(a)["changes"].as_u64().unwrap_or(0) > 0).collect();
+    assert_eq!(applied.len(), 1, "exactly one run applies: {answers:#?}");
+    let lbs = w.clients.elbv2.describe_load_balancers().send().await.unwrap().load_balancers.unwrap_or_default();
+    assert_eq!(lbs.len(), 1, "no duplicate load balancer");
+    let tgs = w.clients.elbv2.describe_target_groups().send().await.unwrap().target_groups.unwrap_or_default();
+    assert_eq!(tgs.len(), 1, "no duplicate target group");
+}
