@@ -8,7 +8,7 @@ CARGO  ?= cargo
 # plain `cargo test` is the fallback where nextest is not installed.
 NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: all build test demo lint fmt schema clean venv bench
+.PHONY: all build test demo lint fmt schema clean venv bench lambda
 
 all: build
 
@@ -23,6 +23,7 @@ build:
 	$(CARGO) build --locked --all-targets
 
 test: venv
+	$(VENV)/bin/cfn-lint template.yaml
 ifeq ($(NEXTEST),yes)
 	$(CARGO) nextest run --locked --no-fail-fast
 else
@@ -37,6 +38,27 @@ bench: venv
 # Until the reconcile and Lambda issues land, the demo validates the example set.
 demo: build
 	$(CARGO) run --locked --quiet --bin ecs-reconciler -- validate desired/
+
+# The Lambda package SAM deploys: target/lambda/bootstrap.zip, one executable `bootstrap` for
+# provided.al2023 (ARCH=x86_64 or ARCH=arm64). cargo-zigbuild (installed into $(LAMBDA_TOOLS) when
+# missing) links it with zig (from .venv-lambda) against glibc $(LAMBDA_GLIBC)'s symbols; the build
+# fails if the binary needs a newer glibc. A separate target and the `lambda` profile mean a
+# separate cold build of every dependency the first time (scripts/build-lambda.sh).
+ARCH                   ?= x86_64
+LAMBDA_GLIBC           := 2.34
+LAMBDA_VENV            := .venv-lambda
+LAMBDA_TOOLS           ?= .tools
+CARGO_ZIGBUILD_VERSION := 0.24.1
+
+$(LAMBDA_VENV)/.installed: requirements-lambda.txt
+	$(PYTHON) -m venv $(LAMBDA_VENV)
+	$(LAMBDA_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-lambda.txt
+	touch $@
+
+lambda: $(LAMBDA_VENV)/.installed
+	scripts/test-check-glibc.sh
+	ARCH=$(ARCH) LAMBDA_GLIBC=$(LAMBDA_GLIBC) LAMBDA_VENV=$(LAMBDA_VENV) LAMBDA_TOOLS=$(LAMBDA_TOOLS) \
+	CARGO_ZIGBUILD_VERSION=$(CARGO_ZIGBUILD_VERSION) CARGO=$(CARGO) scripts/build-lambda.sh
 
 lint:
 	$(CARGO) fmt --check

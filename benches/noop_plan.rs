@@ -42,6 +42,22 @@ impl Shape {
         Shape { services, clusters, per_cluster }
     }
 
+    /// With `--prune`, the fewest calls when the account holds only this set: the same reads, plus
+    /// one listing of each kind's account-wide names at the largest page size (ListClusters 100,
+    /// ListServices 100 per cluster, ListTaskDefinitionFamilies 100, DescribeTargetGroups and
+    /// DescribeLoadBalancers 400), one DescribeSecurityGroups by the set's tag, and nothing
+    /// described twice.
+    fn minimum_prune(&self) -> BTreeMap<String, u64> {
+        let mut m = self.minimum();
+        m.insert("ECS:ListClusters".into(), self.clusters.div_ceil(100) as u64);
+        m.insert("ECS:ListServices".into(), self.per_cluster.iter().map(|n| n.div_ceil(100) as u64).sum());
+        m.insert("ECS:ListTaskDefinitionFamilies".into(), self.services.div_ceil(100) as u64);
+        m.insert("ELBv2:DescribeTargetGroups".into(), 1);
+        m.insert("ELBv2:DescribeLoadBalancers".into(), 1);
+        *m.get_mut("EC2:DescribeSecurityGroups").unwrap() += 1;
+        m
+    }
+
     /// The fewest calls a no-op observe of this set can make, by operation.
     fn minimum(&self) -> BTreeMap<String, u64> {
         let mut m = BTreeMap::new();
@@ -151,6 +167,9 @@ struct Row {
     rt_services: Duration,
     /// CPU time (user + system) of this process per no-op run: the SDK and the plan engine.
     cpu: Duration,
+    /// The same no-op plan with `--prune`: median wall time and calls of one run.
+    prune_median: Duration,
+    prune_calls: BTreeMap<String, u64>,
     /// Applies the set needed to converge on moto (1, or 2 when moto dropped CreateService fields).
     applies: usize,
     /// Setup: the first apply, the settling apply, and moto's start.
@@ -264,6 +283,22 @@ async fn measure(services: usize) -> Row {
     };
     times.sort();
 
+    // With --prune (the Lambda's PRUNE=true): the same, plus the scan for owned orphans.
+    let prune_opts = RunOptions { prune: true, ..Default::default() };
+    let mut prune_times = Vec::new();
+    let mut prune_calls = BTreeMap::new();
+    for _ in 0..runs {
+        clients.calls.reset();
+        let t = Instant::now();
+        let (_, plan) = reconcile::plan_set(&clients, &set, &desired, &prune_opts).await.expect("no-op plan --prune");
+        prune_times.push(t.elapsed());
+        assert!(!plan.has_changes(), "the no-op plan --prune of {set} has changes");
+        let writes = clients.calls.writes();
+        assert!(writes.is_empty(), "a no-op plan --prune wrote: {writes:?}");
+        prune_calls = clients.calls.snapshot();
+    }
+    prune_times.sort();
+
     // The same run in two halves, to show where the time goes.
     let t = Instant::now();
     let observed = reconcile::observe(&clients, &set, &desired, false).await.expect("observe");
@@ -320,6 +355,8 @@ async fn measure(services: usize) -> Row {
         rt_task_definition,
         rt_services,
         cpu,
+        prune_median: prune_times[prune_times.len() / 2],
+        prune_calls,
         applies,
         setup,
     }
@@ -372,6 +409,43 @@ fn report(rows: &[Row]) -> String {
         out.push('\n');
     }
 
+    out.push_str("\nWith `--prune` (also lists the account to find owned resources that left the set; nothing to delete here), ours / minimum:\n\n");
+    let mut ops: std::collections::BTreeSet<String> = rows.iter().flat_map(|r| r.prune_calls.keys().cloned()).collect();
+    ops.extend(rows.iter().flat_map(|r| r.shape.minimum_prune().into_keys()));
+    out.push_str("| operation |");
+    for r in rows {
+        write!(out, " {} services |", r.shape.services).unwrap();
+    }
+    out.push_str("\n|---|");
+    for _ in rows {
+        out.push_str("---:|");
+    }
+    out.push('\n');
+    for op in &ops {
+        write!(out, "| {op} |").unwrap();
+        for r in rows {
+            let ours = r.prune_calls.get(op).copied().unwrap_or(0);
+            let min = r.shape.minimum_prune().get(op).copied().unwrap_or(0);
+            let extra = if ours > min { format!(" (+{})", ours - min) } else { String::new() };
+            write!(out, " {ours} / {min}{extra} |").unwrap();
+        }
+        out.push('\n');
+    }
+    out.push_str("| **total** |");
+    for r in rows {
+        let ours: u64 = r.prune_calls.values().sum();
+        let min: u64 = r.shape.minimum_prune().values().sum();
+        write!(out, " **{ours} / {min}** |").unwrap();
+    }
+    out.push_str("\n| wall time (median) |");
+    for r in rows {
+        write!(out, " {} |", ms(r.prune_median)).unwrap();
+    }
+    out.push_str(
+        "\n\nmoto answers ListClusters, ListServices and ListTaskDefinitionFamilies in one page whatever \
+         their size: the List counts above are one per call site, where AWS pages them.\n",
+    );
+
     out.push_str("\nWhere the time goes (ECS reads are sent one after another; the serial estimate is DescribeClusters + families x DescribeTaskDefinition + DescribeServices calls x DescribeServices, from the single-call round trips):\n\n");
     out.push_str("| services | runs | wall time min / median / max | observe / pure plan (one run) | CPU of this process per run | round trip: DescribeClusters / DescribeTaskDefinition / DescribeServices (10) | serial ECS estimate | setup: moto, network, applies |\n");
     out.push_str("|---:|---:|---|---|---:|---|---:|---|\n");
@@ -403,12 +477,19 @@ fn report(rows: &[Row]) -> String {
     out
 }
 
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
 #[tokio::main]
 async fn main() {
     // `cargo bench` passes `--bench`; a filter argument picks sizes, e.g. `-- 10 100`.
     let sizes: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let sizes = if sizes.is_empty() { vec![10, 100, 300] } else { sizes };
     let started = Instant::now();
+    let load_before = loadavg();
     let mut rows = Vec::new();
     for n in sizes {
         eprintln!("noop_plan: {n} services ...");
@@ -424,8 +505,11 @@ async fn main() {
     }
     println!("{}", report(&rows));
     println!(
-        "Build profile: {}. Total bench time: {:.1} s.",
+        "Build profile: {}. {} CPU(s). Load average (1/5/15 min) at start: {}, at end: {}. Total bench time: {:.1} s.",
         if cfg!(debug_assertions) { "dev (unoptimised)" } else { "optimised" },
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load_before,
+        loadavg(),
         started.elapsed().as_secs_f64()
     );
 }

@@ -285,27 +285,28 @@ async fn observe_orphans(
     observed: &mut Observed,
 ) -> Result<(), AwsError> {
     let owned = |tags: &BTreeMap<String, String>| tags.get(TAG_SET).map(String::as_str) == Some(set);
+    // What `observe` already described is not described again.
+    let known: std::collections::BTreeSet<String> = observed.live.values().map(|l| l.id.clone()).collect();
     let mut arns = Vec::new();
-    let mut pages = clients.ecs.list_clusters().into_paginator().send();
+    let mut pages = clients.ecs.list_clusters().max_results(100).into_paginator().send();
     while let Some(page) = pages.next().await {
         arns.extend(page.map_err(call_error("ListClusters", "account"))?.cluster_arns().iter().cloned());
     }
-    let clusters = describe_clusters(clients, &arns).await?;
-    for c in &clusters {
+    let unknown: Vec<String> = arns.iter().filter(|a| !known.contains(*a)).cloned().collect();
+    for c in describe_clusters(clients, &unknown).await? {
         let name = c.tags.get(TAG_NAME).cloned().unwrap_or_else(|| c.name.clone());
         if owned(&c.tags) && desired.get(Kind::Cluster, &name).is_none() {
-            observed.orphans.push(c.clone());
+            observed.orphans.push(c);
         }
     }
-    for c in &clusters {
+    for cluster in &arns {
         let mut names = Vec::new();
-        let mut pages = clients.ecs.list_services().cluster(&c.id).into_paginator().send();
+        let mut pages = clients.ecs.list_services().cluster(cluster).max_results(100).into_paginator().send();
         while let Some(page) = pages.next().await {
-            names.extend(
-                page.map_err(call_error("ListServices", format!("Cluster/{}", c.name)))?.service_arns().iter().cloned(),
-            );
+            let page = page.map_err(call_error("ListServices", format!("Cluster/{}", cluster_name(cluster))))?;
+            names.extend(page.service_arns().iter().filter(|a| !known.contains(*a)).cloned());
         }
-        for s in describe_services(clients, &c.id, &names).await? {
+        for s in describe_services(clients, cluster, &names).await? {
             if owned(&s.tags) && desired.get(Kind::Service, &s.name).is_none() {
                 observed.orphans.push(s);
             }
@@ -316,6 +317,7 @@ async fn observe_orphans(
         .ecs
         .list_task_definition_families()
         .status(aws_sdk_ecs::types::TaskDefinitionFamilyStatus::Active)
+        .max_results(100)
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
