@@ -2,6 +2,7 @@
 
 mod plan;
 mod schema;
+mod sync;
 mod validate;
 
 use std::path::PathBuf;
@@ -81,6 +82,26 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
+    /// Validate a set, then upload it to S3: changed files, then generation.json (which starts a
+    /// run); nothing is written when nothing changed.
+    Sync {
+        /// The manifest folder.
+        path: PathBuf,
+        /// Where the set lives: s3://BUCKET/PREFIX.
+        url: String,
+        /// The git commit to record; by default `git rev-parse HEAD` of PATH.
+        #[arg(long)]
+        commit: Option<String>,
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+    /// Show the set's last runs and every resource's condition, as the Lambda recorded them.
+    Status {
+        /// s3://BUCKET/PREFIX
+        url: String,
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
     /// Print the JSON Schema of the manifests (for yaml-language-server and other editors).
     Schema,
 }
@@ -107,6 +128,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Validate { paths, output, strict } => validate::run(&paths, output, strict),
         Command::Schema => schema::run(),
+        Command::Sync { path, url, commit, output } => runtime()?.block_on(sync::sync(&path, &url, commit, output)),
+        Command::Status { url, output } => runtime()?.block_on(sync::status(&url, output)),
         Command::Plan { set, prune, output, detailed_exitcode, verbose } => {
             runtime()?.block_on(plan::plan(set.source(), prune, output, detailed_exitcode, verbose))
         }

@@ -10,6 +10,7 @@
 
 pub mod lease;
 pub mod status;
+pub mod sync;
 
 use std::collections::BTreeMap;
 
