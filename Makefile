@@ -35,9 +35,11 @@ endif
 bench: venv
 	$(CARGO) bench --locked --profile dev --bench noop_plan
 
-# Until the reconcile and Lambda issues land, the demo validates the example set.
-demo: build
+# The main job on a local AWS emulator: validate desired/, then sync it to S3, run the Lambda
+# handler for the S3 event, drift behind its back, repair it on the schedule, show the status.
+demo: venv
 	$(CARGO) run --locked --quiet --bin ecs-reconciler -- validate desired/
+	$(CARGO) run --locked --quiet --example demo
 
 # The Lambda package SAM deploys: target/lambda/bootstrap.zip, one executable `bootstrap` for
 # provided.al2023 (ARCH=x86_64 or ARCH=arm64). cargo-zigbuild (installed into $(LAMBDA_TOOLS) when

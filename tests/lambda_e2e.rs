@@ -206,7 +206,8 @@ async fn a_rolled_back_deployment_is_degraded_and_not_redeployed_on_the_next_tic
     // The schedule does not put the failed content back...
     let tick = w.invoke(&fixture("eventbridge-schedule.json"));
     assert_eq!(service(&w.clients).await.task_definition.as_deref(), Some(earlier.as_str()), "{tick:#}");
-    assert!(run_of(&tick)["aws_calls"].get("ECS:UpdateService").is_none(), "{tick:#}");
+    let calls = run_of(&tick)["awsCalls"].as_object().expect("the run reports its AWS calls");
+    assert!(calls.contains_key("ECS:DescribeServices") && !calls.contains_key("ECS:UpdateService"), "{tick:#}");
     assert_eq!(status(&w.clients, "Service/web").await["condition"], "Degraded");
 
     // ...but a changed manifest is deployed at once.

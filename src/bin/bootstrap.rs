@@ -27,10 +27,15 @@ async fn main() -> Result<(), Error> {
         let span = tracing::info_span!("invoke", request_id = %request_id);
         // Only a transient failure is an error to Lambda (which retries async events); the rest
         // is recorded in the set's status and acknowledged.
-        handler::handle(ctx, event.payload, &request_id)
+        let answer = handler::handle(ctx, event.payload, &request_id)
             .instrument(span)
             .await
-            .map_err(|e| Diagnostic { error_type: "Transient".into(), error_message: e.to_string() })
+            .map_err(|e| Diagnostic { error_type: "Transient".into(), error_message: e.to_string() })?;
+        // One embedded-metric line a run, on stdout where CloudWatch Logs reads it.
+        for (set, run) in handler::runs_in(&answer) {
+            println!("{}", handler::metrics_line(&set, &run));
+        }
+        Ok::<_, Diagnostic>(answer)
     }))
     .await
 }

@@ -63,19 +63,6 @@ pub async fn sync(path: &Path, url: &str, commit: Option<String>, output: Output
     Ok(ExitCode::SUCCESS)
 }
 
-fn age(rfc3339: &str) -> String {
-    let Ok(t) = aws_smithy_types::DateTime::from_str(rfc3339, aws_smithy_types::date_time::Format::DateTime) else {
-        return "?".into();
-    };
-    let secs = (crate::store::now_epoch() - t.secs()).max(0);
-    match secs {
-        s if s < 120 => format!("{s}s"),
-        s if s < 7200 => format!("{}m", s / 60),
-        s if s < 172_800 => format!("{}h", s / 3600),
-        s => format!("{}d", s / 86_400),
-    }
-}
-
 pub async fn status(url: &str, output: Output) -> anyhow::Result<ExitCode> {
     let loc = location(url)?;
     let clients = Clients::from_env().await;
@@ -84,45 +71,6 @@ pub async fn status(url: &str, output: Output) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&summary)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let mut out = anstream::stdout().lock();
-    if summary.runs.is_empty() && summary.resources.is_empty() {
-        writeln!(out, "{loc}: no run has reported yet")?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    writeln!(
-        out,
-        "{:<32} {:<12} {:<18} {:<10} {:>5}  MESSAGE",
-        "RESOURCE", "CONDITION", "REASON", "GENERATION", "AGE"
-    )?;
-    for (id, r) in &summary.resources {
-        let generation: String = r.generation.chars().take(10).collect();
-        let message = r.message.as_deref().unwrap_or("");
-        writeln!(
-            out,
-            "{id:<32} {:<12} {:<18} {generation:<10} {:>5}  {message}",
-            format!("{:?}", r.condition),
-            r.reason,
-            age(&r.last_transition_time)
-        )?;
-    }
-    writeln!(out, "\nLAST RUNS")?;
-    for run in summary.runs.iter().take(5) {
-        let outcome = if run.errors.is_empty() {
-            "ok".to_string()
-        } else {
-            format!("{} error(s): {}", run.errors.len(), run.errors[0])
-        };
-        writeln!(
-            out,
-            "{:>5} ago  {:<13} {:<8} generation {:<10} {} change(s), {} drifted, {} AWS calls  {outcome}",
-            age(&run.finished_at),
-            run.trigger,
-            run.mode,
-            run.generation.chars().take(10).collect::<String>(),
-            run.changes,
-            run.drift,
-            run.aws_calls_total
-        )?;
-    }
+    write!(anstream::stdout().lock(), "{}", status::render(&loc, &summary))?;
     Ok(ExitCode::SUCCESS)
 }

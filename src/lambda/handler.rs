@@ -305,14 +305,13 @@ async fn finish(
 ) -> Result<Value, Transient> {
     record.finished_at = now_rfc3339();
     record.duration_ms = started.elapsed().as_millis();
+    // The run's AWS calls, up to (not including) writing its own status.
+    record.aws_calls = ctx.clients.calls.since(calls_before);
+    record.aws_calls_total = record.aws_calls.values().sum();
     summary.record(record.clone());
     if let Err(e) = status::write(&ctx.clients, loc, &summary).await {
         warn!(set = %loc, error = %e, "status not written");
     }
-    // The status writes are part of the run's cost.
-    record.aws_calls = ctx.clients.calls.since(calls_before);
-    record.aws_calls_total = record.aws_calls.values().sum();
-    println!("{}", metrics_line(loc, &record));
     info!(set = %loc, changes = record.changes, drift = record.drift, errors = record.errors.len(), "run finished");
     let mut out = json!({"set": loc.prefix, "run": record});
     if let Some(d) = detail {
@@ -321,8 +320,18 @@ async fn finish(
     Ok(out)
 }
 
+/// The runs an answer reports: one for most events, several for a schedule.
+pub fn runs_in(answer: &Value) -> Vec<(String, RunRecord)> {
+    let one =
+        |a: &Value| Some((a.get("set")?.as_str()?.to_string(), serde_json::from_value(a.get("run")?.clone()).ok()?));
+    match answer.get("runs").and_then(Value::as_array) {
+        Some(runs) => runs.iter().filter_map(one).collect(),
+        None => one(answer).into_iter().collect(),
+    }
+}
+
 /// One CloudWatch embedded-metric-format line: CloudWatch turns it into metrics by itself.
-pub fn metrics_line(loc: &SetLocation, r: &RunRecord) -> String {
+pub fn metrics_line(set: &str, r: &RunRecord) -> String {
     json!({
         "_aws": {
             "Timestamp": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0),
@@ -338,7 +347,7 @@ pub fn metrics_line(loc: &SetLocation, r: &RunRecord) -> String {
                 ]
             }]
         },
-        "Set": loc.prefix,
+        "Set": set,
         "Trigger": r.trigger,
         "Changes": r.changes,
         "Drift": r.drift,

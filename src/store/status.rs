@@ -193,6 +193,65 @@ pub fn epoch_rfc3339(secs: i64) -> String {
     aws_smithy_types::DateTime::from_secs(secs).fmt(aws_smithy_types::date_time::Format::DateTime).unwrap_or_default()
 }
 
+/// The status as a table: every resource's condition, then the last runs.
+pub fn render(loc: &SetLocation, summary: &Summary) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    if summary.runs.is_empty() && summary.resources.is_empty() {
+        let _ = writeln!(out, "{loc}: no run has reported yet");
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "{:<32} {:<12} {:<18} {:<10} {:>5}  MESSAGE",
+        "RESOURCE", "CONDITION", "REASON", "GENERATION", "AGE"
+    );
+    for (id, r) in &summary.resources {
+        let generation: String = r.generation.chars().take(10).collect();
+        let message = r.message.as_deref().unwrap_or("");
+        let _ = writeln!(
+            out,
+            "{id:<32} {:<12} {:<18} {generation:<10} {:>5}  {message}",
+            format!("{:?}", r.condition),
+            r.reason,
+            age(&r.last_transition_time)
+        );
+    }
+    let _ = writeln!(out, "\nLAST RUNS");
+    for run in summary.runs.iter().take(5) {
+        let outcome = if run.errors.is_empty() {
+            "ok".to_string()
+        } else {
+            format!("{} error(s): {}", run.errors.len(), run.errors[0])
+        };
+        let _ = writeln!(
+            out,
+            "{:>5} ago  {:<13} {:<8} generation {:<10} {} change(s), {} drifted, {} AWS calls  {outcome}",
+            age(&run.finished_at),
+            run.trigger,
+            run.mode,
+            run.generation.chars().take(10).collect::<String>(),
+            run.changes,
+            run.drift,
+            run.aws_calls_total
+        );
+    }
+    out
+}
+
+fn age(rfc3339: &str) -> String {
+    let Ok(t) = aws_smithy_types::DateTime::from_str(rfc3339, aws_smithy_types::date_time::Format::DateTime) else {
+        return "?".into();
+    };
+    let secs = (super::now_epoch() - t.secs()).max(0);
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m", s / 60),
+        s if s < 172_800 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
 pub async fn read(clients: &Clients, loc: &SetLocation) -> Result<Summary, AwsError> {
     Ok(get(clients, &loc.bucket, &loc.key("status/summary.json"))
         .await?

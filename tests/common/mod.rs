@@ -205,7 +205,9 @@ pub fn example_set(name: &str, network: &Network) -> tempfile::TempDir {
 /// Run the `ecs-reconciler` binary against this emulator, as a user would with the standard
 /// AWS environment. Returns (exit code, stdout, stderr).
 pub fn cli(moto: &Moto, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ecs-reconciler"))
+    let bin = option_env!("CARGO_BIN_EXE_ecs-reconciler")
+        .expect("cli() is for integration tests, which cargo builds the binary for");
+    let out = Command::new(bin)
         .args(args)
         .env("AWS_ENDPOINT_URL", moto.endpoint())
         .env("AWS_REGION", "us-east-1")
