@@ -271,13 +271,19 @@ async fn target_group_attributes(
         .send()
         .await
         .map_err(call_error("DescribeTargetGroupAttributes", format!("TargetGroup/{name}")))?;
-    Ok(out
-        .attributes()
-        .iter()
-        .filter_map(|a| Some((a.key()?, a.value().unwrap_or(""))))
+    Ok(wanted_attributes(out.attributes().iter().map(|a| (a.key(), a.value())), wanted))
+}
+
+/// Of the attributes AWS returned, those the manifest names (the rest are AWS's to keep).
+fn wanted_attributes<'a>(
+    attributes: impl Iterator<Item = (Option<&'a str>, Option<&'a str>)>,
+    wanted: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    attributes
+        .filter_map(|(k, v)| Some((k?, v.unwrap_or(""))))
         .filter(|(k, _)| wanted.contains_key(*k))
         .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect())
+        .collect()
 }
 
 async fn load_balancer_attributes(
@@ -294,13 +300,7 @@ async fn load_balancer_attributes(
         .send()
         .await
         .map_err(call_error("DescribeLoadBalancerAttributes", format!("LoadBalancer/{name}")))?;
-    Ok(out
-        .attributes()
-        .iter()
-        .filter_map(|a| Some((a.key()?, a.value().unwrap_or(""))))
-        .filter(|(k, _)| wanted.contains_key(*k))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect())
+    Ok(wanted_attributes(out.attributes().iter().map(|a| (a.key(), a.value())), wanted))
 }
 
 async fn observe_load_balancer(
