@@ -103,10 +103,10 @@ async fn main() {
         rows.push(format!(
             "| {what} | {} ms | {} ms | {:.1} MiB | {} | {} |",
             handled.as_millis(),
-            run["duration_ms"],
+            run["durationMs"],
             rss as f64 / 1024.0,
             run["changes"],
-            run["aws_calls_total"]
+            run["awsCallsTotal"]
         ));
     }
     println!(
