@@ -205,6 +205,11 @@ fn pascal(op: &str) -> String {
         .collect()
 }
 
+/// Code only the CLI runs, with a person's own credentials, never the function: `rollback` reads
+/// object versions (`s3:ListBucketVersions`, `s3:GetObjectVersion`), which the function's role must
+/// not have.
+const CLI_ONLY: [&str; 1] = ["store/rollback.rs"];
+
 /// `(client, operation)` for every SDK call in the Rust sources under `dir`: the `ecs`, `ec2`,
 /// `elbv2` and `s3` fields of `Clients` followed by a method call, across line breaks
 /// (`clients\n    .ecs\n    .create_service()`). A file's `#[cfg(test)] mod` and what follows it
@@ -216,7 +221,7 @@ fn sdk_calls(dir: &Path, out: &mut BTreeSet<(String, String)>) {
             sdk_calls(&path, out);
             continue;
         }
-        if path.extension().is_none_or(|e| e != "rs") {
+        if path.extension().is_none_or(|e| e != "rs") || CLI_ONLY.iter().any(|f| path.ends_with(f)) {
             continue;
         }
         let text = std::fs::read_to_string(&path).unwrap();

@@ -102,6 +102,24 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
+    /// Put an earlier generation back from the bucket's object versions (undo a bad commit
+    /// without git).
+    ///
+    /// Its files are found by their recorded sha256, validated, and written like a sync
+    /// (generation.json last, which starts a run), with the commit recorded as
+    /// `<old commit> (rollback)`. Needs a versioned bucket (template.yaml's is). Nothing is written when the generation or
+    /// any of its files cannot be found, when they are invalid, or when the set already has that
+    /// content.
+    Rollback {
+        /// s3://BUCKET/PREFIX
+        url: String,
+        /// A git commit recorded in an earlier generation.json (full, or a prefix of at least 7
+        /// characters; the newest match wins), or an S3 VersionId of PREFIX/generation.json.
+        #[arg(long, value_name = "COMMIT|VERSION")]
+        to: String,
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
     /// Print the JSON Schema of the manifests (for yaml-language-server and other editors).
     Schema,
 }
@@ -130,6 +148,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Schema => schema::run(),
         Command::Sync { path, url, commit, output } => runtime()?.block_on(sync::sync(&path, &url, commit, output)),
         Command::Status { url, output } => runtime()?.block_on(sync::status(&url, output)),
+        Command::Rollback { url, to, output } => runtime()?.block_on(sync::rollback(&url, &to, output)),
         Command::Plan { set, prune, output, detailed_exitcode, verbose } => {
             runtime()?.block_on(plan::plan(set.source(), prune, output, detailed_exitcode, verbose))
         }

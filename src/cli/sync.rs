@@ -74,3 +74,53 @@ pub async fn status(url: &str, output: Output) -> anyhow::Result<ExitCode> {
     write!(anstream::stdout().lock(), "{}", status::render(&loc, &summary))?;
     Ok(ExitCode::SUCCESS)
 }
+
+pub async fn rollback(url: &str, to: &str, output: Output) -> anyhow::Result<ExitCode> {
+    use crate::store::rollback::{RollbackError, rollback};
+    let loc = location(url)?;
+    let clients = Clients::from_env().await;
+    let report = match rollback(&clients, &loc, to).await {
+        Ok(r) => r,
+        Err(e) => {
+            if let RollbackError::Invalid { diagnostics, .. } = &e {
+                for d in diagnostics {
+                    eprintln!("{d}");
+                }
+            }
+            return Err(e.into());
+        }
+    };
+    if output == Output::Json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut out = anstream::stdout().lock();
+    writeln!(
+        out,
+        "{loc}: generation {} (synced {}, generation.json version {}), {} file(s)",
+        report.restored_commit,
+        report.restored_synced_at,
+        report.version_id,
+        report.file_versions.len()
+    )?;
+    let sync = &report.sync;
+    for p in &sync.uploaded {
+        writeln!(out, "restored {p} (version {})", report.file_versions[p])?;
+    }
+    for p in &sync.deleted {
+        writeln!(out, "deleted  {p}")?;
+    }
+    if sync.generation_written {
+        writeln!(
+            out,
+            "{loc}: generation `{}` written ({} restored, {} deleted, {} unchanged); the next run applies it",
+            sync.commit,
+            sync.uploaded.len(),
+            sync.deleted.len(),
+            sync.unchanged
+        )?;
+    } else {
+        writeln!(out, "{loc}: already has that generation's content ({} files); nothing written", sync.unchanged)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -9,6 +9,7 @@
 //! ```
 
 pub mod lease;
+pub mod rollback;
 pub mod status;
 pub mod sync;
 

@@ -204,6 +204,9 @@ pub fn example_set(name: &str, network: &Network) -> tempfile::TempDir {
 
 /// Run the `ecs-reconciler` binary against this emulator, as a user would with the standard
 /// AWS environment. Returns (exit code, stdout, stderr).
+// Cargo sets CARGO_BIN_EXE_* for integration tests and benches only; the demo example shares
+// this module but never calls `cli`.
+#[allow(clippy::option_env_unwrap)]
 pub fn cli(moto: &Moto, args: &[&str]) -> (i32, String, String) {
     let bin = option_env!("CARGO_BIN_EXE_ecs-reconciler")
         .expect("cli() is for integration tests, which cargo builds the binary for");
