@@ -73,7 +73,10 @@ async fn main() {
     });
 
     let mut rows = Vec::new();
-    for (what, event) in [("first event (creates the example set)", event.clone()), ("second event, fresh process (set already created)", event)] {
+    for (what, event) in [
+        ("first event (creates the example set)", event.clone()),
+        ("second event, fresh process (set already created)", event),
+    ] {
         let api = runtime_api::RuntimeApi::start();
         let started = Instant::now();
         let mut child = Command::new(&binary)
