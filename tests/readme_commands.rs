@@ -361,3 +361,89 @@ fn the_workflow_validates_pull_requests_and_syncs_main_with_an_oidc_role() {
         assert!(text.contains(placeholder), "{placeholder} missing");
     }
 }
+
+/// The `ecs-reconciler` lines of the README's shell blocks, comments stripped, in order.
+fn readme_commands() -> Vec<String> {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let mut out = Vec::new();
+    let mut in_sh = false;
+    for line in readme.lines() {
+        if line.starts_with("```") {
+            in_sh = line.trim() == "```sh";
+            continue;
+        }
+        if in_sh && line.starts_with("ecs-reconciler ") {
+            out.push(line.split("  #").next().unwrap().trim().to_string());
+        }
+    }
+    out
+}
+
+/// Every `ecs-reconciler` command the README shows runs as written, in the README's order,
+/// against the emulator: from a git work tree holding `desired/`, with the README's placeholders
+/// (`BUCKET`, the example commit) filled in.
+#[tokio::test]
+async fn every_ecs_reconciler_command_in_the_readme_runs_as_written() {
+    let commands = readme_commands();
+    assert!(commands.len() >= 10, "the README shows {} commands: {commands:?}", commands.len());
+    // Tasks "run" on this emulator, so `apply --wait` sees steady services.
+    let moto = Moto::start_with(&[("MOTO_ECS_SERVICE_RUNNING", "2")]);
+    let clients = bucket(&moto).await;
+    let network = common::create_network(&moto, &clients.ec2).await;
+    let work = common::example_set("desired", &network);
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git").args(args).current_dir(work.path()).output().unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    git(&["init", "-q"]);
+    git(&["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "--allow-empty", "-m", "x"]);
+    git(&["add", "desired"]);
+    git(&["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "the set"]);
+    let head = git(&["rev-parse", "HEAD"]);
+    let bucket_name = "manifests";
+
+    let mut ran = Vec::new();
+    for command in &commands {
+        let command = command.replace("BUCKET", bucket_name).replace("3f2a9c1", &head[..7]);
+        let (line, redirect) = match command.split_once(" > ") {
+            Some((c, file)) => (c.to_string(), Some(file.trim().to_string())),
+            None => (command.clone(), None),
+        };
+        let args: Vec<&str> = line.split_whitespace().skip(1).collect();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ecs-reconciler"))
+            .args(&args)
+            .current_dir(work.path())
+            .env("AWS_ENDPOINT_URL", moto.endpoint())
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_MAX_ATTEMPTS", "1")
+            .env("AWS_CONFIG_FILE", "/nonexistent")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+            .env_remove("AWS_PROFILE")
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let code = out.status.code().unwrap_or(-1);
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        // `plan --detailed-exitcode` says 2 while there are changes to make: before the first apply.
+        let want = if line.contains("--detailed-exitcode") && !ran.iter().any(|c: &String| c.contains(" apply ")) {
+            2
+        } else {
+            0
+        };
+        assert_eq!(code, want, "`{command}` exited {code}:\n{text}");
+        if let Some(file) = redirect {
+            std::fs::write(work.path().join(&file), &out.stdout).unwrap();
+            let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("`{command}`: {e}"));
+            assert!(v.get("oneOf").is_some() || v.get("$schema").is_some(), "`{command}` wrote no schema");
+        }
+        ran.push(line);
+    }
+    // What the commands claim happened did happen.
+    let web = clients.ecs.describe_services().cluster("main").services("web").send().await.unwrap();
+    assert_eq!(web.services()[0].desired_count, 2);
+    let g = generation(&clients).await.expect("sync wrote generation.json");
+    assert!(g.commit.starts_with(&head[..7]), "{}", g.commit);
+}
