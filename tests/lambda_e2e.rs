@@ -29,20 +29,13 @@ impl Drop for Function {
 
 /// Start `bootstrap` as Lambda would, with the template's environment.
 fn start_function(moto: &Moto, api: &RuntimeApi) -> Function {
-    let child = Command::new(env!("CARGO_BIN_EXE_bootstrap"))
+    let child = common::aws_env(&mut Command::new(env!("CARGO_BIN_EXE_bootstrap")), moto)
         .env("AWS_LAMBDA_RUNTIME_API", &api.addr)
         .env("AWS_LAMBDA_FUNCTION_NAME", "ecs-reconciler")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/ecs-reconciler")
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
-        .env("AWS_ENDPOINT_URL", moto.endpoint())
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_MAX_ATTEMPTS", "1")
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
         .env("BUCKET", BUCKET)
         .env("SETS", SET)
         .env("RUST_LOG", "warn")

@@ -36,20 +36,11 @@ fn run_script(moto: &Moto, cwd: &Path, key: (&str, &str), env: &[(&str, &str)]) 
         std::iter::once(bin_dir).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
     )
     .unwrap();
-    let out = Command::new("sh")
-        .arg(script())
-        .current_dir(cwd)
+    let out = common::aws_env(Command::new("sh").arg(script()).current_dir(cwd), moto)
         .env("PATH", path)
-        .env("AWS_ENDPOINT_URL", moto.endpoint())
-        .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", key.0)
         .env("AWS_SECRET_ACCESS_KEY", key.1)
         .env_remove("AWS_SESSION_TOKEN")
-        .env("AWS_MAX_ATTEMPTS", "1")
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-        .env_remove("AWS_PROFILE")
-        .env("NO_COLOR", "1")
         .env_remove("ECS_RECONCILER")
         .env_remove("COMMIT")
         .env_remove("BRANCH")
@@ -411,20 +402,12 @@ async fn every_ecs_reconciler_command_in_the_readme_runs_as_written() {
             None => (command.clone(), None),
         };
         let args: Vec<&str> = line.split_whitespace().skip(1).collect();
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ecs-reconciler"))
-            .args(&args)
-            .current_dir(work.path())
-            .env("AWS_ENDPOINT_URL", moto.endpoint())
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_MAX_ATTEMPTS", "1")
-            .env("AWS_CONFIG_FILE", "/nonexistent")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-            .env_remove("AWS_PROFILE")
-            .env("NO_COLOR", "1")
-            .output()
-            .unwrap();
+        let out = common::aws_env(
+            std::process::Command::new(env!("CARGO_BIN_EXE_ecs-reconciler")).args(&args).current_dir(work.path()),
+            &moto,
+        )
+        .output()
+        .unwrap();
         let code = out.status.code().unwrap_or(-1);
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         // `plan --detailed-exitcode` says 2 while there are changes to make: before the first apply.

@@ -202,17 +202,10 @@ pub fn example_set(name: &str, network: &Network) -> tempfile::TempDir {
     dir
 }
 
-/// Run the `ecs-reconciler` binary against this emulator, as a user would with the standard
-/// AWS environment. Returns (exit code, stdout, stderr).
-// Cargo sets CARGO_BIN_EXE_* for integration tests and benches only; the demo example shares
-// this module but never calls `cli`.
-#[allow(clippy::option_env_unwrap)]
-pub fn cli(moto: &Moto, args: &[&str]) -> (i32, String, String) {
-    let bin = option_env!("CARGO_BIN_EXE_ecs-reconciler")
-        .expect("cli() is for integration tests, which cargo builds the binary for");
-    let out = Command::new(bin)
-        .args(args)
-        .env("AWS_ENDPOINT_URL", moto.endpoint())
+/// The standard AWS environment a user sets to point a program at this emulator, isolated from
+/// any profile or config file of the machine's, with retries off and colour off.
+pub fn aws_env<'a>(cmd: &'a mut Command, moto: &Moto) -> &'a mut Command {
+    cmd.env("AWS_ENDPOINT_URL", moto.endpoint())
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
@@ -221,8 +214,17 @@ pub fn cli(moto: &Moto, args: &[&str]) -> (i32, String, String) {
         .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
         .env_remove("AWS_PROFILE")
         .env("NO_COLOR", "1")
-        .output()
-        .expect("run ecs-reconciler");
+}
+
+/// Run the `ecs-reconciler` binary against this emulator, as a user would with the standard
+/// AWS environment. Returns (exit code, stdout, stderr).
+// Cargo sets CARGO_BIN_EXE_* for integration tests and benches only; the demo example shares
+// this module but never calls `cli`.
+#[allow(clippy::option_env_unwrap)]
+pub fn cli(moto: &Moto, args: &[&str]) -> (i32, String, String) {
+    let bin = option_env!("CARGO_BIN_EXE_ecs-reconciler")
+        .expect("cli() is for integration tests, which cargo builds the binary for");
+    let out = aws_env(Command::new(bin).args(args), moto).output().expect("run ecs-reconciler");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into(),
