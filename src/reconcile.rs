@@ -8,9 +8,9 @@ use futures::StreamExt;
 use serde::Serialize;
 use tracing::{Instrument, info, info_span, warn};
 
-use crate::aws::{self, AwsError, Clients, Ids};
-use crate::manifest::{Kind, ManifestSet, Resource};
-use crate::plan::{self, Live, Observed, Op, Plan, PlanOptions, Step};
+use crate::aws::{self, AwsError, Clients, Created, Ids, Target};
+use crate::manifest::{Kind, ManifestSet};
+use crate::plan::{self, Action, Call, Ec2Call, EcsCall, Elbv2Call, Observed, Op, Plan, PlanOptions, Step};
 
 /// How many independent steps run at once within a phase.
 const CONCURRENCY: usize = 8;
@@ -123,22 +123,21 @@ pub async fn apply(
     if opts.prune && deletes > 0 && kept == 0 && !opts.force {
         return Err(RunError::PruneEverything(deletes));
     }
-    let set = plan.set.as_str();
     let ids = Ids::from_observed(observed);
     // Services run the revision the plan settled on: a reused one, or the one registered below.
     for (family, arn) in &observed.task_definition_matches {
         ids.set(Kind::TaskDefinition, family, arn);
     }
     let mut results = Vec::new();
-    let ctx = StepCtx { clients, set, desired, observed, ids: &ids, opts };
+    let ctx = StepCtx { clients, desired, ids: &ids, opts };
 
     let wanted = |s: &&Step| opts.only.as_ref().is_none_or(|only| only.contains(&(s.kind, s.name.clone())));
     for kind in Kind::ALL {
         let steps: Vec<&Step> =
             plan.steps.iter().filter(|s| s.kind == kind && s.op != Op::Delete).filter(wanted).collect();
         if kind == Kind::SecurityGroup {
-            // Groups may reference each other: create them all before any rule.
-            let created = run_phase(&steps, |s| ctx.create_group(s)).await;
+            // Groups may reference each other: every group exists before any rule is written.
+            let created = run_phase(&steps, |s| ctx.run(s, group_phase(s).0)).await;
             let ok: Vec<&Step> = steps
                 .iter()
                 .copied()
@@ -146,19 +145,26 @@ pub async fn apply(
                     !created.iter().any(|r| r.name == s.name && r.outcome != Outcome::Applied && r.op != Op::NoOp)
                 })
                 .collect();
-            let rules = run_phase(&ok, |s| ctx.group_rules(s)).await;
+            let rules = run_phase(&ok, |s| ctx.run(s, group_phase(s).1)).await;
             results.extend(merge(created, rules));
         } else {
-            results.extend(run_phase(&steps, |s| ctx.step(s)).await);
+            results.extend(run_phase(&steps, |s| ctx.run(s, &s.actions)).await);
         }
     }
     let deletes: Vec<&Step> = plan.steps.iter().filter(|s| s.op == Op::Delete).filter(wanted).collect();
     for kind in Kind::ALL.into_iter().rev() {
         let phase: Vec<&Step> = deletes.iter().copied().filter(|s| s.kind == kind).collect();
-        results.extend(run_phase(&phase, |s| ctx.delete(s)).await);
+        results.extend(run_phase(&phase, |s| ctx.run(s, &s.actions)).await);
     }
     results.retain(|r| r.op != Op::NoOp);
     Ok(results)
+}
+
+/// A security group step's actions in two phases: up to creating the group, then its rules and
+/// tags.
+fn group_phase(s: &Step) -> (&[Action], &[Action]) {
+    let at = s.actions.iter().position(|a| a.call == Call::Ec2(Ec2Call::CreateSecurityGroup)).map_or(0, |i| i + 1);
+    s.actions.split_at(at)
 }
 
 /// Security groups report one result per group though they run in two phases.
@@ -200,9 +206,7 @@ where
 
 struct StepCtx<'a> {
     clients: &'a Clients,
-    set: &'a str,
     desired: &'a ManifestSet,
-    observed: &'a Observed,
     ids: &'a Ids,
     opts: &'a RunOptions,
 }
@@ -218,14 +222,6 @@ fn done(r: Result<(), AwsError>) -> (Outcome, Option<String>) {
 }
 
 impl StepCtx<'_> {
-    fn resource(&self, s: &Step) -> &Resource {
-        self.desired.get(s.kind, &s.name).expect("every non-delete step comes from a manifest")
-    }
-
-    fn live(&self, s: &Step) -> Option<&Live> {
-        self.observed.get(s.kind, &s.name)
-    }
-
     /// Refused steps and replacements without permission are not attempted.
     fn gate(&self, s: &Step) -> Option<(Outcome, Option<String>)> {
         if let Some(hold) = self.held(s) {
@@ -266,102 +262,45 @@ impl StepCtx<'_> {
         (plan::task_definition_hash(td) == hold.hash && hold.until > crate::store::now_epoch()).then_some(hold)
     }
 
-    async fn create_group(&self, s: &Step) -> (Outcome, Option<String>) {
+    /// Run the step's actions in order, exactly as planned; the first failure ends the step.
+    async fn run(&self, s: &Step, actions: &[Action]) -> (Outcome, Option<String>) {
         if let Some(g) = self.gate(s) {
             return g;
         }
-        let r = self.resource(s);
-        match s.op {
-            Op::Create => done(aws::ec2::create_group(self.clients, self.set, r, self.ids).await.map(drop)),
-            Op::Replace => {
-                let Some(live) = self.live(s) else {
-                    return (Outcome::Applied, None);
-                };
-                if let Err(e) = aws::ec2::delete_group(self.clients, live).await {
-                    return done(Err(e));
+        for action in actions {
+            let target = Target {
+                kind: s.kind,
+                name: &s.name,
+                id: self.ids.get(s.kind, &s.name),
+                part: action.part.as_deref().and_then(|p| self.ids.part(s.kind, &s.name, p)),
+            };
+            match aws::execute(self.clients, &target, action, self.ids).await {
+                Ok(Created::Resource(id)) => self.ids.set(s.kind, &s.name, id),
+                Ok(Created::Part(part, arn)) => self.ids.set_part(s.kind, &s.name, &part, arn),
+                Ok(Created::Nothing) if is_delete(action.call) => self.ids.remove(s.kind, &s.name),
+                Ok(Created::Nothing) => {}
+                Err(e) if s.op == Op::Replace && action.call == Call::Ecs(EcsCall::CreateService) => {
+                    return done(Err(AwsError::unresolved(
+                        s.id(),
+                        format!(
+                            "deleted the old service; the new one is created by a later run once the old has drained ({e})"
+                        ),
+                    )));
                 }
-                self.ids.remove(s.kind, &s.name);
-                done(aws::ec2::create_group(self.clients, self.set, r, self.ids).await.map(drop))
-            }
-            _ => (Outcome::Applied, None),
-        }
-    }
-
-    async fn group_rules(&self, s: &Step) -> (Outcome, Option<String>) {
-        if let Some(g) = self.gate(s) {
-            return g;
-        }
-        let r = self.resource(s);
-        let live = if matches!(s.op, Op::Create | Op::Replace) { None } else { self.live(s) };
-        let mut result = aws::ec2::sync_rules(self.clients, r, live, self.ids).await;
-        if let (Ok(()), Some(live)) = (&result, live) {
-            if s.touches("tags") {
-                result = aws::ec2::sync_tags(self.clients, self.set, r, live).await;
+                Err(e) => return done(Err(e)),
             }
         }
-        done(result)
+        (Outcome::Applied, None)
     }
+}
 
-    async fn step(&self, s: &Step) -> (Outcome, Option<String>) {
-        if let Some(g) = self.gate(s) {
-            return g;
-        }
-        let r = self.resource(s);
-        let (c, set, ids) = (self.clients, self.set, self.ids);
-        if s.op == Op::Replace {
-            if let Some(live) = self.live(s) {
-                if let Err(e) = self.delete_live(live).await {
-                    return done(Err(e));
-                }
-                self.ids.remove(s.kind, &s.name);
-            }
-        }
-        let create = matches!(s.op, Op::Create | Op::Replace);
-        let live = self.live(s);
-        let result = match (s.kind, create, live) {
-            (Kind::TargetGroup, true, _) => aws::elbv2::create_target_group(c, set, r, ids).await.map(drop),
-            (Kind::TargetGroup, false, Some(l)) => aws::elbv2::update_target_group(c, set, s, r, l, ids).await,
-            (Kind::LoadBalancer, true, _) => aws::elbv2::create_load_balancer(c, set, r, ids).await.map(drop),
-            (Kind::LoadBalancer, false, Some(l)) => aws::elbv2::update_load_balancer(c, set, s, r, l, ids).await,
-            (Kind::TaskDefinition, _, _) => {
-                aws::ecs::register_task_definition(c, set, r, &plan::task_definition_hash(r), ids).await.map(drop)
-            }
-            (Kind::Cluster, true, _) => aws::ecs::create_cluster(c, set, r, ids).await.map(drop),
-            (Kind::Cluster, false, Some(l)) => aws::ecs::update_cluster(c, set, s, r, l).await,
-            (Kind::Service, true, _) => match aws::ecs::create_service(c, set, r, ids).await {
-                Err(e) if s.op == Op::Replace => Err(AwsError::unresolved(
-                    s.id(),
-                    format!(
-                        "deleted the old service; the new one is created by a later run once the old has drained ({e})"
-                    ),
-                )),
-                other => other.map(drop),
-            },
-            (Kind::Service, false, Some(l)) => aws::ecs::update_service(c, set, s, r, l, ids).await,
-            (_, false, None) => Ok(()),
-            (Kind::SecurityGroup, ..) => Ok(()),
-        };
-        done(result)
-    }
-
-    async fn delete_live(&self, live: &Live) -> Result<(), AwsError> {
-        let c = self.clients;
-        match live.kind {
-            Kind::Service => aws::ecs::delete_service(c, live).await,
-            Kind::Cluster => aws::ecs::delete_cluster(c, live).await,
-            Kind::TaskDefinition => aws::ecs::deregister_family(c, live).await,
-            Kind::LoadBalancer => aws::elbv2::delete_load_balancer(c, live).await,
-            Kind::TargetGroup => aws::elbv2::delete_target_group(c, live).await,
-            Kind::SecurityGroup => aws::ec2::delete_group(c, live).await,
-        }
-    }
-
-    async fn delete(&self, s: &Step) -> (Outcome, Option<String>) {
-        let Some(live) = self.observed.orphans.iter().find(|o| o.kind == s.kind && o.name == s.name) else {
-            return (Outcome::Skipped, Some("no longer exists".into()));
-        };
-        done(self.delete_live(live).await)
-    }
+fn is_delete(call: Call) -> bool {
+    matches!(
+        call,
+        Call::Ecs(EcsCall::DeleteService | EcsCall::DeleteCluster | EcsCall::DeregisterTaskDefinition)
+            | Call::Elbv2(Elbv2Call::DeleteLoadBalancer | Elbv2Call::DeleteTargetGroup)
+            | Call::Ec2(Ec2Call::DeleteSecurityGroup)
+    )
 }
 
 /// The run's summary: what changed, what failed, and what it cost.

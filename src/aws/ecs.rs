@@ -9,9 +9,12 @@ use serde_json::Value;
 use tracing::debug;
 
 use super::ecs_convert as convert;
-use super::{AwsError, Clients, Ids, call_error, owned_tags};
-use crate::manifest::{Kind, ManifestSet, Resource, Spec};
-use crate::plan::{Live, Observed, Step, TAG_HASH, TAG_NAME, TAG_SET};
+use super::{AwsError, Clients, Created, Ids, Target, call_error};
+use crate::manifest::spec::cluster::{CapacityProviderStrategyItem, ClusterConfiguration, ServiceConnectDefaults};
+use crate::manifest::spec::{ClusterSpec, NameValue, ServiceSpec, TaskDefinitionSpec};
+use crate::manifest::{Kind, ManifestSet, Spec};
+use crate::plan::normalize::revision_label;
+use crate::plan::{Action, EcsCall, Live, Observed, TAG_HASH, TAG_NAME, TAG_SET};
 
 /// DescribeClusters takes at most 100 names, DescribeServices 10.
 const CLUSTERS_PER_CALL: usize = 100;
@@ -333,315 +336,260 @@ async fn observe_orphans(
     Ok(())
 }
 
-fn id(r: &Resource) -> String {
-    format!("{}/{}", r.kind, r.name())
+
+// ---- apply: one action, one call --------------------------------------------------------------
+
+/// The params of a create or update as a `ServiceSpec` (fields the action does not carry stay
+/// unset); `has` tells which it carries.
+fn service_spec(action: &Action) -> Result<ServiceSpec, String> {
+    let mut v = action.params.clone();
+    if let Some(o) = v.as_object_mut() {
+        for k in ["forceNewDeployment", "serviceName", "tags"] {
+            o.remove(k);
+        }
+        o.entry("cluster").or_insert(Value::String(String::new()));
+        o.entry("taskDefinition").or_insert(Value::String(String::new()));
+        if o.get("cluster").is_some_and(Value::is_null) {
+            o.insert("cluster".into(), Value::String(String::new()));
+        }
+    }
+    serde_json::from_value(v).map_err(|e| format!("{}: {e}", action.call))
 }
 
-// ---- clusters ----------------------------------------------------------------------------------
-
-pub async fn create_cluster(clients: &Clients, set: &str, r: &Resource, ids: &Ids) -> Result<String, AwsError> {
-    let Spec::Cluster(spec) = &r.spec else { unreachable!("a Cluster step carries a Cluster spec") };
-    let resp = clients
-        .ecs
-        .create_cluster()
-        .cluster_name(r.name())
-        .set_settings(Some(convert::cluster_settings(&spec.settings)))
-        .set_capacity_providers((!spec.capacity_providers.is_empty()).then(|| spec.capacity_providers.clone()))
-        .set_default_capacity_provider_strategy(non_empty(convert::capacity_provider_strategy(
-            &spec.default_capacity_provider_strategy,
-        )?))
-        .set_configuration(spec.configuration.as_ref().map(convert::cluster_configuration))
-        .set_service_connect_defaults(
-            spec.service_connect_defaults
-                .as_ref()
-                .map(|d| {
-                    aws_sdk_ecs::types::ClusterServiceConnectDefaultsRequest::builder().namespace(&d.namespace).build()
-                })
-                .transpose()
-                .map_err(|e| AwsError::unresolved(id(r), e.to_string()))?,
-        )
-        .set_tags(Some(convert::tags(&owned_tags(set, r.name(), &spec.tags))))
-        .send()
-        .await
-        .map_err(call_error("CreateCluster", id(r)))?;
-    let arn = resp.cluster().and_then(|c| c.cluster_arn()).unwrap_or_default().to_string();
-    ids.set(Kind::Cluster, r.name(), &arn);
-    Ok(arn)
+fn tags_param(action: &Action, key: Option<&str>) -> Result<BTreeMap<String, String>, String> {
+    match key {
+        Some(k) => Ok(action.param(k)?.unwrap_or_default()),
+        None => serde_json::from_value(action.params.clone()).map_err(|e| e.to_string()),
+    }
 }
 
-pub async fn update_cluster(
+/// Run one planned ECS action.
+pub async fn execute(
     clients: &Clients,
-    set: &str,
-    step: &Step,
-    r: &Resource,
-    live: &Live,
-) -> Result<(), AwsError> {
-    let Spec::Cluster(spec) = &r.spec else { unreachable!("a Cluster step carries a Cluster spec") };
-    if step.touches("settings") {
-        clients
-            .ecs
-            .update_cluster_settings()
-            .cluster(&live.id)
-            .set_settings(Some(convert::cluster_settings(&spec.settings)))
-            .send()
-            .await
-            .map_err(call_error("UpdateClusterSettings", id(r)))?;
+    call: EcsCall,
+    target: &Target<'_>,
+    action: &Action,
+    ids: &Ids,
+) -> Result<Created, AwsError> {
+    let resource = target.resource();
+    let p = |e: String| AwsError::unresolved(&resource, e);
+    let ecs = &clients.ecs;
+    let op = call.operation();
+    debug!(%resource, call = op, summary = %action.summary, "ECS");
+    match call {
+        EcsCall::CreateCluster => {
+            let spec: ClusterSpec = {
+                let mut v = action.params.clone();
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("clusterName");
+                    o.remove("tags");
+                }
+                serde_json::from_value(v).map_err(|e| p(e.to_string()))?
+            };
+            let resp = ecs
+                .create_cluster()
+                .cluster_name(target.name)
+                .set_settings(non_empty(convert::cluster_settings(&spec.settings)))
+                .set_capacity_providers(non_empty(spec.capacity_providers.clone()))
+                .set_default_capacity_provider_strategy(non_empty(convert::capacity_provider_strategy(
+                    &spec.default_capacity_provider_strategy,
+                )?))
+                .set_configuration(spec.configuration.as_ref().map(convert::cluster_configuration))
+                .set_service_connect_defaults(convert::service_connect_defaults(spec.service_connect_defaults.as_ref())?)
+                .set_tags(Some(convert::tags(&tags_param(action, Some("tags")).map_err(p)?)))
+                .send()
+                .await
+                .map_err(call_error(op, &resource))?;
+            let arn = resp.cluster().and_then(|c| c.cluster_arn()).unwrap_or_default();
+            Ok(Created::Resource(arn.to_string()))
+        }
+        EcsCall::UpdateClusterSettings => {
+            let settings: Vec<NameValue> = action.param("settings").map_err(p)?.unwrap_or_default();
+            ecs.update_cluster_settings()
+                .cluster(target.id()?)
+                .set_settings(Some(convert::cluster_settings(&settings)))
+                .send()
+                .await
+                .map_err(call_error(op, &resource))?;
+            Ok(Created::Nothing)
+        }
+        EcsCall::UpdateCluster => {
+            let configuration: Option<ClusterConfiguration> = action.param("configuration").map_err(p)?;
+            let defaults: Option<ServiceConnectDefaults> = action.param("serviceConnectDefaults").map_err(p)?;
+            ecs.update_cluster()
+                .cluster(target.id()?)
+                .set_configuration(configuration.as_ref().map(convert::cluster_configuration))
+                .set_service_connect_defaults(convert::service_connect_defaults(defaults.as_ref())?)
+                .send()
+                .await
+                .map_err(call_error(op, &resource))?;
+            Ok(Created::Nothing)
+        }
+        EcsCall::PutClusterCapacityProviders => {
+            let providers: Vec<String> = action.param("capacityProviders").map_err(p)?.unwrap_or_default();
+            let strategy: Vec<CapacityProviderStrategyItem> =
+                action.param("defaultCapacityProviderStrategy").map_err(p)?.unwrap_or_default();
+            ecs.put_cluster_capacity_providers()
+                .cluster(target.id()?)
+                .set_capacity_providers(Some(providers))
+                .set_default_capacity_provider_strategy(Some(convert::capacity_provider_strategy(&strategy)?))
+                .send()
+                .await
+                .map_err(call_error(op, &resource))?;
+            Ok(Created::Nothing)
+        }
+        EcsCall::DeleteCluster => {
+            let id: String = action.param("id").map_err(p)?.unwrap_or_default();
+            ecs.delete_cluster().cluster(id).send().await.map_err(call_error(op, &resource))?;
+            Ok(Created::Nothing)
+        }
+        EcsCall::RegisterTaskDefinition => {
+            let tags = tags_param(action, Some("tags")).map_err(p)?;
+            let mut v = action.params.clone();
+            if let Some(o) = v.as_object_mut() {
+                o.remove("tags");
+            }
+            let spec: TaskDefinitionSpec = serde_json::from_value(v).map_err(|e| p(e.to_string()))?;
+            let resp =
+                convert::register_task_definition(ecs, target.name, &spec, &tags)?.send().await.map_err(call_error(op, &resource))?;
+            let arn = resp.task_definition().and_then(|t| t.task_definition_arn()).unwrap_or_default();
+            Ok(Created::Resource(arn.to_string()))
+        }
+        EcsCall::DeregisterTaskDefinition => {
+            // Every ACTIVE revision of the family: listed here, one deregister call each (the
+            // plan names the family; the revisions are what AWS lists at that moment).
+            let family: String = action.param("family").map_err(p)?.unwrap_or_default();
+            let mut arns = Vec::new();
+            let mut pages = ecs
+                .list_task_definitions()
+                .family_prefix(&family)
+                .status(TaskDefinitionStatus::Active)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                arns.extend(page.map_err(call_error("ListTaskDefinitions", &resource))?.task_definition_arns().iter().cloned());
+            }
+            for arn in arns.iter().filter(|a| revision_label(a).split(':').next() == Some(family.as_str())) {
+                ecs.deregister_task_definition().task_definition(arn).send().await.map_err(call_error(op, &resource))?;
+            }
+            Ok(Created::Nothing)
+        }
+        EcsCall::CreateService => {
+            let spec = service_spec(action).map_err(p)?;
+            let cluster = ids.resolve(Kind::Cluster, &spec.cluster)?;
+            let task_definition = ids.resolve(Kind::TaskDefinition, &spec.task_definition)?;
+            let resp = ecs
+                .create_service()
+                .cluster(&cluster)
+                .service_name(target.name)
+                .task_definition(task_definition)
+                .set_desired_count(spec.desired_count)
+                .set_launch_type(spec.launch_type.as_deref().map(Into::into))
+                .set_capacity_provider_strategy(non_empty(convert::capacity_provider_strategy(
+                    &spec.capacity_provider_strategy,
+                )?))
+                .set_platform_version(spec.platform_version.clone())
+                .set_role(spec.role.clone())
+                .set_load_balancers(non_empty(convert::load_balancers(&spec, ids)?))
+                .set_service_registries(non_empty(convert::service_registries(&spec.service_registries)))
+                .set_network_configuration(convert::network_configuration(&spec, ids)?)
+                .set_deployment_configuration(spec.deployment_configuration.as_ref().map(convert::deployment_configuration))
+                .set_placement_constraints(non_empty(convert::placement_constraints(&spec.placement_constraints)))
+                .set_placement_strategy(non_empty(convert::placement_strategy(&spec.placement_strategy)))
+                .set_health_check_grace_period_seconds(spec.health_check_grace_period_seconds)
+                .set_scheduling_strategy(spec.scheduling_strategy.as_deref().map(Into::into))
+                .set_deployment_controller(spec.deployment_controller.as_ref().map(convert::deployment_controller).transpose()?)
+                .set_enable_ecs_managed_tags(spec.enable_ecs_managed_tags)
+                .set_propagate_tags(spec.propagate_tags.as_deref().map(Into::into))
+                .set_enable_execute_command(spec.enable_execute_command)
+                .set_availability_zone_rebalancing(spec.availability_zone_rebalancing.as_deref().map(Into::into))
+                .set_tags(Some(convert::tags(&tags_param(action, Some("tags")).map_err(p)?)))
+                .send()
+                .await
+                .map_err(call_error(op, &resource))?;
+            let arn = resp.service().and_then(|s| s.service_arn()).unwrap_or_default();
+            Ok(Created::Resource(arn.to_string()))
+        }
+        EcsCall::UpdateService => {
+            let spec = service_spec(action).map_err(p)?;
+            let has = |k: &str| action.has(k);
+            let cluster = if spec.cluster.is_empty() { target.name.to_string() } else { spec.cluster.clone() };
+            let mut u = ecs.update_service().cluster(cluster).service(target.name);
+            if has("taskDefinition") {
+                u = u.task_definition(ids.resolve(Kind::TaskDefinition, &spec.task_definition)?);
+            }
+            if has("desiredCount") {
+                u = u.set_desired_count(spec.desired_count);
+            }
+            if has("capacityProviderStrategy") {
+                u = u.set_capacity_provider_strategy(Some(convert::capacity_provider_strategy(
+                    &spec.capacity_provider_strategy,
+                )?));
+            }
+            if has("forceNewDeployment") {
+                u = u.force_new_deployment(action.param::<bool>("forceNewDeployment").map_err(p)?.unwrap_or(false));
+            }
+            if has("deploymentConfiguration") {
+                let d = spec.deployment_configuration.clone().unwrap_or_default();
+                u = u.deployment_configuration(convert::deployment_configuration(&d));
+            }
+            if has("networkConfiguration") {
+                u = u.set_network_configuration(convert::network_configuration(&spec, ids)?);
+            }
+            if has("loadBalancers") {
+                u = u.set_load_balancers(Some(convert::load_balancers(&spec, ids)?));
+            }
+            if has("placementConstraints") {
+                u = u.set_placement_constraints(Some(convert::placement_constraints(&spec.placement_constraints)));
+            }
+            if has("placementStrategy") {
+                u = u.set_placement_strategy(Some(convert::placement_strategy(&spec.placement_strategy)));
+            }
+            if has("platformVersion") {
+                u = u.set_platform_version(spec.platform_version.clone());
+            }
+            if has("healthCheckGracePeriodSeconds") {
+                u = u.set_health_check_grace_period_seconds(spec.health_check_grace_period_seconds);
+            }
+            if has("enableExecuteCommand") {
+                u = u.set_enable_execute_command(spec.enable_execute_command);
+            }
+            if has("enableECSManagedTags") {
+                u = u.set_enable_ecs_managed_tags(spec.enable_ecs_managed_tags);
+            }
+            if has("propagateTags") {
+                u = u.set_propagate_tags(spec.propagate_tags.as_deref().map(Into::into));
+            }
+            if has("serviceRegistries") {
+                u = u.set_service_registries(Some(convert::service_registries(&spec.service_registries)));
+            }
+            if has("availabilityZoneRebalancing") {
+                u = u.set_availability_zone_rebalancing(spec.availability_zone_rebalancing.as_deref().map(Into::into));
+            }
+            u.send().await.map_err(call_error(op, &resource))?;
+            Ok(Created::Nothing)
+        }
+        EcsCall::DeleteService => {
+            let id: String = action.param("id").map_err(p)?.unwrap_or_default();
+            let cluster: String = action.param("cluster").map_err(p)?.unwrap_or_default();
+            let force = action.param::<bool>("force").map_err(p)?.unwrap_or(false);
+            ecs.delete_service().cluster(cluster).service(id).force(force).send().await.map_err(call_error(op, &resource))?;
+            Ok(Created::Nothing)
+        }
+        EcsCall::TagResource => {
+            ecs.tag_resource()
+                .resource_arn(target.id()?)
+                .set_tags(Some(convert::tags(&tags_param(action, None).map_err(p)?)))
+                .send()
+                .await
+                .map_err(call_error(op, &resource))?;
+            Ok(Created::Nothing)
+        }
     }
-    if step.touches("configuration") || step.touches("serviceConnectDefaults") {
-        clients
-            .ecs
-            .update_cluster()
-            .cluster(&live.id)
-            .set_configuration(spec.configuration.as_ref().map(convert::cluster_configuration))
-            .send()
-            .await
-            .map_err(call_error("UpdateCluster", id(r)))?;
-    }
-    if step.touches("capacityProviders") || step.touches("defaultCapacityProviderStrategy") {
-        clients
-            .ecs
-            .put_cluster_capacity_providers()
-            .cluster(&live.id)
-            .set_capacity_providers(Some(spec.capacity_providers.clone()))
-            .set_default_capacity_provider_strategy(Some(convert::capacity_provider_strategy(
-                &spec.default_capacity_provider_strategy,
-            )?))
-            .send()
-            .await
-            .map_err(call_error("PutClusterCapacityProviders", id(r)))?;
-    }
-    tag(clients, step, r, &live.id, set, &spec.tags).await
-}
-
-pub async fn delete_cluster(clients: &Clients, live: &Live) -> Result<(), AwsError> {
-    clients
-        .ecs
-        .delete_cluster()
-        .cluster(&live.id)
-        .send()
-        .await
-        .map_err(call_error("DeleteCluster", format!("Cluster/{}", live.name)))?;
-    Ok(())
-}
-
-/// TagResource with the manifest and ownership tags, when the plan found any missing or changed.
-async fn tag(
-    clients: &Clients,
-    step: &Step,
-    r: &Resource,
-    arn: &str,
-    set: &str,
-    tags: &[crate::manifest::spec::Tag],
-) -> Result<(), AwsError> {
-    if !step.touches("tags") {
-        return Ok(());
-    }
-    clients
-        .ecs
-        .tag_resource()
-        .resource_arn(arn)
-        .set_tags(Some(convert::tags(&owned_tags(set, r.name(), tags))))
-        .send()
-        .await
-        .map_err(call_error("TagResource", id(r)))?;
-    Ok(())
 }
 
 fn non_empty<T>(v: Vec<T>) -> Option<Vec<T>> {
     (!v.is_empty()).then_some(v)
-}
-
-// ---- task definitions --------------------------------------------------------------------------
-
-/// Register a revision from the manifest, tagged with its content hash; record its ARN as the
-/// one services of this run should run.
-pub async fn register_task_definition(
-    clients: &Clients,
-    set: &str,
-    r: &Resource,
-    hash: &str,
-    ids: &Ids,
-) -> Result<String, AwsError> {
-    let Spec::TaskDefinition(spec) = &r.spec else {
-        unreachable!("a TaskDefinition step carries a TaskDefinition spec")
-    };
-    let mut tags = owned_tags(set, r.name(), &spec.tags);
-    tags.insert(TAG_HASH.to_string(), hash.to_string());
-    let resp = convert::register_task_definition(&clients.ecs, r.name(), spec, &tags)?
-        .send()
-        .await
-        .map_err(call_error("RegisterTaskDefinition", id(r)))?;
-    let arn = resp.task_definition().and_then(|t| t.task_definition_arn()).unwrap_or_default().to_string();
-    ids.set(Kind::TaskDefinition, r.name(), &arn);
-    Ok(arn)
-}
-
-/// Deregister every ACTIVE revision of a family that left the set (prune).
-pub async fn deregister_family(clients: &Clients, live: &Live) -> Result<(), AwsError> {
-    let mut arns = Vec::new();
-    let mut pages = clients
-        .ecs
-        .list_task_definitions()
-        .family_prefix(&live.name)
-        .status(TaskDefinitionStatus::Active)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        arns.extend(
-            page.map_err(call_error("ListTaskDefinitions", format!("TaskDefinition/{}", live.name)))?
-                .task_definition_arns()
-                .iter()
-                .cloned(),
-        );
-    }
-    for arn in
-        arns.iter().filter(|a| crate::plan::normalize::revision_label(a).split(':').next() == Some(live.name.as_str()))
-    {
-        clients
-            .ecs
-            .deregister_task_definition()
-            .task_definition(arn)
-            .send()
-            .await
-            .map_err(call_error("DeregisterTaskDefinition", format!("TaskDefinition/{}", live.name)))?;
-    }
-    Ok(())
-}
-
-// ---- services ----------------------------------------------------------------------------------
-
-pub async fn create_service(clients: &Clients, set: &str, r: &Resource, ids: &Ids) -> Result<String, AwsError> {
-    let Spec::Service(spec) = &r.spec else { unreachable!("a Service step carries a Service spec") };
-    let cluster = ids.resolve(Kind::Cluster, &spec.cluster)?;
-    let task_definition = ids.resolve(Kind::TaskDefinition, &spec.task_definition)?;
-    let resp = clients
-        .ecs
-        .create_service()
-        .cluster(&cluster)
-        .service_name(r.name())
-        .task_definition(task_definition)
-        .set_desired_count(spec.desired_count)
-        .set_launch_type(spec.launch_type.as_deref().map(Into::into))
-        .set_capacity_provider_strategy(non_empty(convert::capacity_provider_strategy(
-            &spec.capacity_provider_strategy,
-        )?))
-        .set_platform_version(spec.platform_version.clone())
-        .set_role(spec.role.clone())
-        .set_load_balancers(non_empty(convert::load_balancers(spec, ids)?))
-        .set_service_registries(non_empty(convert::service_registries(&spec.service_registries)))
-        .set_network_configuration(convert::network_configuration(spec, ids)?)
-        .set_deployment_configuration(spec.deployment_configuration.as_ref().map(convert::deployment_configuration))
-        .set_placement_constraints(non_empty(convert::placement_constraints(&spec.placement_constraints)))
-        .set_placement_strategy(non_empty(convert::placement_strategy(&spec.placement_strategy)))
-        .set_health_check_grace_period_seconds(spec.health_check_grace_period_seconds)
-        .set_scheduling_strategy(spec.scheduling_strategy.as_deref().map(Into::into))
-        .set_deployment_controller(spec.deployment_controller.as_ref().map(convert::deployment_controller).transpose()?)
-        .set_enable_ecs_managed_tags(spec.enable_ecs_managed_tags)
-        .set_propagate_tags(spec.propagate_tags.as_deref().map(Into::into))
-        .set_enable_execute_command(spec.enable_execute_command)
-        .set_availability_zone_rebalancing(spec.availability_zone_rebalancing.as_deref().map(Into::into))
-        .set_tags(Some(convert::tags(&owned_tags(set, r.name(), &spec.tags))))
-        .send()
-        .await
-        .map_err(call_error("CreateService", id(r)))?;
-    let arn = resp.service().and_then(|s| s.service_arn()).unwrap_or_default().to_string();
-    ids.set(Kind::Service, r.name(), &arn);
-    Ok(arn)
-}
-
-/// UpdateService with exactly the fields the plan found changed (so `ignoreDifferences` fields,
-/// such as an autoscaled `desiredCount`, are never sent).
-pub async fn update_service(
-    clients: &Clients,
-    set: &str,
-    step: &Step,
-    r: &Resource,
-    live: &Live,
-    ids: &Ids,
-) -> Result<(), AwsError> {
-    let Spec::Service(spec) = &r.spec else { unreachable!("a Service step carries a Service spec") };
-    let fields: Vec<&str> = step
-        .changes
-        .iter()
-        .map(|c| c.path.split(['.', '[']).next().unwrap_or_default())
-        .filter(|f| *f != "tags")
-        .collect();
-    if !fields.is_empty() {
-        let cluster = live
-            .spec
-            .get("cluster")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .unwrap_or(ids.resolve(Kind::Cluster, &spec.cluster)?);
-        let has = |f: &str| fields.contains(&f);
-        let mut u = clients.ecs.update_service().cluster(cluster).service(r.name());
-        if has("taskDefinition") {
-            u = u.task_definition(ids.resolve(Kind::TaskDefinition, &spec.task_definition)?);
-        }
-        if has("desiredCount") {
-            u = u.set_desired_count(spec.desired_count);
-        }
-        if has("capacityProviderStrategy") {
-            u = u.set_capacity_provider_strategy(Some(convert::capacity_provider_strategy(
-                &spec.capacity_provider_strategy,
-            )?));
-        }
-        if has("deploymentConfiguration") {
-            let d = spec.deployment_configuration.clone().unwrap_or_default();
-            u = u.deployment_configuration(convert::deployment_configuration(&d));
-        }
-        if has("networkConfiguration") {
-            u = u.set_network_configuration(convert::network_configuration(spec, ids)?);
-        }
-        if has("loadBalancers") {
-            u = u.set_load_balancers(Some(convert::load_balancers(spec, ids)?));
-        }
-        if has("placementConstraints") {
-            u = u.set_placement_constraints(Some(convert::placement_constraints(&spec.placement_constraints)));
-        }
-        if has("placementStrategy") {
-            u = u.set_placement_strategy(Some(convert::placement_strategy(&spec.placement_strategy)));
-        }
-        if has("platformVersion") {
-            u = u.set_platform_version(spec.platform_version.clone());
-        }
-        if has("healthCheckGracePeriodSeconds") {
-            u = u.health_check_grace_period_seconds(spec.health_check_grace_period_seconds.unwrap_or(0));
-        }
-        if has("enableExecuteCommand") {
-            u = u.enable_execute_command(spec.enable_execute_command.unwrap_or(false));
-        }
-        if has("enableECSManagedTags") {
-            u = u.enable_ecs_managed_tags(spec.enable_ecs_managed_tags.unwrap_or(false));
-        }
-        if has("propagateTags") {
-            u = u.propagate_tags(spec.propagate_tags.as_deref().unwrap_or("NONE").into());
-        }
-        if has("serviceRegistries") {
-            u = u.set_service_registries(Some(convert::service_registries(&spec.service_registries)));
-        }
-        if has("availabilityZoneRebalancing") {
-            u = u.set_availability_zone_rebalancing(spec.availability_zone_rebalancing.as_deref().map(Into::into));
-        }
-        u.send().await.map_err(call_error("UpdateService", id(r)))?;
-    }
-    tag(clients, step, r, &live.id, set, &spec.tags).await
-}
-
-/// Delete a service without scaling it down first (`force`): the reconciler only deletes what
-/// the set asked to be gone.
-pub async fn delete_service(clients: &Clients, live: &Live) -> Result<(), AwsError> {
-    let cluster = live.spec.get("cluster").and_then(Value::as_str).unwrap_or_default();
-    clients
-        .ecs
-        .delete_service()
-        .cluster(cluster)
-        .service(&live.id)
-        .force(true)
-        .send()
-        .await
-        .map_err(call_error("DeleteService", format!("Service/{}", live.name)))?;
-    Ok(())
 }
 
 /// Where a service's rollout stands, for `--wait` and status.

@@ -945,12 +945,15 @@ pub fn cluster_configuration(c: &cl::ClusterConfiguration) -> ecs::ClusterConfig
 
 /// The cluster's default Service Connect namespace, for CreateCluster/UpdateCluster.
 pub fn service_connect_defaults(
-    d: &cl::ServiceConnectDefaults,
-) -> Result<ecs::ClusterServiceConnectDefaultsRequest, AwsError> {
-    ecs::ClusterServiceConnectDefaultsRequest::builder()
-        .namespace(&d.namespace)
-        .build()
-        .map_err(built("serviceConnectDefaults"))
+    d: Option<&cl::ServiceConnectDefaults>,
+) -> Result<Option<ecs::ClusterServiceConnectDefaultsRequest>, AwsError> {
+    d.map(|d| {
+        ecs::ClusterServiceConnectDefaultsRequest::builder()
+            .namespace(&d.namespace)
+            .build()
+            .map_err(built("serviceConnectDefaults"))
+    })
+    .transpose()
 }
 
 pub fn tags(map: &BTreeMap<String, String>) -> Vec<ecs::Tag> {

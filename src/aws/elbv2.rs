@@ -6,13 +6,12 @@ use aws_sdk_elasticloadbalancingv2::types;
 use futures::{StreamExt, TryStreamExt};
 use serde_json::{Map, Value};
 
-use super::{AwsError, Clients, Ids, call_error, owned_tags};
-use crate::manifest::spec::load_balancer::{
-    Action, Certificate, Listener, LoadBalancerSpec, Rule, RuleCondition, SubnetMapping,
-};
-use crate::manifest::spec::target_group::{HealthCheck, Matcher, TargetGroupSpec};
-use crate::manifest::{Kind, ManifestSet, Resource, Spec};
-use crate::plan::{Live, Observed, Step, TAG_NAME, TAG_SET};
+use super::{AwsError, Clients, Created, Ids, Target, call_error};
+use crate::manifest::spec::NumberString;
+use crate::manifest::spec::load_balancer::{Action, LoadBalancerSpec, RuleCondition, SubnetMapping};
+use crate::manifest::spec::target_group::{Matcher, TargetGroupSpec};
+use crate::manifest::{Kind, ManifestSet, Spec};
+use crate::plan::{Action as PlanAction, Elbv2Call, Live, Observed, TAG_NAME, TAG_SET};
 
 /// The largest page `DescribeTargetGroups` and `DescribeLoadBalancers` return.
 const PAGE_SIZE: i32 = 400;
@@ -20,20 +19,6 @@ const PAGE_SIZE: i32 = 400;
 const TAGS_PER_CALL: usize = 20;
 /// Concurrent per-resource describe calls during an observe.
 const CONCURRENCY: usize = 8;
-
-/// The change paths (flat names, as the plan writes them) that `ModifyTargetGroup` repairs.
-const HEALTH_CHECK_PATHS: [&str; 10] = [
-    "healthCheck",
-    "healthCheckProtocol",
-    "healthCheckPort",
-    "healthCheckEnabled",
-    "healthCheckPath",
-    "healthCheckIntervalSeconds",
-    "healthCheckTimeoutSeconds",
-    "healthyThresholdCount",
-    "unhealthyThresholdCount",
-    "matcher",
-];
 
 // ---------------------------------------------------------------------------------------------
 // Observe
@@ -604,36 +589,6 @@ fn condition_json(c: &types::RuleCondition) -> Value {
 // Manifest → SDK (pure)
 // ---------------------------------------------------------------------------------------------
 
-fn target_group_spec(r: &Resource) -> Result<&TargetGroupSpec, AwsError> {
-    match &r.spec {
-        Spec::TargetGroup(s) => Ok(s),
-        _ => Err(AwsError::unresolved(r.id(), "is not a TargetGroup")),
-    }
-}
-
-fn load_balancer_spec(r: &Resource) -> Result<&LoadBalancerSpec, AwsError> {
-    match &r.spec {
-        Spec::LoadBalancer(s) => Ok(s),
-        _ => Err(AwsError::unresolved(r.id(), "is not a LoadBalancer")),
-    }
-}
-
-/// The health check as one block: each flat `healthCheck*` field, else the `healthCheck:` block's.
-fn health_check(spec: &TargetGroupSpec) -> HealthCheck {
-    let block = spec.health_check.clone().unwrap_or_default();
-    HealthCheck {
-        enabled: spec.health_check_enabled.or(block.enabled),
-        protocol: spec.health_check_protocol.clone().or(block.protocol),
-        port: spec.health_check_port.clone().or(block.port),
-        path: spec.health_check_path.clone().or(block.path),
-        interval_seconds: spec.health_check_interval_seconds.or(block.interval_seconds),
-        timeout_seconds: spec.health_check_timeout_seconds.or(block.timeout_seconds),
-        healthy_threshold_count: spec.healthy_threshold_count.or(block.healthy_threshold_count),
-        unhealthy_threshold_count: spec.unhealthy_threshold_count.or(block.unhealthy_threshold_count),
-        matcher: spec.matcher.clone().or(block.matcher),
-    }
-}
-
 fn sdk_matcher(m: &Matcher) -> types::Matcher {
     types::Matcher::builder()
         .set_http_code(m.http_code.as_ref().map(|c| c.0.clone()))
@@ -671,16 +626,6 @@ fn resolve_action(action: &Action, ids: &Ids) -> Result<Action, AwsError> {
         }
     }
     Ok(a)
-}
-
-/// The listener with every target group reference of its actions and rules resolved to an ARN.
-fn resolve_listener(listener: &Listener, ids: &Ids) -> Result<Listener, AwsError> {
-    let mut l = listener.clone();
-    l.default_actions = l.default_actions.iter().map(|a| resolve_action(a, ids)).collect::<Result<_, _>>()?;
-    for rule in &mut l.rules {
-        rule.actions = rule.actions.iter().map(|a| resolve_action(a, ids)).collect::<Result<_, _>>()?;
-    }
-    Ok(l)
 }
 
 /// An SDK action from a resolved manifest action.
@@ -778,15 +723,6 @@ fn sdk_condition(c: &RuleCondition) -> types::RuleCondition {
         .build()
 }
 
-fn sdk_certificates(certificates: &[Certificate]) -> Option<Vec<types::Certificate>> {
-    non_empty(
-        certificates
-            .iter()
-            .map(|c| types::Certificate::builder().set_certificate_arn(c.certificate_arn.clone()).build())
-            .collect(),
-    )
-}
-
 fn sdk_subnet_mapping(m: &SubnetMapping, ids: &Ids) -> Result<types::SubnetMapping, AwsError> {
     Ok(types::SubnetMapping::builder()
         .set_subnet_id(m.subnet_id.as_deref().map(|s| ids.subnet(s)).transpose()?)
@@ -797,517 +733,288 @@ fn sdk_subnet_mapping(m: &SubnetMapping, ids: &Ids) -> Result<types::SubnetMappi
 }
 
 // ---------------------------------------------------------------------------------------------
-// Listener comparison (pure)
+// Apply: one action, one call
 // ---------------------------------------------------------------------------------------------
 
-/// Whether `live` has every field `desired` gives, with the same value: objects by the desired
-/// keys only (AWS fills in defaults such as an action's `order` or a forward's `forwardConfig`),
-/// lists element by element, scalars exactly.
-fn covers(desired: &Value, live: &Value) -> bool {
-    match (desired, live) {
-        (Value::Object(d), Value::Object(l)) => d.iter().all(|(k, dv)| l.get(k).is_some_and(|lv| covers(dv, lv))),
-        (Value::Array(d), Value::Array(l)) => d.len() == l.len() && d.iter().zip(l).all(|(dv, lv)| covers(dv, lv)),
-        (d, l) => d == l,
-    }
+fn certificates_of(action: &PlanAction) -> Result<Option<Vec<types::Certificate>>, String> {
+    let arns: Option<Vec<String>> = action.param("certificates")?;
+    Ok(arns.map(|a| a.into_iter().map(|arn| types::Certificate::builder().certificate_arn(arn).build()).collect()))
 }
 
-/// Whether a live listener (manifest shape, as observed) differs from the resolved manifest
-/// listener in anything `ModifyListener` sets (rules and tags aside).
-pub fn listener_differs(desired: &Listener, live: &Value) -> bool {
-    let mut d = serde_json::to_value(desired).unwrap_or(Value::Null);
-    if let Some(o) = d.as_object_mut() {
-        o.remove("rules");
-        o.remove("tags");
-    }
-    !covers(&d, live)
-}
-
-/// Whether a live rule differs from the resolved manifest rule in its conditions or actions.
-pub fn rule_differs(desired: &Rule, live: &Value) -> bool {
-    let mut d = serde_json::to_value(desired).unwrap_or(Value::Null);
-    if let Some(o) = d.as_object_mut() {
-        o.remove("tags");
-        // An absent list is an empty one to ModifyRule.
-        o.entry("conditions").or_insert_with(|| Value::Array(vec![]));
-        o.entry("actions").or_insert_with(|| Value::Array(vec![]));
-    }
-    let mut l = live.clone();
-    if let Some(o) = l.as_object_mut() {
-        o.entry("conditions").or_insert_with(|| Value::Array(vec![]));
-        o.entry("actions").or_insert_with(|| Value::Array(vec![]));
-    }
-    !covers(&d, &l)
-}
-
-/// One listener or rule call that brings the live listeners to the manifest's.
-#[derive(Debug, PartialEq)]
-enum ListenerOp<'a> {
-    DeleteRule { arn: String },
-    DeleteListener { arn: String },
-    ModifyListener { arn: String, listener: &'a Listener },
-    ModifyRule { arn: String, rule: &'a Rule },
-    CreateListener { listener: &'a Listener },
-    CreateRule { listener_arn: String, rule: &'a Rule },
-}
-
-/// The calls, in the order they run (deletes first, so a freed port or priority can be reused),
-/// that turn the live listeners (from `live.spec.listeners`, ARNs from `live.parts`) into the
-/// resolved manifest listeners. Listeners are matched by port, rules by priority.
-fn plan_listeners<'a>(desired: &'a [Listener], live: &Live) -> Result<Vec<ListenerOp<'a>>, AwsError> {
-    let part = |key: String| {
-        live.parts.get(&key).cloned().ok_or_else(|| {
-            AwsError::unresolved(format!("{}/{}", live.kind, live.name), format!("no ARN observed for {key}"))
-        })
+fn actions_of(action: &PlanAction, key: &str, ids: &Ids) -> Result<Option<Vec<types::Action>>, AwsError> {
+    let resource = key.to_string();
+    let Some(list) = action.param::<Vec<Action>>(key).map_err(|e| AwsError::unresolved(&resource, e))? else {
+        return Ok(None);
     };
-    let port_of = |v: &Value| v.get("port").and_then(Value::as_i64).unwrap_or(0);
-    let live_listeners: BTreeMap<i64, &Value> = live
-        .spec
-        .get("listeners")
-        .and_then(Value::as_array)
-        .map(|ls| ls.iter().map(|l| (port_of(l), l)).collect())
-        .unwrap_or_default();
-    let wanted: BTreeMap<i64, &Listener> = desired.iter().map(|l| (i64::from(l.port.unwrap_or(0)), l)).collect();
-
-    let (mut delete_rules, mut delete_listeners, mut modify_listeners) = (vec![], vec![], vec![]);
-    let (mut modify_rules, mut create_listeners, mut create_rules) = (vec![], vec![], vec![]);
-    for port in live_listeners.keys().filter(|p| !wanted.contains_key(p)) {
-        delete_listeners.push(ListenerOp::DeleteListener { arn: part(format!("listener:{port}"))? });
-    }
-    for (port, &listener) in &wanted {
-        let Some(&live_listener) = live_listeners.get(port) else {
-            create_listeners.push(ListenerOp::CreateListener { listener });
-            continue;
-        };
-        let arn = part(format!("listener:{port}"))?;
-        if listener_differs(listener, live_listener) {
-            modify_listeners.push(ListenerOp::ModifyListener { arn: arn.clone(), listener });
-        }
-        let live_rules: BTreeMap<i64, &Value> = live_listener
-            .get("rules")
-            .and_then(Value::as_array)
-            .map(|rs| rs.iter().filter_map(|r| Some((r.get("priority")?.as_i64()?, r))).collect())
-            .unwrap_or_default();
-        let wanted_rules: BTreeMap<i64, &Rule> = listener.rules.iter().map(|r| (i64::from(r.priority), r)).collect();
-        for priority in live_rules.keys().filter(|p| !wanted_rules.contains_key(p)) {
-            delete_rules.push(ListenerOp::DeleteRule { arn: part(format!("rule:{port}:{priority}"))? });
-        }
-        for (priority, &rule) in &wanted_rules {
-            match live_rules.get(priority) {
-                None => create_rules.push(ListenerOp::CreateRule { listener_arn: arn.clone(), rule }),
-                Some(&live_rule) if rule_differs(rule, live_rule) => {
-                    modify_rules.push(ListenerOp::ModifyRule { arn: part(format!("rule:{port}:{priority}"))?, rule })
-                }
-                Some(_) => {}
-            }
-        }
-    }
-    Ok([delete_rules, delete_listeners, modify_listeners, modify_rules, create_listeners, create_rules]
-        .into_iter()
-        .flatten()
-        .collect())
+    let resolved = list.iter().map(|a| resolve_action(a, ids)).collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(resolved.iter().map(sdk_action).collect()))
 }
 
-// ---------------------------------------------------------------------------------------------
-// Apply
-// ---------------------------------------------------------------------------------------------
-
-/// CreateTargetGroup with every manifest field and the ownership tags, then its attributes.
-pub async fn create_target_group(clients: &Clients, set: &str, r: &Resource, ids: &Ids) -> Result<String, AwsError> {
-    let spec = target_group_spec(r)?;
-    let name = r.name();
-    let resource = r.id();
-    let hc = health_check(spec);
-    let vpc = spec.vpc.as_deref().map(|v| ids.vpc(v)).transpose()?;
-    tracing::debug!(target_group = name, "CreateTargetGroup");
-    let out = clients
-        .elbv2
-        .create_target_group()
-        .name(name)
-        .set_protocol(spec.protocol.as_deref().map(types::ProtocolEnum::from))
-        .set_protocol_version(spec.protocol_version.clone())
-        .set_port(spec.port)
-        .set_vpc_id(vpc)
-        .set_target_type(spec.target_type.as_deref().map(types::TargetTypeEnum::from))
-        .set_ip_address_type(spec.ip_address_type.as_deref().map(types::TargetGroupIpAddressTypeEnum::from))
-        .set_health_check_protocol(hc.protocol.as_deref().map(types::ProtocolEnum::from))
-        .set_health_check_port(hc.port.map(|p| p.0))
-        .set_health_check_enabled(hc.enabled)
-        .set_health_check_path(hc.path)
-        .set_health_check_interval_seconds(hc.interval_seconds)
-        .set_health_check_timeout_seconds(hc.timeout_seconds)
-        .set_healthy_threshold_count(hc.healthy_threshold_count)
-        .set_unhealthy_threshold_count(hc.unhealthy_threshold_count)
-        .set_matcher(hc.matcher.as_ref().map(sdk_matcher))
-        .set_tags(Some(sdk_tags(&owned_tags(set, name, &spec.tags))))
-        .send()
-        .await
-        .map_err(call_error("CreateTargetGroup", &resource))?;
-    let arn = out
-        .target_groups()
-        .first()
-        .and_then(|tg| tg.target_group_arn())
-        .ok_or_else(|| AwsError::unresolved(&resource, "CreateTargetGroup returned no ARN"))?
-        .to_string();
-    ids.set(Kind::TargetGroup, name, &arn);
-    if !spec.attributes.is_empty() {
-        modify_target_group_attributes(clients, &resource, &arn, &spec.attributes).await?;
-    }
-    Ok(arn)
+fn conditions_of(action: &PlanAction) -> Result<Option<Vec<types::RuleCondition>>, String> {
+    Ok(action.param::<Vec<RuleCondition>>("conditions")?.map(|c| c.iter().map(sdk_condition).collect()))
 }
 
-async fn modify_target_group_attributes(
+fn tags_of(action: &PlanAction, key: Option<&str>) -> Result<Vec<types::Tag>, String> {
+    let tags: BTreeMap<String, String> = match key {
+        Some(k) => action.param(k)?.unwrap_or_default(),
+        None => serde_json::from_value(action.params.clone()).map_err(|e| e.to_string())?,
+    };
+    Ok(sdk_tags(&tags))
+}
+
+fn attributes_param(action: &PlanAction) -> Result<BTreeMap<String, String>, String> {
+    Ok(action.param("attributes")?.unwrap_or_default())
+}
+
+/// Run one planned ELBv2 action.
+pub async fn execute(
     clients: &Clients,
-    resource: &str,
-    arn: &str,
-    attributes: &BTreeMap<String, String>,
-) -> Result<(), AwsError> {
-    tracing::debug!(resource, "ModifyTargetGroupAttributes");
-    clients
-        .elbv2
-        .modify_target_group_attributes()
-        .target_group_arn(arn)
-        .set_attributes(Some(target_group_attributes_of(attributes)))
-        .send()
-        .await
-        .map_err(call_error("ModifyTargetGroupAttributes", resource))?;
-    Ok(())
-}
-
-async fn modify_load_balancer_attributes(
-    clients: &Clients,
-    resource: &str,
-    arn: &str,
-    attributes: &BTreeMap<String, String>,
-) -> Result<(), AwsError> {
-    tracing::debug!(resource, "ModifyLoadBalancerAttributes");
-    clients
-        .elbv2
-        .modify_load_balancer_attributes()
-        .load_balancer_arn(arn)
-        .set_attributes(Some(load_balancer_attributes_of(attributes)))
-        .send()
-        .await
-        .map_err(call_error("ModifyLoadBalancerAttributes", resource))?;
-    Ok(())
-}
-
-/// One AddTags with the wanted tags that are missing or different on the resource; none when all
-/// are there. Tags are never removed (other tools may own them).
-async fn add_missing_tags(
-    clients: &Clients,
-    resource: &str,
-    arn: &str,
-    wanted: &BTreeMap<String, String>,
-    live: &BTreeMap<String, String>,
-) -> Result<(), AwsError> {
-    let missing: BTreeMap<String, String> =
-        wanted.iter().filter(|(k, v)| live.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    tracing::debug!(resource, tags = missing.len(), "AddTags");
-    clients
-        .elbv2
-        .add_tags()
-        .resource_arns(arn)
-        .set_tags(Some(sdk_tags(&missing)))
-        .send()
-        .await
-        .map_err(call_error("AddTags", resource))?;
-    Ok(())
-}
-
-/// Repair what the step says changed: the health check (one ModifyTargetGroup), the attributes,
-/// missing tags. Protocol, port, VPC and target type cannot change in place (the plan replaces).
-pub async fn update_target_group(
-    clients: &Clients,
-    set: &str,
-    step: &Step,
-    r: &Resource,
-    live: &Live,
-    _ids: &Ids,
-) -> Result<(), AwsError> {
-    let spec = target_group_spec(r)?;
-    let resource = r.id();
-    let hc = health_check(spec);
-    if HEALTH_CHECK_PATHS.iter().any(|p| step.touches(p)) && hc != HealthCheck::default() {
-        tracing::debug!(target_group = r.name(), "ModifyTargetGroup");
-        clients
-            .elbv2
-            .modify_target_group()
-            .target_group_arn(&live.id)
-            .set_health_check_protocol(hc.protocol.as_deref().map(types::ProtocolEnum::from))
-            .set_health_check_port(hc.port.map(|p| p.0))
-            .set_health_check_enabled(hc.enabled)
-            .set_health_check_path(hc.path)
-            .set_health_check_interval_seconds(hc.interval_seconds)
-            .set_health_check_timeout_seconds(hc.timeout_seconds)
-            .set_healthy_threshold_count(hc.healthy_threshold_count)
-            .set_unhealthy_threshold_count(hc.unhealthy_threshold_count)
-            .set_matcher(hc.matcher.as_ref().map(sdk_matcher))
-            .send()
-            .await
-            .map_err(call_error("ModifyTargetGroup", &resource))?;
-    }
-    if step.touches("attributes") && !spec.attributes.is_empty() {
-        modify_target_group_attributes(clients, &resource, &live.id, &spec.attributes).await?;
-    }
-    add_missing_tags(clients, &resource, &live.id, &owned_tags(set, r.name(), &spec.tags), &live.tags).await
-}
-
-pub async fn delete_target_group(clients: &Clients, live: &Live) -> Result<(), AwsError> {
-    tracing::debug!(target_group = live.name, "DeleteTargetGroup");
-    clients
-        .elbv2
-        .delete_target_group()
-        .target_group_arn(&live.id)
-        .send()
-        .await
-        .map_err(call_error("DeleteTargetGroup", format!("{}/{}", live.kind, live.name)))?;
-    Ok(())
-}
-
-/// CreateLoadBalancer with the ownership tags, its attributes, then every listener with its rules.
-/// References are resolved before the first call, so an unresolved one creates nothing.
-pub async fn create_load_balancer(clients: &Clients, set: &str, r: &Resource, ids: &Ids) -> Result<String, AwsError> {
-    let spec = load_balancer_spec(r)?;
-    let name = r.name();
-    let resource = r.id();
-    let subnets = spec.subnets.iter().map(|s| ids.subnet(s)).collect::<Result<Vec<_>, _>>()?;
-    let mappings = spec.subnet_mappings.iter().map(|m| sdk_subnet_mapping(m, ids)).collect::<Result<Vec<_>, _>>()?;
-    let security_groups =
-        spec.security_groups.iter().map(|sg| ids.resolve(Kind::SecurityGroup, sg)).collect::<Result<Vec<_>, _>>()?;
-    let listeners = spec.listeners.iter().map(|l| resolve_listener(l, ids)).collect::<Result<Vec<_>, _>>()?;
-    tracing::debug!(load_balancer = name, "CreateLoadBalancer");
-    let out = clients
-        .elbv2
-        .create_load_balancer()
-        .name(name)
-        .set_type(spec.r#type.as_deref().map(types::LoadBalancerTypeEnum::from))
-        .set_scheme(spec.scheme.as_deref().map(types::LoadBalancerSchemeEnum::from))
-        .set_subnets(non_empty(subnets))
-        .set_subnet_mappings(non_empty(mappings))
-        .set_security_groups(non_empty(security_groups))
-        .set_ip_address_type(spec.ip_address_type.as_deref().map(types::IpAddressType::from))
-        .set_tags(Some(sdk_tags(&owned_tags(set, name, &spec.tags))))
-        .send()
-        .await
-        .map_err(call_error("CreateLoadBalancer", &resource))?;
-    let arn = out
-        .load_balancers()
-        .first()
-        .and_then(|lb| lb.load_balancer_arn())
-        .ok_or_else(|| AwsError::unresolved(&resource, "CreateLoadBalancer returned no ARN"))?
-        .to_string();
-    ids.set(Kind::LoadBalancer, name, &arn);
-    if !spec.attributes.is_empty() {
-        modify_load_balancer_attributes(clients, &resource, &arn, &spec.attributes).await?;
-    }
-    for listener in &listeners {
-        create_listener(clients, set, name, &arn, listener).await?;
-    }
-    Ok(arn)
-}
-
-/// CreateListener for a resolved manifest listener, then CreateRule for each of its rules.
-async fn create_listener(
-    clients: &Clients,
-    set: &str,
-    name: &str,
-    lb_arn: &str,
-    l: &Listener,
-) -> Result<String, AwsError> {
-    let resource = format!("LoadBalancer/{name}");
-    tracing::debug!(load_balancer = name, port = l.port, "CreateListener");
-    let out = clients
-        .elbv2
-        .create_listener()
-        .load_balancer_arn(lb_arn)
-        .set_port(l.port)
-        .set_protocol(l.protocol.as_deref().map(types::ProtocolEnum::from))
-        .set_ssl_policy(l.ssl_policy.clone())
-        .set_certificates(sdk_certificates(&l.certificates))
-        .set_alpn_policy(non_empty(l.alpn_policy.clone()))
-        .set_default_actions(Some(l.default_actions.iter().map(sdk_action).collect()))
-        .set_tags(Some(sdk_tags(&owned_tags(set, name, &l.tags))))
-        .send()
-        .await
-        .map_err(call_error("CreateListener", &resource))?;
-    let arn = out
-        .listeners()
-        .first()
-        .and_then(|l| l.listener_arn())
-        .ok_or_else(|| AwsError::unresolved(&resource, "CreateListener returned no ARN"))?
-        .to_string();
-    for rule in &l.rules {
-        create_rule(clients, set, name, &arn, rule).await?;
-    }
-    Ok(arn)
-}
-
-async fn create_rule(
-    clients: &Clients,
-    set: &str,
-    name: &str,
-    listener_arn: &str,
-    rule: &Rule,
-) -> Result<(), AwsError> {
-    tracing::debug!(load_balancer = name, priority = rule.priority, "CreateRule");
-    clients
-        .elbv2
-        .create_rule()
-        .listener_arn(listener_arn)
-        .priority(rule.priority)
-        .set_conditions(Some(rule.conditions.iter().map(sdk_condition).collect()))
-        .set_actions(Some(rule.actions.iter().map(sdk_action).collect()))
-        .set_tags(Some(sdk_tags(&owned_tags(set, name, &rule.tags))))
-        .send()
-        .await
-        .map_err(call_error("CreateRule", format!("LoadBalancer/{name}")))?;
-    Ok(())
-}
-
-/// Repair what the step says changed: security groups, subnets, IP address type, attributes,
-/// missing tags; and when `listeners` changed, the listeners by port and their rules by
-/// priority, each call only for a listener or rule that differs from the manifest.
-pub async fn update_load_balancer(
-    clients: &Clients,
-    set: &str,
-    step: &Step,
-    r: &Resource,
-    live: &Live,
+    call: Elbv2Call,
+    target: &Target<'_>,
+    action: &PlanAction,
     ids: &Ids,
-) -> Result<(), AwsError> {
-    let spec = load_balancer_spec(r)?;
-    let name = r.name();
-    let resource = r.id();
-    let arn = live.id.as_str();
-    // Resolve everything first: an unresolved reference changes nothing.
-    let listeners = if step.touches("listeners") {
-        Some(spec.listeners.iter().map(|l| resolve_listener(l, ids)).collect::<Result<Vec<_>, _>>()?)
-    } else {
-        None
-    };
-    let ops = match &listeners {
-        Some(listeners) => plan_listeners(listeners, live)?,
-        None => Vec::new(),
-    };
-
-    if step.touches("securityGroups") {
-        let security_groups = spec
-            .security_groups
-            .iter()
-            .map(|sg| ids.resolve(Kind::SecurityGroup, sg))
-            .collect::<Result<Vec<_>, _>>()?;
-        tracing::debug!(load_balancer = name, "SetSecurityGroups");
-        clients
-            .elbv2
-            .set_security_groups()
-            .load_balancer_arn(arn)
-            .set_security_groups(Some(security_groups))
-            .send()
-            .await
-            .map_err(call_error("SetSecurityGroups", &resource))?;
-    }
-    if step.touches("subnets") || step.touches("subnetMappings") {
-        let subnets = spec.subnets.iter().map(|s| ids.subnet(s)).collect::<Result<Vec<_>, _>>()?;
-        let mappings =
-            spec.subnet_mappings.iter().map(|m| sdk_subnet_mapping(m, ids)).collect::<Result<Vec<_>, _>>()?;
-        tracing::debug!(load_balancer = name, "SetSubnets");
-        clients
-            .elbv2
-            .set_subnets()
-            .load_balancer_arn(arn)
-            .set_subnets(non_empty(subnets))
-            .set_subnet_mappings(non_empty(mappings))
-            .send()
-            .await
-            .map_err(call_error("SetSubnets", &resource))?;
-    }
-    if step.touches("ipAddressType")
-        && let Some(ip_address_type) = &spec.ip_address_type
-    {
-        tracing::debug!(load_balancer = name, "SetIpAddressType");
-        clients
-            .elbv2
-            .set_ip_address_type()
-            .load_balancer_arn(arn)
-            .ip_address_type(types::IpAddressType::from(ip_address_type.as_str()))
-            .send()
-            .await
-            .map_err(call_error("SetIpAddressType", &resource))?;
-    }
-    if step.touches("attributes") && !spec.attributes.is_empty() {
-        modify_load_balancer_attributes(clients, &resource, arn, &spec.attributes).await?;
-    }
-    add_missing_tags(clients, &resource, arn, &owned_tags(set, name, &spec.tags), &live.tags).await?;
-
-    for op in ops {
-        match op {
-            ListenerOp::DeleteRule { arn } => {
-                tracing::debug!(load_balancer = name, rule = arn, "DeleteRule");
-                clients.elbv2.delete_rule().rule_arn(arn).send().await.map_err(call_error("DeleteRule", &resource))?;
-            }
-            ListenerOp::DeleteListener { arn } => {
-                tracing::debug!(load_balancer = name, listener = arn, "DeleteListener");
-                clients
-                    .elbv2
-                    .delete_listener()
-                    .listener_arn(arn)
-                    .send()
-                    .await
-                    .map_err(call_error("DeleteListener", &resource))?;
-            }
-            ListenerOp::ModifyListener { arn, listener: l } => {
-                tracing::debug!(load_balancer = name, port = l.port, "ModifyListener");
-                clients
-                    .elbv2
-                    .modify_listener()
-                    .listener_arn(arn)
-                    .set_port(l.port)
-                    .set_protocol(l.protocol.as_deref().map(types::ProtocolEnum::from))
-                    .set_ssl_policy(l.ssl_policy.clone())
-                    .set_certificates(sdk_certificates(&l.certificates))
-                    .set_alpn_policy(non_empty(l.alpn_policy.clone()))
-                    .set_default_actions(Some(l.default_actions.iter().map(sdk_action).collect()))
-                    .send()
-                    .await
-                    .map_err(call_error("ModifyListener", &resource))?;
-            }
-            ListenerOp::ModifyRule { arn, rule } => {
-                tracing::debug!(load_balancer = name, priority = rule.priority, "ModifyRule");
-                clients
-                    .elbv2
-                    .modify_rule()
-                    .rule_arn(arn)
-                    .set_conditions(Some(rule.conditions.iter().map(sdk_condition).collect()))
-                    .set_actions(Some(rule.actions.iter().map(sdk_action).collect()))
-                    .send()
-                    .await
-                    .map_err(call_error("ModifyRule", &resource))?;
-            }
-            ListenerOp::CreateListener { listener } => {
-                create_listener(clients, set, name, arn, listener).await?;
-            }
-            ListenerOp::CreateRule { listener_arn, rule } => {
-                create_rule(clients, set, name, &listener_arn, rule).await?;
-            }
+) -> Result<Created, AwsError> {
+    let resource = target.resource();
+    let p = |e: String| AwsError::unresolved(&resource, e);
+    let elb = &clients.elbv2;
+    let op = call.operation();
+    tracing::debug!(%resource, call = op, summary = %action.summary, "ELBv2");
+    let hc_port = |a: &PlanAction| a.param::<NumberString>("healthCheckPort").map(|v| v.map(|n| n.0));
+    match call {
+        Elbv2Call::CreateTargetGroup => {
+            let vpc = action.param::<String>("vpc").map_err(p)?.map(|v| ids.vpc(&v)).transpose()?;
+            let out = elb
+                .create_target_group()
+                .name(target.name)
+                .set_protocol(action.param::<String>("protocol").map_err(p)?.map(|v| types::ProtocolEnum::from(v.as_str())))
+                .set_protocol_version(action.param("protocolVersion").map_err(p)?)
+                .set_port(action.param("port").map_err(p)?)
+                .set_vpc_id(vpc)
+                .set_target_type(action.param::<String>("targetType").map_err(p)?.map(|v| types::TargetTypeEnum::from(v.as_str())))
+                .set_ip_address_type(
+                    action.param::<String>("ipAddressType").map_err(p)?.map(|v| types::TargetGroupIpAddressTypeEnum::from(v.as_str())),
+                )
+                .set_health_check_protocol(
+                    action.param::<String>("healthCheckProtocol").map_err(p)?.map(|v| types::ProtocolEnum::from(v.as_str())),
+                )
+                .set_health_check_port(hc_port(action).map_err(p)?)
+                .set_health_check_enabled(action.param("healthCheckEnabled").map_err(p)?)
+                .set_health_check_path(action.param("healthCheckPath").map_err(p)?)
+                .set_health_check_interval_seconds(action.param("healthCheckIntervalSeconds").map_err(p)?)
+                .set_health_check_timeout_seconds(action.param("healthCheckTimeoutSeconds").map_err(p)?)
+                .set_healthy_threshold_count(action.param("healthyThresholdCount").map_err(p)?)
+                .set_unhealthy_threshold_count(action.param("unhealthyThresholdCount").map_err(p)?)
+                .set_matcher(action.param::<Matcher>("matcher").map_err(p)?.as_ref().map(sdk_matcher))
+                .set_tags(Some(tags_of(action, Some("tags")).map_err(p)?))
+                .send()
+                .await
+                .map_err(call_error(op, &resource))?;
+            let arn = out.target_groups().first().and_then(|tg| tg.target_group_arn());
+            arn.map(|a| Created::Resource(a.to_string()))
+                .ok_or_else(|| AwsError::unresolved(&resource, "CreateTargetGroup returned no ARN"))
+        }
+        Elbv2Call::ModifyTargetGroup => {
+            elb.modify_target_group()
+                .target_group_arn(target.id()?)
+                .set_health_check_protocol(
+                    action.param::<String>("healthCheckProtocol").map_err(p)?.map(|v| types::ProtocolEnum::from(v.as_str())),
+                )
+                .set_health_check_port(hc_port(action).map_err(p)?)
+                .set_health_check_enabled(action.param("healthCheckEnabled").map_err(p)?)
+                .set_health_check_path(action.param("healthCheckPath").map_err(p)?)
+                .set_health_check_interval_seconds(action.param("healthCheckIntervalSeconds").map_err(p)?)
+                .set_health_check_timeout_seconds(action.param("healthCheckTimeoutSeconds").map_err(p)?)
+                .set_healthy_threshold_count(action.param("healthyThresholdCount").map_err(p)?)
+                .set_unhealthy_threshold_count(action.param("unhealthyThresholdCount").map_err(p)?)
+                .set_matcher(action.param::<Matcher>("matcher").map_err(p)?.as_ref().map(sdk_matcher))
+                .send()
+                .await
+                .map_err(call_error(op, &resource))?;
+            Ok(Created::Nothing)
+        }
+        Elbv2Call::ModifyTargetGroupAttributes => {
+            elb.modify_target_group_attributes()
+                .target_group_arn(target.id()?)
+                .set_attributes(Some(target_group_attributes_of(&attributes_param(action).map_err(p)?)))
+                .send()
+                .await
+                .map_err(call_error(op, &resource))?;
+            Ok(Created::Nothing)
+        }
+        Elbv2Call::DeleteTargetGroup => {
+            let id: String = action.param("id").map_err(p)?.unwrap_or_default();
+            elb.delete_target_group().target_group_arn(id).send().await.map_err(call_error(op, &resource))?;
+            Ok(Created::Nothing)
+        }
+        Elbv2Call::CreateLoadBalancer => {
+            let subnets: Vec<String> = action.param("subnets").map_err(p)?.unwrap_or_default();
+            let subnets = subnets.iter().map(|s| ids.subnet(s)).collect::<Result<Vec<_>, _>>()?;
+            let mappings: Vec<SubnetMapping> = action.param("subnetMappings").map_err(p)?.unwrap_or_default();
+            let mappings = mappings.iter().map(|m| sdk_subnet_mapping(m, ids)).collect::<Result<Vec<_>, _>>()?;
+            let groups: Vec<String> = action.param("securityGroups").map_err(p)?.unwrap_or_default();
+            let groups = groups.iter().map(|g| ids.resolve(Kind::SecurityGroup, g)).collect::<Result<Vec<_>, _>>()?;
+            let out = elb
+                .create_load_balancer()
+                .name(target.name)
+                .set_type(action.param::<String>("type").map_err(p)?.map(|v| types::LoadBalancerTypeEnum::from(v.as_str())))
+                .set_scheme(action.param::<String>("scheme").map_err(p)?.map(|v| types::LoadBalancerSchemeEnum::from(v.as_str())))
+                .set_subnets(non_empty(subnets))
+                .set_subnet_mappings(non_empty(mappings))
+                .set_security_groups(non_empty(groups))
+                .set_ip_address_type(action.param::<String>("ipAddressType").map_err(p)?.map(|v| types::IpAddressType::from(v.as_str())))
+                .set_tags(Some(tags_of(action, Some("tags")).map_err(p)?))
+                .send()
+                .await
+                .map_err(call_error(op, &resource))?;
+            let arn = out.load_balancers().first().and_then(|lb| lb.load_balancer_arn());
+            arn.map(|a| Created::Resource(a.to_string()))
+                .ok_or_else(|| AwsError::unresolved(&resource, "CreateLoadBalancer returned no ARN"))
+        }
+        Elbv2Call::SetSecurityGroups => {
+            let groups: Vec<String> = action.param("securityGroups").map_err(p)?.unwrap_or_default();
+            let groups = groups.iter().map(|g| ids.resolve(Kind::SecurityGroup, g)).collect::<Result<Vec<_>, _>>()?;
+            elb.set_security_groups()
+                .load_balancer_arn(target.id()?)
+                .set_security_groups(Some(groups))
+                .send()
+                .await
+                .map_err(call_error(op, &resource))?;
+            Ok(Created::Nothing)
+        }
+        Elbv2Call::SetSubnets => {
+            let subnets: Vec<String> = action.param("subnets").map_err(p)?.unwrap_or_default();
+            let subnets = subnets.iter().map(|s| ids.subnet(s)).collect::<Result<Vec<_>, _>>()?;
+            let mappings: Vec<SubnetMapping> = action.param("subnetMappings").map_err(p)?.unwrap_or_default();
+            let mappings = mappings.iter().map(|m| sdk_subnet_mapping(m, ids)).collect::<Result<Vec<_>, _>>()?;
+            elb.set_subnets()
+                .load_balancer_arn(target.id()?)
+                .set_subnets(non_empty(subnets))
+                .set_subnet_mappings(non_empty(mappings))
+                .send()
+                .await
+                .map_err(call_error(op, &resource))?;
+            Ok(Created::Nothing)
+        }
+        Elbv2Call::SetIpAddressType => {
+            let t: String = action.param("ipAddressType").map_err(p)?.unwrap_or_default();
+            elb.set_ip_address_type()
+                .load_balancer_arn(target.id()?)
+                .ip_address_type(types::IpAddressType::from(t.as_str()))
+                .send()
+                .await
+                .map_err(call_error(op, &resource))?;
+            Ok(Created::Nothing)
+        }
+        Elbv2Call::ModifyLoadBalancerAttributes => {
+            elb.modify_load_balancer_attributes()
+                .load_balancer_arn(target.id()?)
+                .set_attributes(Some(load_balancer_attributes_of(&attributes_param(action).map_err(p)?)))
+                .send()
+                .await
+                .map_err(call_error(op, &resource))?;
+            Ok(Created::Nothing)
+        }
+        Elbv2Call::DeleteLoadBalancer => {
+            let id: String = action.param("id").map_err(p)?.unwrap_or_default();
+            elb.delete_load_balancer().load_balancer_arn(id).send().await.map_err(call_error(op, &resource))?;
+            Ok(Created::Nothing)
+        }
+        Elbv2Call::CreateListener => {
+            let out = elb
+                .create_listener()
+                .load_balancer_arn(target.id()?)
+                .set_port(action.param("port").map_err(p)?)
+                .set_protocol(action.param::<String>("protocol").map_err(p)?.map(|v| types::ProtocolEnum::from(v.as_str())))
+                .set_ssl_policy(action.param("sslPolicy").map_err(p)?)
+                .set_certificates(certificates_of(action).map_err(p)?)
+                .set_alpn_policy(action.param("alpnPolicy").map_err(p)?)
+                .set_default_actions(actions_of(action, "defaultActions", ids)?)
+                .set_tags(Some(tags_of(action, Some("tags")).map_err(p)?))
+                .send()
+                .await
+                .map_err(call_error(op, &resource))?;
+            let arn = out.listeners().first().and_then(|l| l.listener_arn());
+            let part = action.part.clone().unwrap_or_default();
+            arn.map(|a| Created::Part(part, a.to_string()))
+                .ok_or_else(|| AwsError::unresolved(&resource, "CreateListener returned no ARN"))
+        }
+        Elbv2Call::ModifyListener => {
+            elb.modify_listener()
+                .listener_arn(target.part(action)?)
+                .set_port(action.param("port").map_err(p)?)
+                .set_protocol(action.param::<String>("protocol").map_err(p)?.map(|v| types::ProtocolEnum::from(v.as_str())))
+                .set_ssl_policy(action.param("sslPolicy").map_err(p)?)
+                .set_certificates(certificates_of(action).map_err(p)?)
+                .set_alpn_policy(action.param("alpnPolicy").map_err(p)?)
+                .set_default_actions(actions_of(action, "defaultActions", ids)?)
+                .send()
+                .await
+                .map_err(call_error(op, &resource))?;
+            Ok(Created::Nothing)
+        }
+        Elbv2Call::DeleteListener => {
+            elb.delete_listener().listener_arn(target.part(action)?).send().await.map_err(call_error(op, &resource))?;
+            Ok(Created::Nothing)
+        }
+        Elbv2Call::AddListenerCertificates => {
+            elb.add_listener_certificates()
+                .listener_arn(target.part(action)?)
+                .set_certificates(certificates_of(action).map_err(p)?)
+                .send()
+                .await
+                .map_err(call_error(op, &resource))?;
+            Ok(Created::Nothing)
+        }
+        Elbv2Call::RemoveListenerCertificates => {
+            elb.remove_listener_certificates()
+                .listener_arn(target.part(action)?)
+                .set_certificates(certificates_of(action).map_err(p)?)
+                .send()
+                .await
+                .map_err(call_error(op, &resource))?;
+            Ok(Created::Nothing)
+        }
+        Elbv2Call::CreateRule => {
+            let priority = action.param::<NumberString>("priority").map_err(p)?.map(|n| n.0).unwrap_or_default();
+            let priority_n: i32 = priority.parse().map_err(|_| p(format!("rule priority `{priority}`")))?;
+            let out = elb
+                .create_rule()
+                .listener_arn(target.part(action)?)
+                .priority(priority_n)
+                .set_conditions(conditions_of(action).map_err(p)?.or(Some(vec![])))
+                .set_actions(actions_of(action, "actions", ids)?)
+                .set_tags(Some(tags_of(action, Some("tags")).map_err(p)?))
+                .send()
+                .await
+                .map_err(call_error(op, &resource))?;
+            let port = action.part.as_deref().and_then(|l| l.strip_prefix("listener:")).unwrap_or("0");
+            let arn = out.rules().first().and_then(|r| r.rule_arn()).unwrap_or_default();
+            Ok(Created::Part(format!("rule:{port}:{priority}"), arn.to_string()))
+        }
+        Elbv2Call::ModifyRule => {
+            elb.modify_rule()
+                .rule_arn(target.part(action)?)
+                .set_conditions(conditions_of(action).map_err(p)?)
+                .set_actions(actions_of(action, "actions", ids)?)
+                .send()
+                .await
+                .map_err(call_error(op, &resource))?;
+            Ok(Created::Nothing)
+        }
+        Elbv2Call::DeleteRule => {
+            elb.delete_rule().rule_arn(target.part(action)?).send().await.map_err(call_error(op, &resource))?;
+            Ok(Created::Nothing)
+        }
+        Elbv2Call::AddTags => {
+            elb.add_tags()
+                .resource_arns(target.id()?)
+                .set_tags(Some(tags_of(action, None).map_err(p)?))
+                .send()
+                .await
+                .map_err(call_error(op, &resource))?;
+            Ok(Created::Nothing)
         }
     }
-    Ok(())
-}
-
-/// DeleteLoadBalancer; AWS deletes its listeners and rules with it.
-pub async fn delete_load_balancer(clients: &Clients, live: &Live) -> Result<(), AwsError> {
-    tracing::debug!(load_balancer = live.name, "DeleteLoadBalancer");
-    clients
-        .elbv2
-        .delete_load_balancer()
-        .load_balancer_arn(&live.id)
-        .send()
-        .await
-        .map_err(call_error("DeleteLoadBalancer", format!("{}/{}", live.kind, live.name)))?;
-    Ok(())
 }
 
 #[cfg(test)]
@@ -1316,136 +1023,6 @@ mod tests {
     use serde_json::json;
 
     const TG: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/1";
-    const TG2: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/api/2";
-
-    fn listener(v: Value) -> Listener {
-        serde_json::from_value(v).unwrap()
-    }
-
-    /// An observed listener as AWS describes a plain forward: both TargetGroupArn and a
-    /// ForwardConfig, an order, a stickiness default.
-    fn live_forward(tg: &str) -> Value {
-        json!({
-            "type": "forward", "order": 1, "targetGroupArn": tg,
-            "forwardConfig": {
-                "targetGroups": [{"targetGroupArn": tg, "weight": 1}],
-                "targetGroupStickinessConfig": {"enabled": false}
-            }
-        })
-    }
-
-    #[test]
-    fn a_listener_equal_but_for_aws_defaults_does_not_differ() {
-        let desired = listener(json!({
-            "port": 80, "protocol": "HTTP",
-            "defaultActions": [{"type": "forward", "targetGroupArn": TG}],
-            "tags": [{"key": "team", "value": "web"}],
-            "rules": [{"priority": 1, "actions": [{"type": "forward", "targetGroupArn": TG}]}]
-        }));
-        let live = json!({
-            "port": 80, "protocol": "HTTP",
-            "defaultActions": [live_forward(TG)],
-            "rules": []
-        });
-        assert!(!listener_differs(&desired, &live));
-    }
-
-    #[test]
-    fn a_listener_forwarding_elsewhere_or_with_another_protocol_differs() {
-        let desired = listener(json!({
-            "port": 80, "protocol": "HTTP",
-            "defaultActions": [{"type": "forward", "targetGroupArn": TG}]
-        }));
-        let elsewhere = json!({"port": 80, "protocol": "HTTP", "defaultActions": [live_forward(TG2)]});
-        assert!(listener_differs(&desired, &elsewhere));
-        let https = json!({"port": 80, "protocol": "HTTPS", "defaultActions": [live_forward(TG)]});
-        assert!(listener_differs(&desired, &https));
-        let two_actions = json!({
-            "port": 80, "protocol": "HTTP",
-            "defaultActions": [live_forward(TG), {"type": "fixed-response", "order": 2}]
-        });
-        assert!(listener_differs(&desired, &two_actions));
-    }
-
-    #[test]
-    fn listeners_are_matched_by_port_and_rules_by_priority() {
-        let desired = vec![
-            listener(json!({
-                "port": 80, "protocol": "HTTP",
-                "defaultActions": [{"type": "forward", "targetGroupArn": TG}],
-                "rules": [
-                    {"priority": 10, "conditions": [{"field": "path-pattern", "values": ["/api/*"]}],
-                     "actions": [{"type": "forward", "targetGroupArn": TG2}]},
-                    {"priority": 20, "conditions": [{"field": "path-pattern", "values": ["/b/*"]}],
-                     "actions": [{"type": "forward", "targetGroupArn": TG2}]},
-                    {"priority": 30, "conditions": [{"field": "path-pattern", "values": ["/c/*"]}],
-                     "actions": [{"type": "forward", "targetGroupArn": TG}]}
-                ]
-            })),
-            listener(json!({
-                "port": 8080, "protocol": "HTTP",
-                "defaultActions": [{"type": "forward", "targetGroupArn": TG}]
-            })),
-        ];
-        let mut live = Live::new(Kind::LoadBalancer, "web", "arn:lb");
-        live.spec = json!({"listeners": [
-            {"port": 80, "protocol": "HTTP", "defaultActions": [live_forward(TG)], "rules": [
-                {"priority": 10, "conditions": [{"field": "path-pattern", "values": ["/api/*"],
-                  "pathPatternConfig": {"values": ["/api/*"]}}], "actions": [live_forward(TG2)]},
-                {"priority": 20, "conditions": [{"field": "path-pattern", "values": ["/old/*"]}],
-                 "actions": [live_forward(TG2)]},
-                {"priority": 40, "conditions": [], "actions": [live_forward(TG)]}
-            ]},
-            {"port": 443, "protocol": "HTTP", "defaultActions": [live_forward(TG)], "rules": []}
-        ]});
-        for (k, v) in [
-            ("listener:80", "arn:l80"),
-            ("listener:443", "arn:l443"),
-            ("rule:80:10", "arn:r10"),
-            ("rule:80:20", "arn:r20"),
-            ("rule:80:40", "arn:r40"),
-        ] {
-            live.parts.insert(k.into(), v.into());
-        }
-        let ops = plan_listeners(&desired, &live).unwrap();
-        assert_eq!(
-            ops,
-            vec![
-                ListenerOp::DeleteRule { arn: "arn:r40".into() },
-                ListenerOp::DeleteListener { arn: "arn:l443".into() },
-                ListenerOp::ModifyRule { arn: "arn:r20".into(), rule: &desired[0].rules[1] },
-                ListenerOp::CreateListener { listener: &desired[1] },
-                ListenerOp::CreateRule { listener_arn: "arn:l80".into(), rule: &desired[0].rules[2] },
-            ]
-        );
-    }
-
-    #[test]
-    fn matching_listeners_need_no_call() {
-        let desired = vec![listener(json!({
-            "port": 80, "protocol": "HTTP",
-            "defaultActions": [{"type": "forward", "targetGroupArn": TG}]
-        }))];
-        let mut live = Live::new(Kind::LoadBalancer, "web", "arn:lb");
-        live.spec = json!({"listeners": [
-            {"port": 80, "protocol": "HTTP", "defaultActions": [live_forward(TG)], "rules": []}
-        ]});
-        live.parts.insert("listener:80".into(), "arn:l80".into());
-        assert_eq!(plan_listeners(&desired, &live).unwrap(), vec![]);
-    }
-
-    #[test]
-    fn the_health_check_block_fills_the_flat_fields() {
-        let spec: TargetGroupSpec = serde_json::from_value(json!({
-            "healthCheckPath": "/flat",
-            "healthCheck": {"path": "/block", "intervalSeconds": 15, "matcher": {"httpCode": "200"}}
-        }))
-        .unwrap();
-        let hc = health_check(&spec);
-        assert_eq!(hc.path.as_deref(), Some("/flat"));
-        assert_eq!(hc.interval_seconds, Some(15));
-        assert_eq!(hc.matcher.and_then(|m| m.http_code).map(|c| c.0).as_deref(), Some("200"));
-    }
 
     #[test]
     fn a_described_target_group_reads_in_manifest_shape() {

@@ -131,22 +131,91 @@ fn transport_message<E: std::error::Error + 'static>(err: &SdkError<E, HttpRespo
     }
 }
 
+/// What an executed action made that later actions refer to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    Nothing,
+    /// The step's resource: its ARN or ID.
+    Resource(String),
+    /// A part of it (`listener:443`, `rule:80:10`) and its ARN.
+    Part(String, String),
+}
+
+/// The resource (and part) an action runs against, with the IDs known when it runs.
+#[derive(Debug, Clone)]
+pub struct Target<'a> {
+    pub kind: Kind,
+    pub name: &'a str,
+    /// Its ARN or ID: observed, or created by an earlier action of the step.
+    pub id: Option<String>,
+    /// The ARN of the action's part, when it names one that exists.
+    pub part: Option<String>,
+}
+
+impl Target<'_> {
+    pub fn resource(&self) -> String {
+        format!("{}/{}", self.kind, self.name)
+    }
+
+    pub fn id(&self) -> Result<&str, AwsError> {
+        self.id.as_deref().ok_or_else(|| AwsError::unresolved(self.resource(), "does not exist (yet)"))
+    }
+
+    pub fn part(&self, action: &crate::plan::Action) -> Result<&str, AwsError> {
+        self.part.as_deref().ok_or_else(|| {
+            AwsError::unresolved(self.resource(), format!("no ARN known for {}", action.part.as_deref().unwrap_or("?")))
+        })
+    }
+}
+
+/// Run one planned action: exactly one SDK call, chosen by the action's call. Adapters only
+/// translate; every decision was made by the plan.
+pub async fn execute(
+    clients: &Clients,
+    target: &Target<'_>,
+    action: &crate::plan::Action,
+    ids: &Ids,
+) -> Result<Created, AwsError> {
+    use crate::plan::Call;
+    match action.call {
+        Call::Ecs(c) => ecs::execute(clients, c, target, action, ids).await,
+        Call::Elbv2(c) => elbv2::execute(clients, c, target, action, ids).await,
+        Call::Ec2(c) => ec2::execute(clients, c, target, action, ids).await,
+    }
+}
+
 /// IDs and ARNs by manifest name, as observed and as created during an apply, so a step can
 /// resolve the references of a resource created by an earlier step of the same run.
 #[derive(Debug, Default)]
 pub struct Ids {
     ids: RwLock<BTreeMap<(Kind, String), String>>,
+    /// Parts of resources (`listener:443`, `rule:80:10`) → ARN.
+    parts: RwLock<BTreeMap<(Kind, String, String), String>>,
     vpcs: BTreeMap<String, String>,
     subnets: BTreeMap<String, String>,
 }
 
 impl Ids {
     pub fn from_observed(observed: &Observed) -> Self {
+        let parts = observed
+            .live
+            .values()
+            .flat_map(|l| l.parts.iter().map(move |(k, v)| ((l.kind, l.name.clone(), k.clone()), v.clone())))
+            .collect();
         Ids {
             ids: RwLock::new(observed.live.iter().map(|(k, l)| (k.clone(), l.id.clone())).collect()),
+            parts: RwLock::new(parts),
             vpcs: observed.vpcs.clone(),
             subnets: observed.subnets.clone(),
         }
+    }
+
+    pub fn set_part(&self, kind: Kind, name: &str, part: &str, arn: impl Into<String>) {
+        self.parts.write().expect("ids poisoned").insert((kind, name.to_string(), part.to_string()), arn.into());
+    }
+
+    pub fn part(&self, kind: Kind, name: &str, part: &str) -> Option<String> {
+        self.parts.read().expect("ids poisoned").get(&(kind, name.to_string(), part.to_string())).cloned()
     }
 
     pub fn set(&self, kind: Kind, name: &str, id: impl Into<String>) {
@@ -163,7 +232,8 @@ impl Ids {
 
     /// A reference as written in a manifest → the ARN/ID to send to AWS.
     pub fn resolve(&self, kind: Kind, reference: &str) -> Result<String, AwsError> {
-        if kind.is_literal_id(reference) {
+        // `family:revision` names one revision, as ECS takes it.
+        if kind.is_literal_id(reference) || (kind == Kind::TaskDefinition && reference.contains(':')) {
             return Ok(reference.to_string());
         }
         self.get(kind, reference).ok_or_else(|| {

@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use super::actions::{self, Input};
+use super::contract::{self, Field, top};
 use super::diff::{diff, ignored};
 use super::model::*;
 use super::normalize::{self, Ctx, revision_label};
@@ -17,15 +19,29 @@ pub struct PlanOptions {
     pub prune: bool,
 }
 
-/// Spec fields AWS cannot change in place: a difference there means delete and create again.
-pub fn immutable_fields(kind: Kind) -> &'static [&'static str] {
-    match kind {
-        Kind::SecurityGroup => &["vpc", "description"],
-        Kind::TargetGroup => &["protocol", "port", "vpc", "targetType", "ipAddressType", "protocolVersion"],
-        Kind::LoadBalancer => &["type", "scheme"],
-        Kind::Service => &["launchType", "schedulingStrategy", "role"],
-        Kind::TaskDefinition | Kind::Cluster => &[],
+/// Why the changes cannot be made in place: the fields the contract says AWS cannot change, and
+/// the cases where AWS's rules depend on the live state.
+fn replace_reasons(kind: Kind, changes: &[Change], desired: &Value, live: &Value) -> Vec<String> {
+    let mut out: BTreeSet<String> = changes
+        .iter()
+        .map(|c| top(&c.path))
+        .filter(|f| contract::field(kind, f) == Some(Field::Replace))
+        // A service moves between a launch type and a capacity provider strategy in place; only
+        // one launch type to another needs a new service (UpdateService, capacityProviderStrategy).
+        .filter(|f| !(kind == Kind::Service && *f == "launchType" && live.get("launchType").is_none()))
+        .map(|f| format!("{f} cannot change in place"))
+        .collect();
+    if kind == Kind::LoadBalancer && desired["type"] == "network" && changes.iter().any(|c| top(&c.path) == "securityGroups")
+    {
+        // ELBv2 API reference, SetSecurityGroups: "You can't associate a security group with a
+        // Network Load Balancer if it did not have security groups when it was created", and
+        // one created with them cannot have them all removed.
+        let none = |v: &Value| v.get("securityGroups").and_then(Value::as_array).is_none_or(Vec::is_empty);
+        if none(live) != none(desired) {
+            out.insert("a network load balancer keeps having (or not having) security groups as it was created".into());
+        }
     }
+    out.into_iter().collect()
 }
 
 /// The content hash of a task definition manifest: sha256 of its normalised spec (keys sorted).
@@ -70,6 +86,7 @@ pub fn plan(set: &str, desired: &ManifestSet, observed: &Observed, opts: &PlanOp
                 reason: Some(format!("owned by set `{set}` and no longer in it (--prune)")),
                 adopt: false,
                 disruptive: false,
+                actions: actions::delete(o),
             });
         }
     }
@@ -87,7 +104,9 @@ fn step_for(set: &str, r: &Resource, observed: &Observed, ctx: &Ctx) -> Step {
         reason: None,
         adopt: false,
         disruptive: false,
+        actions: vec![],
     };
+    let hash = (r.kind == Kind::TaskDefinition).then(|| task_definition_hash(r));
 
     let Some(live) = observed.get(r.kind, r.name()) else {
         step.op = Op::Create;
@@ -98,13 +117,15 @@ fn step_for(set: &str, r: &Resource, observed: &Observed, ctx: &Ctx) -> Step {
         if r.kind == Kind::Service {
             step.changes.retain(|c| !ignored_on_create(&c.path));
         }
+        let input = Input { set, r, desired: &desired, changes: &[], live: None };
+        step.actions = actions::create(&input, hash.as_deref());
         return step;
     };
 
     // A family whose ACTIVE revisions include one registered from exactly this content is ours
     // to reuse, whoever registered the newest revision since.
     if r.kind == Kind::TaskDefinition && observed.task_definition_matches.contains_key(r.name()) {
-        return task_definition_step(step, r, live, desired, ctx);
+        return task_definition_step(set, step, r, live, desired, ctx);
     }
     match live.owner() {
         Owner::Set(s) if s == set => {}
@@ -127,34 +148,41 @@ fn step_for(set: &str, r: &Resource, observed: &Observed, ctx: &Ctx) -> Step {
     }
 
     if r.kind == Kind::TaskDefinition {
-        return task_definition_step(step, r, live, desired, ctx);
+        return task_definition_step(set, step, r, live, desired, ctx);
     }
 
     let live_spec = normalize::live(r.kind, live.spec.clone(), ctx);
     let mut changes = Vec::new();
     diff(&desired, Some(&live_spec), "", &mut changes);
     changes.retain(|c| !ignored(&c.path, &r.metadata.ignore_differences));
+    if r.kind == Kind::SecurityGroup {
+        // Rule descriptions are labels, not access: sent with a new rule, never drift.
+        changes.retain(|c| !c.path.ends_with(".description"));
+    }
     changes.extend(tag_changes(set, r, live));
     if step.adopt && !changes.iter().any(|c| c.path.starts_with("tags.")) {
         // Adoption always writes the ownership tags, so it is never a no-op.
         changes.push(Change { path: format!("tags.{TAG_SET}"), before: None, after: Some(json!(set)) });
     }
 
-    let immutable: Vec<&str> = changes
-        .iter()
-        .map(|c| c.path.split(['.', '[']).next().unwrap_or_default())
-        .filter(|top| immutable_fields(r.kind).contains(top))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    step.op = if !immutable.is_empty() {
-        step.reason = Some(format!("{} cannot change in place", immutable.join(", ")));
-        Op::Replace
+    let replace = replace_reasons(r.kind, &changes, &desired, &live_spec);
+    let input = Input { set, r, desired: &desired, changes: &changes, live: Some(live) };
+    if !replace.is_empty() {
+        step.reason = Some(replace.join("; "));
+        step.op = Op::Replace;
+        step.actions = actions::delete(live);
+        step.actions.extend(actions::create(&input, hash.as_deref()));
     } else if changes.is_empty() {
-        Op::NoOp
+        step.op = Op::NoOp;
     } else {
-        Op::Update
-    };
+        let (calls, not_sent) = actions::update(&input);
+        step.op = if calls.is_empty() { Op::Refuse } else { Op::Update };
+        if !not_sent.is_empty() {
+            let why: Vec<String> = not_sent.iter().map(|n| format!("{}: {}", n.path, n.why)).collect();
+            step.reason = Some(format!("not sent: {}", why.join("; ")));
+        }
+        step.actions = calls;
+    }
     step.changes = changes;
     step
 }
@@ -200,7 +228,7 @@ fn tags_of(spec: &Spec) -> BTreeMap<String, String> {
 
 /// Task definitions are content-addressed: an ACTIVE revision registered from the same content
 /// (hash tag) is reused; otherwise a new revision is registered. Never an in-place update.
-fn task_definition_step(mut step: Step, r: &Resource, live: &Live, desired: Value, ctx: &Ctx) -> Step {
+fn task_definition_step(set: &str, mut step: Step, r: &Resource, live: &Live, desired: Value, ctx: &Ctx) -> Step {
     if let Some(arn) = ctx.observed.task_definition_matches.get(r.name()) {
         step.op = Op::NoOp;
         if arn != &live.id {
@@ -214,6 +242,8 @@ fn task_definition_step(mut step: Step, r: &Resource, live: &Live, desired: Valu
     diff(&desired, Some(&live_spec), "", &mut changes);
     step.op = Op::Update;
     step.reason = Some(format!("registers a new revision (newest ACTIVE is {})", revision_label(&live.id)));
+    let input = Input { set, r, desired: &desired, changes: &changes, live: Some(live) };
+    step.actions = actions::create(&input, Some(&task_definition_hash(r)));
     step.changes = changes;
     step
 }

@@ -1,6 +1,9 @@
 //! The plan engine, pure and synchronous: desired (a validated set) + observed (live state in
 //! manifest shape) → ordered steps. It never calls AWS; `reconcile` feeds it and executes it.
 
+pub mod action;
+pub mod actions;
+pub mod contract;
 pub mod diff;
 pub mod engine;
 pub mod model;
@@ -8,4 +11,5 @@ pub mod normalize;
 pub mod render;
 
 pub use engine::{PlanOptions, plan, task_definition_hash};
+pub use action::{Action, Call, Ec2Call, EcsCall, Elbv2Call};
 pub use model::*;

@@ -158,6 +158,9 @@ pub struct Step {
     /// A replacement that takes a running service down; applied only with `--allow-replace`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub disruptive: bool,
+    /// The AWS calls `apply` makes for this step, in order: exactly these, nothing else.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<super::action::Action>,
 }
 
 impl Step {

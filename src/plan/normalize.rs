@@ -155,17 +155,14 @@ fn vpc(v: &mut Value, ctx: &Ctx, side: Side) {
 // ---- the kinds ---------------------------------------------------------------------------------
 
 fn cluster(spec: &mut Value) {
-    // AWS reports containerInsights as a setting even when nobody set it.
-    if let Some(settings) = spec.get_mut("settings").and_then(Value::as_array_mut) {
-        if !settings.iter().any(|s| s["name"] == "containerInsights") {
-            settings.push(json!({"name": "containerInsights", "value": "disabled"}));
-        }
-    } else {
-        default(spec, "settings", json!([{"name": "containerInsights", "value": "disabled"}]));
-    }
+    // Settings are compared by name, and only those the manifest names: an unset
+    // `containerInsights` takes the account's default (PutAccountSettingDefault), which the
+    // reconciler cannot know and must not undo (AWS-FACTS [F:cluster-ci]).
     sort_by(spec, "settings", &["name"]);
     sort_strings(spec, "capacityProviders");
     for s in each(spec, "defaultCapacityProviderStrategy") {
+        // CapacityProviderStrategyItem: "base ... If no value is specified, the default value of
+        // 0 is used"; weight likewise (ECS API reference); live reads carry `base: 0` [F:cluster].
         default(s, "base", json!(0));
         default(s, "weight", json!(0));
     }
@@ -240,6 +237,13 @@ fn service(spec: &mut Value, ctx: &Ctx, side: Side) {
         default(d, "minimumHealthyPercent", json!(if daemon { 0 } else { 100 }));
         default(d, "deploymentCircuitBreaker", json!({"enable": false, "rollback": false}));
     }
+    // A role given by name comes back as its ARN (AWS-FACTS [F:svc-role], create-service
+    // Example 4): compare the name with its path, `arn:aws:iam::1:role/path/name` → `path/name`.
+    if let Some(Value::String(role)) = spec.get_mut("role") {
+        if let Some((_, name)) = role.split_once(":role/") {
+            *role = name.to_string();
+        }
+    }
     default(spec, "propagateTags", json!("NONE"));
     default(spec, "enableECSManagedTags", json!(false));
     default(spec, "enableExecuteCommand", json!(false));
@@ -313,7 +317,17 @@ fn target_group(spec: &mut Value, ctx: &Ctx, side: Side) {
             }
         }
     }
-    // AWS's defaults for a new target group, by protocol (lambda targets have none of these).
+    target_group_defaults(spec);
+}
+
+/// AWS's defaults for a new target group, by protocol, protocol version and target type
+/// (ELBv2 API reference, CreateTargetGroup: each HealthCheck* parameter's "default is" text;
+/// live reads in AWS-FACTS [F:tg], [F:tg-grpc], [F:tg-nlb-http]). Each is a row of the
+/// normalisation table test. A default compared here is sent by ModifyTargetGroup when the live
+/// value drifts from it.
+fn target_group_defaults(spec: &mut Value) {
+    // Lambda targets: health checks off by default and no VPC, port or protocol; compare only
+    // what the manifest names.
     if spec["targetType"] == "lambda" {
         return;
     }
@@ -322,18 +336,59 @@ fn target_group(spec: &mut Value, ctx: &Ctx, side: Side) {
     let protocol = spec["protocol"].as_str().unwrap_or("HTTP").to_string();
     let http = matches!(protocol.as_str(), "HTTP" | "HTTPS");
     if http {
+        // "ProtocolVersion ... The default is HTTP1."
         default(spec, "protocolVersion", json!("HTTP1"));
     }
+    let geneve = protocol == "GENEVE";
+    // "HealthCheckProtocol ... For Application Load Balancers, the default is HTTP. For Network
+    // Load Balancers and Gateway Load Balancers, the default is TCP"; a TCP target group of
+    // `alb` targets checks with HTTP ([F:tg] HuntAlbTg).
+    let alb_targets = spec["targetType"] == "alb";
+    let check_default = if http {
+        protocol.as_str()
+    } else if alb_targets {
+        "HTTP"
+    } else {
+        "TCP"
+    };
     default(spec, "healthCheckEnabled", json!(true));
-    default(spec, "healthCheckProtocol", json!(if http { protocol.as_str() } else { "TCP" }));
-    default(spec, "healthCheckPort", json!("traffic-port"));
-    if http {
-        default(spec, "healthCheckPath", json!("/"));
-        let grpc = spec["protocolVersion"] == "GRPC";
-        default(spec, "matcher", if grpc { json!({"grpcCode": "12"}) } else { json!({"httpCode": "200"}) });
+    default(spec, "healthCheckProtocol", json!(check_default));
+    let check = spec["healthCheckProtocol"].as_str().unwrap_or("TCP").to_string();
+    let http_check = matches!(check.as_str(), "HTTP" | "HTTPS");
+    // "HealthCheckPort ... If the protocol is GENEVE, the default is port 80", else traffic-port.
+    default(spec, "healthCheckPort", json!(if geneve { "80" } else { "traffic-port" }));
+    let grpc = spec["protocolVersion"] == "GRPC";
+    if http_check {
+        // "HealthCheckPath ... [HTTP1 or HTTP2] The default is /. [GRPC] The default is
+        // /AWS.ALB/healthcheck."
+        default(spec, "healthCheckPath", json!(if grpc { "/AWS.ALB/healthcheck" } else { "/" }));
+        // Matcher: ALB 200, gRPC 12; an HTTP check of a network load balancer's target group
+        // answers 200-399 ([F:tg], [F:tg-nlb-http]).
+        let matcher = if grpc {
+            json!({"grpcCode": "12"})
+        } else if http {
+            json!({"httpCode": "200"})
+        } else {
+            json!({"httpCode": "200-399"})
+        };
+        default(spec, "matcher", matcher);
     }
-    default(spec, "healthCheckIntervalSeconds", json!(30));
-    default(spec, "healthCheckTimeoutSeconds", json!(if http { 5 } else { 10 }));
+    // "HealthCheckIntervalSeconds ... If the target group protocol is GENEVE, the default is 10
+    // seconds. Otherwise, the default is 30 seconds."
+    default(spec, "healthCheckIntervalSeconds", json!(if geneve { 10 } else { 30 }));
+    // "HealthCheckTimeoutSeconds ... For target groups with a protocol of HTTP, HTTPS, or GENEVE,
+    // the default is 5 seconds. For target groups with a protocol of TCP, TLS, UDP, or TCP_UDP,
+    // the default is 10 seconds; for target groups with a protocol of TCP and an HTTP health check
+    // it is 6" ([F:tg], [F:tg-nlb-http]).
+    let timeout = if http || geneve {
+        5
+    } else if check == "HTTP" {
+        6
+    } else {
+        10
+    };
+    default(spec, "healthCheckTimeoutSeconds", json!(timeout));
+    // "HealthyThresholdCount ... the default is 5"; "UnhealthyThresholdCount ... the default is 2".
     default(spec, "healthyThresholdCount", json!(5));
     default(spec, "unhealthyThresholdCount", json!(2));
 }
@@ -400,6 +455,18 @@ fn load_balancer(spec: &mut Value, ctx: &Ctx, side: Side) {
     }
     for l in each(spec, "listeners") {
         remove(l, "tags");
+        // A listener's certificates as ARNs: the first is the default (DescribeListeners
+        // returns only it; DescribeListenerCertificates the rest), the others are a set.
+        if let Some(Value::Array(certs)) = l.get_mut("certificates") {
+            let mut arns: Vec<Value> = certs
+                .iter()
+                .map(|c| c.get("certificateArn").cloned().unwrap_or_else(|| c.clone()))
+                .collect();
+            if arns.len() > 1 {
+                arns[1..].sort_by_key(canonical);
+            }
+            *certs = arns;
+        }
         for a in each(l, "defaultActions") {
             action(a, ctx);
         }
@@ -423,7 +490,7 @@ fn load_balancer(spec: &mut Value, ctx: &Ctx, side: Side) {
 }
 
 /// Rule sources and protocols in one spelling; ports only where the protocol has them.
-fn sg_rule(r: &mut Value, ctx: &Ctx) {
+fn sg_rule(r: &mut Value, ctx: &Ctx, side: Side) {
     if let Some(p) = r.get_mut("protocol") {
         let s = canonical(p).trim().to_ascii_lowercase();
         *p = Value::String(match s.as_str() {
@@ -435,16 +502,22 @@ fn sg_rule(r: &mut Value, ctx: &Ctx) {
             _ => s,
         });
     }
-    // Rule descriptions are labels, not access: they do not make two rules different.
-    remove(r, "description");
+    // Rule descriptions are labels, not access: they do not make two rules different. The
+    // desired side keeps them to send with a new rule; the plan never counts them as drift.
+    if side == Side::Live {
+        remove(r, "description");
+    }
+    let icmp = matches!(r["protocol"].as_str(), Some("icmp" | "icmpv6"));
     // Only these protocols have ports; AWS allows every port for the others.
     if !matches!(r["protocol"].as_str(), Some("tcp" | "udp" | "icmp" | "icmpv6")) {
         remove(r, "fromPort");
         remove(r, "toPort");
-    } else if r.get("toPort").is_none() {
-        if let Some(from) = r.get("fromPort").cloned() {
-            default(r, "toPort", from);
-        }
+    } else if r.get("toPort").is_none() && r.get("fromPort").is_some() {
+        // For ICMP, fromPort is the type and toPort the code, -1 for every code (EC2 API
+        // reference, IpPermission: "If you specify all ICMP/ICMPv6 types, you must specify all
+        // codes"; a type without a code means all its codes). For TCP and UDP a single port.
+        let to = if icmp { json!(-1) } else { r["fromPort"].clone() };
+        default(r, "toPort", to);
     }
     reference_at(r, "securityGroup", Kind::SecurityGroup, ctx);
 }
@@ -459,7 +532,7 @@ fn security_group(spec: &mut Value, ctx: &Ctx, side: Side) {
     default(spec, "egress", json!([]));
     for key in ["ingress", "egress"] {
         for r in each(spec, key) {
-            sg_rule(r, ctx);
+            sg_rule(r, ctx, side);
         }
         sort_by(spec, key, &["protocol", "fromPort", "toPort", "cidr", "ipv6Cidr", "prefixList", "securityGroup"]);
     }
@@ -498,10 +571,10 @@ mod tests {
         let ctx = ctx_with(&o, &revisions);
         let rows: Vec<(&str, Kind, Value, Value)> = vec![
             (
-                "cluster: containerInsights disabled is the default",
+                "cluster: an unnamed containerInsights follows the account's default [F:cluster-ci]",
                 Kind::Cluster,
                 json!({}),
-                json!({"settings": [{"name": "containerInsights", "value": "disabled"}]}),
+                json!({"settings": [{"name": "containerInsights", "value": "enhanced"}]}),
             ),
             (
                 "cluster: capacity providers are a set",
@@ -560,6 +633,69 @@ mod tests {
                         "targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web/abc",
                         "forwardConfig": {"targetGroups": [{"targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web/abc", "weight": 1}],
                             "targetGroupStickinessConfig": {"enabled": false}}}]}]}),
+            ),
+            (
+                "target group, GENEVE: port 80, interval 10, timeout 5 (CreateTargetGroup; [F:tg] GeneveInstTg)",
+                Kind::TargetGroup,
+                json!({"protocol": "GENEVE", "port": 6081, "vpc": "vpc-1"}),
+                json!({"protocol": "GENEVE", "port": 6081, "vpc": "vpc-1", "targetType": "instance", "ipAddressType": "ipv4",
+                    "healthCheckEnabled": true, "healthCheckProtocol": "TCP", "healthCheckPort": "80",
+                    "healthCheckIntervalSeconds": 10, "healthCheckTimeoutSeconds": 5, "healthyThresholdCount": 5, "unhealthyThresholdCount": 2}),
+            ),
+            (
+                "target group, gRPC: path /AWS.ALB/healthcheck, matcher gRPC 12 ([F:tg-grpc])",
+                Kind::TargetGroup,
+                json!({"protocol": "HTTP", "protocolVersion": "GRPC", "port": 50051, "vpc": "vpc-1", "targetType": "ip"}),
+                json!({"protocol": "HTTP", "protocolVersion": "GRPC", "port": 50051, "vpc": "vpc-1", "targetType": "ip", "ipAddressType": "ipv4",
+                    "healthCheckEnabled": true, "healthCheckProtocol": "HTTP", "healthCheckPort": "traffic-port", "healthCheckPath": "/AWS.ALB/healthcheck",
+                    "healthCheckIntervalSeconds": 30, "healthCheckTimeoutSeconds": 5, "healthyThresholdCount": 5, "unhealthyThresholdCount": 2,
+                    "matcher": {"grpcCode": "12"}}),
+            ),
+            (
+                "target group, NLB TCP: TCP check, timeout 10, no path or matcher ([F:tg])",
+                Kind::TargetGroup,
+                json!({"protocol": "TCP", "port": 80, "vpc": "vpc-1", "targetType": "ip"}),
+                json!({"protocol": "TCP", "port": 80, "vpc": "vpc-1", "targetType": "ip", "ipAddressType": "ipv4",
+                    "healthCheckEnabled": true, "healthCheckProtocol": "TCP", "healthCheckPort": "traffic-port",
+                    "healthCheckIntervalSeconds": 30, "healthCheckTimeoutSeconds": 10, "healthyThresholdCount": 5, "unhealthyThresholdCount": 2}),
+            ),
+            (
+                "target group, NLB with an HTTP check: timeout 6, path /, matcher 200-399 ([F:tg-nlb-http])",
+                Kind::TargetGroup,
+                json!({"protocol": "TCP", "port": 80, "vpc": "vpc-1", "targetType": "ip", "healthCheckProtocol": "HTTP"}),
+                json!({"protocol": "TCP", "port": 80, "vpc": "vpc-1", "targetType": "ip", "ipAddressType": "ipv4",
+                    "healthCheckEnabled": true, "healthCheckProtocol": "HTTP", "healthCheckPort": "traffic-port", "healthCheckPath": "/",
+                    "healthCheckIntervalSeconds": 30, "healthCheckTimeoutSeconds": 6, "healthyThresholdCount": 5, "unhealthyThresholdCount": 2,
+                    "matcher": {"httpCode": "200-399"}}),
+            ),
+            (
+                "target group, TCP of alb targets: HTTP check, timeout 6, matcher 200-399 ([F:tg] HuntAlbTg)",
+                Kind::TargetGroup,
+                json!({"protocol": "TCP", "port": 80, "vpc": "vpc-1", "targetType": "alb"}),
+                json!({"protocol": "TCP", "port": 80, "vpc": "vpc-1", "targetType": "alb", "ipAddressType": "ipv4",
+                    "healthCheckEnabled": true, "healthCheckProtocol": "HTTP", "healthCheckPort": "traffic-port", "healthCheckPath": "/",
+                    "healthCheckIntervalSeconds": 30, "healthCheckTimeoutSeconds": 6, "healthyThresholdCount": 5, "unhealthyThresholdCount": 2,
+                    "matcher": {"httpCode": "200-399"}}),
+            ),
+            (
+                "service: a role by name is the ARN AWS reports ([F:svc-role])",
+                Kind::Service,
+                json!({"role": "ecsServiceRole", "desiredCount": 1}),
+                json!({"role": "arn:aws:iam::123456789012:role/ecsServiceRole", "desiredCount": 1}),
+            ),
+            (
+                "security group: an ICMP type without a code is every code (EC2 IpPermission)",
+                Kind::SecurityGroup,
+                json!({"vpc": "vpc-1", "description": "d", "ingress": [{"protocol": "icmp", "fromPort": 8, "cidr": "10.0.0.0/8"}]}),
+                json!({"vpc": "vpc-1", "description": "d", "ingress": [{"protocol": "icmp", "fromPort": 8, "toPort": -1, "cidr": "10.0.0.0/8"}],
+                    "egress": [{"protocol": "-1", "cidr": "0.0.0.0/0"}]}),
+            ),
+            (
+                "listener: the default certificate first, the others a set",
+                Kind::LoadBalancer,
+                json!({"listeners": [{"port": 443, "protocol": "HTTPS", "certificates": [{"certificateArn": "a"}, {"certificateArn": "c"}, {"certificateArn": "b"}]}]}),
+                json!({"type": "application", "scheme": "internet-facing", "ipAddressType": "ipv4",
+                    "listeners": [{"port": 443, "protocol": "HTTPS", "certificates": [{"certificateArn": "a"}, {"certificateArn": "b"}, {"certificateArn": "c"}], "rules": []}]}),
             ),
             (
                 "security group: default egress, `all` is -1, rule order, source names",
@@ -625,20 +761,33 @@ mod tests {
                 Kind::SecurityGroup,
                 json!({"ingress": [{"protocol": "tcp", "fromPort": 80, "cidr": "0.0.0.0/0"}]}),
                 json!({"ingress": [{"protocol": "tcp", "fromPort": 22, "toPort": 22, "cidr": "0.0.0.0/0"}]}),
-                "ingress[0].fromPort",
+                "ingress[tcp/80 from 0.0.0.0/0]",
             ),
-            (Kind::SecurityGroup, json!({}), json!({"egress": []}), "egress"),
+            (Kind::SecurityGroup, json!({}), json!({"egress": []}), "egress[all from 0.0.0.0/0]"),
+            (
+                Kind::TargetGroup,
+                json!({"protocol": "TCP", "port": 80}),
+                json!({"protocol": "TCP", "port": 80, "healthCheckTimeoutSeconds": 6}),
+                "healthCheckTimeoutSeconds",
+            ),
+            (
+                Kind::Cluster,
+                json!({"settings": [{"name": "containerInsights", "value": "enabled"}]}),
+                json!({"settings": [{"name": "containerInsights", "value": "disabled"}]}),
+                "settings[containerInsights].value",
+            ),
+            (Kind::Service, json!({"role": "ecsServiceRole"}), json!({"role": "arn:aws:iam::1:role/other"}), "role"),
             (
                 Kind::TaskDefinition,
                 json!({"containerDefinitions": [{"name": "a", "image": "i:2"}]}),
                 json!({"containerDefinitions": [{"name": "a", "image": "i:1"}]}),
-                "containerDefinitions[0].image",
+                "containerDefinitions[a].image",
             ),
             (
                 Kind::LoadBalancer,
                 json!({"listeners": [{"port": 80, "defaultActions": []}, {"port": 443, "defaultActions": []}]}),
                 json!({"listeners": [{"port": 443, "defaultActions": []}]}),
-                "listeners",
+                "listeners[80]",
             ),
         ];
         for (kind, d, l, path) in rows {

@@ -81,8 +81,13 @@ fn write_step(out: &mut String, step: &Step) {
     }
     let _ = writeln!(out, "{}", s.render_reset());
     for c in &step.changes {
+        let element = c.path.ends_with(']');
         let line = match (&c.before, &c.after) {
             (None, Some(a)) if step.op == Op::Create => format!("    {}: {}", c.path, short(a)),
+            // An element of a list with an identity, added or removed whole: one line by its
+            // identity, its fields below.
+            (None, Some(a)) if element => element_lines("+", &c.path, a),
+            (Some(b), None) if element => element_lines("-", &c.path, b),
             (None, Some(a)) => format!("    {}: (none) → {}", c.path, short(a)),
             (Some(b), Some(a)) => format!("    {}: {} → {}", c.path, short(b), short(a)),
             (Some(b), None) => format!("    {}: {} → (none)", c.path, short(b)),
@@ -90,6 +95,25 @@ fn write_step(out: &mut String, step: &Step) {
         };
         let _ = writeln!(out, "{line}");
     }
+    for a in &step.actions {
+        let _ = writeln!(out, "    {}→ {}{} {}", s.render(), a.call, s.render_reset(), a.summary);
+    }
+}
+
+/// `+ ingress tcp/443 from 0.0.0.0/0`, or `+ listeners[443]` with the element's fields beneath.
+fn element_lines(sign: &str, path: &str, v: &Value) -> String {
+    let (list, key) = path.rsplit_once('[').unwrap_or((path, ""));
+    let key = key.trim_end_matches(']');
+    if list.ends_with("ingress") || list.ends_with("egress") {
+        return format!("    {sign} {list} {key}");
+    }
+    let mut out = format!("    {sign} {path}");
+    if let Value::Object(fields) = v {
+        for (k, v) in fields {
+            out.push_str(&format!("\n        {k}: {}", short(v)));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -115,6 +139,7 @@ mod tests {
                     reason: None,
                     adopt: false,
                     disruptive: false,
+                    actions: vec![],
                 },
                 Step {
                     kind: Kind::Cluster,
@@ -124,6 +149,7 @@ mod tests {
                     reason: None,
                     adopt: false,
                     disruptive: false,
+                    actions: vec![],
                 },
             ],
         };

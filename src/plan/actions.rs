@@ -1,0 +1,632 @@
+//! The calls each step makes, built from what the plan compared: the normalised desired spec
+//! and the field-level changes. An update sends exactly the changed fields with the values the
+//! plan shows (AWS's defaults included, so a field that drifted from its default goes back to
+//! it); a create sends what the manifest names. Pure: no AWS, table-tested below and driven by
+//! the field contract (`contract.rs`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Map, Value, json};
+
+use super::action::{Action, Ec2Call as Ec2, EcsCall as Ecs, Elbv2Call as Elb};
+use super::contract::{self, Field, top};
+use super::model::{Change, Live, TAG_HASH, TAG_NAME, TAG_SET};
+use super::normalize::flatten_health_check;
+use crate::manifest::{Kind, Resource, Spec};
+
+/// What the builders read for one step.
+pub struct Input<'a> {
+    pub set: &'a str,
+    pub r: &'a Resource,
+    /// The manifest's spec, normalised (`normalize::desired`).
+    pub desired: &'a Value,
+    /// The changes the plan shows for the step (updates only).
+    pub changes: &'a [Change],
+    pub live: Option<&'a Live>,
+}
+
+/// The ownership tags plus the manifest's own.
+pub fn owned_tags(set: &str, name: &str, tags: &[crate::manifest::spec::Tag]) -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, String> = tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect();
+    out.insert(TAG_SET.to_string(), set.to_string());
+    out.insert(TAG_NAME.to_string(), name.to_string());
+    out
+}
+
+fn manifest_tags(r: &Resource) -> &[crate::manifest::spec::Tag] {
+    match &r.spec {
+        Spec::SecurityGroup(s) => &s.tags,
+        Spec::TargetGroup(s) => &s.tags,
+        Spec::LoadBalancer(s) => &s.tags,
+        Spec::TaskDefinition(s) => &s.tags,
+        Spec::Cluster(s) => &s.tags,
+        Spec::Service(s) => &s.tags,
+    }
+}
+
+/// The manifest's spec as JSON, the `healthCheck:` block as flat fields.
+fn manifest_json(r: &Resource) -> Value {
+    let mut v = serde_json::to_value(&r.spec).unwrap_or_default();
+    flatten_health_check(&mut v);
+    if let Some(o) = v.as_object_mut() {
+        o.remove("tags");
+    }
+    v
+}
+
+/// The fields the manifest names, with their normalised values (names resolved, units made one);
+/// `except` keeps the manifest's own spelling (references resolved when the call runs).
+fn named(r: &Resource, desired: &Value, except: &[&str]) -> Map<String, Value> {
+    let manifest = manifest_json(r);
+    let mut out = Map::new();
+    for (k, v) in manifest.as_object().into_iter().flatten() {
+        let value = if except.contains(&k.as_str()) { v } else { desired.get(k).unwrap_or(v) };
+        out.insert(k.clone(), value.clone());
+    }
+    out
+}
+
+fn with(mut params: Map<String, Value>, extra: impl IntoIterator<Item = (&'static str, Value)>) -> Value {
+    for (k, v) in extra {
+        params.insert(k.to_string(), v);
+    }
+    Value::Object(params)
+}
+
+// ---- create ------------------------------------------------------------------------------------
+
+/// The calls that create the resource, in order. A task definition's `hash` is its content hash.
+pub fn create(i: &Input, hash: Option<&str>) -> Vec<Action> {
+    let (set, r, name) = (i.set, i.r, i.r.name());
+    let tags = json!(owned_tags(set, name, manifest_tags(r)));
+    match r.kind {
+        Kind::SecurityGroup => {
+            let mut out = vec![Action::new(
+                Ec2::CreateSecurityGroup,
+                format!("group {name}"),
+                json!({"groupName": name, "description": i.desired["description"], "vpc": i.desired["vpc"], "tags": tags}),
+            )];
+            out.extend(new_group_rules(i.desired));
+            out
+        }
+        Kind::TargetGroup => {
+            let mut params = named(r, i.desired, &[]);
+            let attributes = params.remove("attributes");
+            let mut out =
+                vec![Action::new(Elb::CreateTargetGroup, format!("target group {name}"), with(params, [("name", json!(name)), ("tags", tags)]))];
+            if let Some(a) = attributes.filter(|a| a.as_object().is_some_and(|o| !o.is_empty())) {
+                out.push(Action::new(Elb::ModifyTargetGroupAttributes, attribute_summary(&a), json!({"attributes": a})));
+            }
+            out
+        }
+        Kind::LoadBalancer => {
+            let mut params = named(r, i.desired, &[]);
+            let attributes = params.remove("attributes");
+            params.remove("listeners");
+            let mut out = vec![Action::new(
+                Elb::CreateLoadBalancer,
+                format!("load balancer {name}"),
+                with(params, [("name", json!(name)), ("tags", tags)]),
+            )];
+            if let Some(a) = attributes.filter(|a| a.as_object().is_some_and(|o| !o.is_empty())) {
+                out.push(Action::new(Elb::ModifyLoadBalancerAttributes, attribute_summary(&a), json!({"attributes": a})));
+            }
+            for l in i.desired["listeners"].as_array().into_iter().flatten() {
+                out.extend(new_listener(i, l));
+            }
+            out
+        }
+        Kind::TaskDefinition => {
+            let mut tags = owned_tags(set, name, manifest_tags(r));
+            if let Some(h) = hash {
+                tags.insert(TAG_HASH.to_string(), h.to_string());
+            }
+            let mut spec = serde_json::to_value(&r.spec).unwrap_or_default();
+            if let Some(o) = spec.as_object_mut() {
+                o.remove("tags");
+                o.insert("family".into(), json!(name));
+                o.insert("tags".into(), json!(tags));
+            }
+            vec![Action::new(Ecs::RegisterTaskDefinition, format!("revision of {name}"), spec)]
+        }
+        Kind::Cluster => {
+            let params = named(r, i.desired, &[]);
+            vec![Action::new(Ecs::CreateCluster, format!("cluster {name}"), with(params, [("clusterName", json!(name)), ("tags", tags)]))]
+        }
+        Kind::Service => {
+            let params = named(r, i.desired, &["cluster", "taskDefinition"]);
+            vec![Action::new(Ecs::CreateService, format!("service {name}"), with(params, [("serviceName", json!(name)), ("tags", tags)]))]
+        }
+    }
+}
+
+/// A new group's rules: AWS gives every new group an allow-all egress rule, so the plan
+/// authorizes what the manifest adds to it and revokes it when the manifest's egress lacks it.
+fn new_group_rules(desired: &Value) -> Vec<Action> {
+    let default = aws_default_egress();
+    let rules = |key: &str| desired[key].as_array().cloned().unwrap_or_default();
+    let ingress = rules("ingress");
+    let egress: Vec<Value> = rules("egress");
+    let keeps_default = egress.iter().any(|r| same_rule(r, &default));
+    let mut out = Vec::new();
+    if !ingress.is_empty() {
+        out.push(rules_action(Ec2::AuthorizeSecurityGroupIngress, "ingress", ingress));
+    }
+    let add: Vec<Value> = egress.into_iter().filter(|r| !same_rule(r, &default)).collect();
+    if !add.is_empty() {
+        out.push(rules_action(Ec2::AuthorizeSecurityGroupEgress, "egress", add));
+    }
+    if !keeps_default {
+        out.push(rules_action(Ec2::RevokeSecurityGroupEgress, "egress", vec![default]));
+    }
+    out
+}
+
+/// The egress rule AWS adds to every new VPC security group (EC2 User Guide, "Security group
+/// rules": "By default, a security group includes an outbound rule that allows all outbound
+/// traffic"; AWS-FACTS [F:sg]).
+pub fn aws_default_egress() -> Value {
+    json!({"protocol": "-1", "cidr": "0.0.0.0/0"})
+}
+
+fn same_rule(a: &Value, b: &Value) -> bool {
+    super::diff::rule_label(a) == super::diff::rule_label(b)
+}
+
+fn rules_action(call: Ec2, direction: &str, rules: Vec<Value>) -> Action {
+    let summary =
+        rules.iter().map(|r| format!("{direction} {}", super::diff::rule_label(r))).collect::<Vec<_>>().join("; ");
+    Action::new(call, summary, json!({ "rules": rules }))
+}
+
+fn attribute_summary(attributes: &Value) -> String {
+    let keys: Vec<&String> = attributes.as_object().map(|o| o.keys().collect()).unwrap_or_default();
+    format!("attributes {}", keys.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", "))
+}
+
+fn port_of(listener: &Value) -> String {
+    match &listener["port"] {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        _ => "0".into(),
+    }
+}
+
+/// The manifest's tags of a listener (by port) or of one of its rules (by priority).
+fn listener_tags(i: &Input, port: &str, priority: Option<&str>) -> Value {
+    let Spec::LoadBalancer(spec) = &i.r.spec else { return json!({}) };
+    let Some(l) = spec.listeners.iter().find(|l| l.port.map(|p| p.to_string()).as_deref() == Some(port)) else {
+        return json!(owned_tags(i.set, i.r.name(), &[]));
+    };
+    let tags = match priority {
+        None => &l.tags,
+        Some(p) => match l.rules.iter().find(|r| r.priority.to_string() == p) {
+            Some(rule) => &rule.tags,
+            None => &l.tags,
+        },
+    };
+    json!(owned_tags(i.set, i.r.name(), tags))
+}
+
+/// CreateListener with its default certificate, then the other certificates and the rules.
+fn new_listener(i: &Input, l: &Value) -> Vec<Action> {
+    let port = port_of(l);
+    let part = format!("listener:{port}");
+    let certificates = l["certificates"].as_array().cloned().unwrap_or_default();
+    let mut params: Map<String, Value> = l.as_object().cloned().unwrap_or_default();
+    params.remove("rules");
+    if let Some(first) = certificates.first() {
+        // CreateListener takes exactly one certificate, the default (ELBv2 API reference,
+        // CreateListener: "Certificates ... You must provide exactly one certificate");
+        // the others go through AddListenerCertificates.
+        params.insert("certificates".into(), json!([first]));
+    }
+    params.insert("tags".into(), listener_tags(i, &port, None));
+    let mut out = vec![Action::new(Elb::CreateListener, format!("listener {port}"), Value::Object(params)).on(&part)];
+    if certificates.len() > 1 {
+        out.push(certificates_action(Elb::AddListenerCertificates, &port, &certificates[1..]));
+    }
+    for rule in l["rules"].as_array().into_iter().flatten() {
+        out.push(create_rule(i, &port, rule));
+    }
+    out
+}
+
+fn certificates_action(call: Elb, port: &str, certificates: &[Value]) -> Action {
+    let arns: Vec<&str> = certificates.iter().filter_map(|c| c["certificateArn"].as_str()).collect();
+    Action::new(call, format!("listener {port} certificates {}", arns.join(", ")), json!({"certificates": certificates}))
+        .on(format!("listener:{port}"))
+}
+
+fn create_rule(i: &Input, port: &str, rule: &Value) -> Action {
+    let priority = port_of(&json!({"port": rule["priority"]}));
+    let mut params = rule.as_object().cloned().unwrap_or_default();
+    params.insert("tags".into(), listener_tags(i, port, Some(&priority)));
+    Action::new(Elb::CreateRule, format!("listener {port} rule {priority}"), Value::Object(params))
+        .on(format!("listener:{port}"))
+}
+
+// ---- update ------------------------------------------------------------------------------------
+
+/// Why a changed field is not sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotSent {
+    pub path: String,
+    pub why: String,
+}
+
+/// The calls that bring the live resource to the desired one, from the plan's changes; and the
+/// changes that are reported but not sent (create-only fields, a controller that owns them).
+pub fn update(i: &Input) -> (Vec<Action>, Vec<NotSent>) {
+    let mut not_sent = Vec::new();
+    let mut changes: Vec<&Change> = Vec::new();
+    for c in i.changes {
+        match contract::field(i.r.kind, top(&c.path)) {
+            Some(Field::CreateOnly(why)) => not_sent.push(NotSent { path: c.path.clone(), why: why.into() }),
+            _ => changes.push(c),
+        }
+    }
+    let actions = match i.r.kind {
+        Kind::SecurityGroup => security_group(&changes),
+        Kind::TargetGroup => target_group(i, &changes),
+        Kind::LoadBalancer => load_balancer(i, &changes),
+        Kind::TaskDefinition => create(i, None),
+        Kind::Cluster => cluster(i, &changes),
+        Kind::Service => return service(i, &changes, not_sent),
+    };
+    (actions, not_sent)
+}
+
+/// The changed tags as one map (tags are only added or changed, never removed: other tools may
+/// own tags the manifest does not name).
+fn tags_action(changes: &[&Change], call: impl Into<super::action::Call>) -> Option<Action> {
+    let tags: BTreeMap<&str, &Value> = changes
+        .iter()
+        .filter_map(|c| Some((c.path.strip_prefix("tags.")?, c.after.as_ref()?)))
+        .collect();
+    (!tags.is_empty()).then(|| {
+        let keys: Vec<&str> = tags.keys().copied().collect();
+        Action::new(call, format!("tags {}", keys.join(", ")), json!(tags))
+    })
+}
+
+fn tops<'a>(changes: &[&'a Change]) -> BTreeSet<&'a str> {
+    changes.iter().map(|c| top(&c.path)).collect()
+}
+
+/// The desired values of the changed top-level fields among `fields`.
+fn changed_fields(i: &Input, changes: &[&Change], fields: impl Fn(&str) -> bool) -> Map<String, Value> {
+    tops(changes)
+        .into_iter()
+        .filter(|f| fields(f))
+        .filter_map(|f| Some((f.to_string(), i.desired.get(f)?.clone())))
+        .collect()
+}
+
+fn security_group(changes: &[&Change]) -> Vec<Action> {
+    let mut out = Vec::new();
+    // Authorize before revoke: a rule that changes is never missing in between.
+    for (direction, authorize, revoke) in [
+        ("ingress", Ec2::AuthorizeSecurityGroupIngress, Ec2::RevokeSecurityGroupIngress),
+        ("egress", Ec2::AuthorizeSecurityGroupEgress, Ec2::RevokeSecurityGroupEgress),
+    ] {
+        let mine = changes.iter().filter(|c| top(&c.path) == direction);
+        let (add, remove): (Vec<&&Change>, Vec<&&Change>) = mine.partition(|c| c.after.is_some());
+        let add: Vec<Value> = add.iter().filter_map(|c| c.after.clone()).flat_map(flatten_rules).collect();
+        let remove: Vec<Value> = remove.iter().filter_map(|c| c.before.clone()).flat_map(flatten_rules).collect();
+        if !add.is_empty() {
+            out.push(rules_action(authorize, direction, add));
+        }
+        if !remove.is_empty() {
+            out.push(rules_action(revoke, direction, remove));
+        }
+    }
+    out.extend(tags_action(changes, Ec2::CreateTags));
+    out
+}
+
+/// A change's value as rules: one rule (a keyed element), or a whole list (when the rules could
+/// not be told apart).
+fn flatten_rules(v: Value) -> Vec<Value> {
+    match v {
+        Value::Array(a) => a,
+        other => vec![other],
+    }
+}
+
+fn target_group(i: &Input, changes: &[&Change]) -> Vec<Action> {
+    let mut out = Vec::new();
+    let hc = changed_fields(i, changes, |f| matches!(contract::field(Kind::TargetGroup, f), Some(Field::Update(c)) if c == [super::action::Call::Elbv2(Elb::ModifyTargetGroup)]));
+    if !hc.is_empty() {
+        let summary = format!("health check {}", hc.keys().cloned().collect::<Vec<_>>().join(", "));
+        out.push(Action::new(Elb::ModifyTargetGroup, summary, Value::Object(hc)));
+    }
+    out.extend(attributes_action(i, changes, Elb::ModifyTargetGroupAttributes));
+    out.extend(tags_action(changes, Elb::AddTags));
+    out
+}
+
+/// The changed attributes with their desired values (the names contain dots: `attributes.` is
+/// the prefix, the rest the key).
+fn attributes_action(i: &Input, changes: &[&Change], call: Elb) -> Option<Action> {
+    let desired = i.desired.get("attributes")?.as_object()?;
+    let mut attributes = Map::new();
+    for c in changes {
+        if c.path == "attributes" {
+            attributes.extend(desired.clone());
+        } else if let Some(key) = c.path.strip_prefix("attributes.") {
+            if let Some(v) = desired.get(key) {
+                attributes.insert(key.to_string(), v.clone());
+            }
+        }
+    }
+    (!attributes.is_empty()).then(|| {
+        let a = Value::Object(attributes);
+        Action::new(call, attribute_summary(&a), json!({ "attributes": a }))
+    })
+}
+
+fn load_balancer(i: &Input, changes: &[&Change]) -> Vec<Action> {
+    let mut out = Vec::new();
+    let t = tops(changes);
+    if t.contains("securityGroups") {
+        out.push(Action::new(
+            Elb::SetSecurityGroups,
+            "security groups",
+            json!({"securityGroups": i.desired.get("securityGroups").cloned().unwrap_or(json!([]))}),
+        ));
+    }
+    if t.contains("subnets") || t.contains("subnetMappings") {
+        let mut p = Map::new();
+        for k in ["subnets", "subnetMappings"] {
+            if let Some(v) = i.desired.get(k) {
+                p.insert(k.into(), v.clone());
+            }
+        }
+        out.push(Action::new(Elb::SetSubnets, "subnets", Value::Object(p)));
+    }
+    if t.contains("ipAddressType") {
+        out.push(Action::new(
+            Elb::SetIpAddressType,
+            format!("ip address type {}", i.desired["ipAddressType"].as_str().unwrap_or_default()),
+            json!({"ipAddressType": i.desired["ipAddressType"]}),
+        ));
+    }
+    out.extend(attributes_action(i, changes, Elb::ModifyLoadBalancerAttributes));
+    out.extend(tags_action(changes, Elb::AddTags));
+    out.extend(listeners(i, changes));
+    out
+}
+
+/// `listeners[443].rules[10].actions` → ("443", Some("10"), "actions").
+fn listener_path(path: &str) -> Option<(&str, Option<&str>, &str)> {
+    let rest = path.strip_prefix("listeners[")?;
+    let (port, rest) = rest.split_once(']')?;
+    let rest = rest.strip_prefix('.').unwrap_or(rest);
+    if let Some(r) = rest.strip_prefix("rules[") {
+        let (priority, tail) = r.split_once(']')?;
+        return Some((port, Some(priority), tail.strip_prefix('.').unwrap_or(tail)));
+    }
+    Some((port, None, rest))
+}
+
+/// Listener and rule calls from the changes below `listeners`: deletes first (a freed port or
+/// priority can be taken again), then changes in place, then creates.
+fn listeners(i: &Input, changes: &[&Change]) -> Vec<Action> {
+    let desired_listener = |port: &str| -> Option<&Value> {
+        i.desired["listeners"].as_array()?.iter().find(|l| port_of(l) == port)
+    };
+    let (mut deletes, mut modifies, mut creates) = (Vec::new(), Vec::new(), Vec::new());
+    let mut modified_listeners: BTreeMap<&str, Map<String, Value>> = BTreeMap::new();
+    let mut modified_rules: BTreeSet<(&str, &str)> = BTreeSet::new();
+    for c in changes.iter().filter(|c| top(&c.path) == "listeners") {
+        let Some((port, rule, field)) = listener_path(&c.path) else { continue };
+        match (rule, field, &c.before, &c.after) {
+            // A whole listener added or removed.
+            (None, "", None, Some(l)) => creates.extend(new_listener(i, l)),
+            (None, "", Some(_), None) => {
+                deletes.push(Action::new(Elb::DeleteListener, format!("listener {port}"), json!({})).on(format!("listener:{port}")))
+            }
+            // A whole rule added or removed.
+            (Some(_), "", None, Some(rule)) => creates.push(create_rule(i, port, rule)),
+            (Some(p), "", Some(_), None) => deletes.insert(
+                0,
+                Action::new(Elb::DeleteRule, format!("listener {port} rule {p}"), json!({})).on(format!("rule:{port}:{p}")),
+            ),
+            (Some(p), _, _, _) => {
+                modified_rules.insert((port, p));
+            }
+            (None, f, before, after) => {
+                let key = top(f);
+                if key == "certificates" {
+                    modifies.extend(certificate_changes(port, before.as_ref(), after.as_ref()));
+                    let default = |v: Option<&Value>| v.and_then(|v| v.get(0)).cloned();
+                    if default(before.as_ref()) != default(after.as_ref()) {
+                        if let Some(d) = default(after.as_ref()) {
+                            modified_listeners.entry(port).or_default().insert("certificates".into(), json!([d]));
+                        }
+                    }
+                } else if let Some(l) = desired_listener(port) {
+                    modified_listeners.entry(port).or_default().insert(key.into(), l[key].clone());
+                }
+            }
+        }
+    }
+    let mut out = deletes;
+    for (port, mut fields) in modified_listeners {
+        if fields.contains_key("protocol") {
+            // A protocol change carries what the new protocol needs (HTTPS: a certificate and a
+            // policy) in the same call.
+            if let Some(l) = desired_listener(port) {
+                for k in ["sslPolicy", "alpnPolicy"] {
+                    if let Some(v) = l.get(k) {
+                        fields.entry(k.to_string()).or_insert(v.clone());
+                    }
+                }
+                if let Some(first) = l["certificates"].get(0) {
+                    fields.entry("certificates".to_string()).or_insert(json!([first]));
+                }
+            }
+        }
+        let summary = format!("listener {port} {}", fields.keys().cloned().collect::<Vec<_>>().join(", "));
+        out.push(Action::new(Elb::ModifyListener, summary, Value::Object(fields)).on(format!("listener:{port}")));
+    }
+    out.extend(modifies);
+    for (port, priority) in modified_rules {
+        let Some(rule) = desired_listener(port)
+            .and_then(|l| l["rules"].as_array()?.iter().find(|r| port_of(&json!({"port": r["priority"]})) == priority))
+        else {
+            continue;
+        };
+        out.push(
+            Action::new(
+                Elb::ModifyRule,
+                format!("listener {port} rule {priority}"),
+                json!({"conditions": rule.get("conditions").cloned().unwrap_or(json!([])),
+                       "actions": rule.get("actions").cloned().unwrap_or(json!([]))}),
+            )
+            .on(format!("rule:{port}:{priority}")),
+        );
+    }
+    out.extend(creates);
+    out
+}
+
+/// The non-default certificates added and removed (the default goes through ModifyListener).
+fn certificate_changes(port: &str, before: Option<&Value>, after: Option<&Value>) -> Vec<Action> {
+    let rest = |v: Option<&Value>| -> Vec<Value> {
+        v.and_then(Value::as_array).map(|a| a.iter().skip(1).cloned().collect()).unwrap_or_default()
+    };
+    let (had, want) = (rest(before), rest(after));
+    let add: Vec<Value> = want.iter().filter(|c| !had.contains(c)).cloned().collect();
+    let remove: Vec<Value> = had.iter().filter(|c| !want.contains(c)).cloned().collect();
+    let mut out = Vec::new();
+    if !add.is_empty() {
+        out.push(certificates_action(Elb::AddListenerCertificates, port, &add));
+    }
+    if !remove.is_empty() {
+        out.push(certificates_action(Elb::RemoveListenerCertificates, port, &remove));
+    }
+    out
+}
+
+fn cluster(i: &Input, changes: &[&Change]) -> Vec<Action> {
+    let mut out = Vec::new();
+    let t = tops(changes);
+    if t.contains("settings") {
+        // Only the settings the manifest names, with their values.
+        let named: BTreeSet<&str> = changes
+            .iter()
+            .filter_map(|c| c.path.strip_prefix("settings[")?.split(']').next())
+            .collect();
+        let settings: Vec<Value> = i.desired["settings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|s| named.is_empty() || s["name"].as_str().is_some_and(|n| named.contains(n)))
+            .cloned()
+            .collect();
+        out.push(Action::new(Ecs::UpdateClusterSettings, "settings", json!({ "settings": settings })));
+    }
+    let config = changed_fields(i, changes, |f| matches!(f, "configuration" | "serviceConnectDefaults"));
+    if !config.is_empty() {
+        let summary = config.keys().cloned().collect::<Vec<_>>().join(", ");
+        out.push(Action::new(Ecs::UpdateCluster, summary, Value::Object(config)));
+    }
+    if t.contains("capacityProviders") || t.contains("defaultCapacityProviderStrategy") {
+        // PutClusterCapacityProviders replaces both lists: send both, as desired.
+        out.push(Action::new(
+            Ecs::PutClusterCapacityProviders,
+            "capacity providers",
+            json!({
+                "capacityProviders": i.desired.get("capacityProviders").cloned().unwrap_or(json!([])),
+                "defaultCapacityProviderStrategy": i.desired.get("defaultCapacityProviderStrategy").cloned().unwrap_or(json!([])),
+            }),
+        ));
+    }
+    out.extend(tags_action(changes, Ecs::TagResource));
+    out
+}
+
+fn service(i: &Input, changes: &[&Change], mut not_sent: Vec<NotSent>) -> (Vec<Action>, Vec<NotSent>) {
+    let controller = i
+        .live
+        .and_then(|l| l.spec.pointer("/deploymentController/type"))
+        .and_then(Value::as_str)
+        .unwrap_or("ECS");
+    let allowed = contract::service_fields_for_controller(controller);
+    let mut fields = Map::new();
+    for f in tops(changes) {
+        if f == "tags" {
+            continue;
+        }
+        if let Some(allowed) = allowed.filter(|a| !a.contains(&f)) {
+            let _ = allowed;
+            not_sent.push(NotSent {
+                path: f.to_string(),
+                why: format!(
+                    "a service on the {controller} deployment controller changes this only through {}",
+                    if controller == "CODE_DEPLOY" { "a CodeDeploy deployment" } else { "a new task set" }
+                ),
+            });
+            continue;
+        }
+        let value = match f {
+            // The manifest's reference; the revision this run settles on is looked up when the
+            // call runs (a reused ACTIVE revision, or the one registered just before).
+            "taskDefinition" => json!(match &i.r.spec {
+                Spec::Service(s) => s.task_definition.clone(),
+                _ => String::new(),
+            }),
+            // Moving between a launch type and a capacity provider strategy: the strategy, or
+            // an empty one to go back to the launch type (UpdateService, capacityProviderStrategy).
+            "launchType" => {
+                fields.entry("capacityProviderStrategy").or_insert(json!([]));
+                continue;
+            }
+            _ => i.desired.get(f).cloned().unwrap_or(Value::Null),
+        };
+        fields.insert(f.to_string(), value);
+    }
+    let mut out = Vec::new();
+    if !fields.is_empty() {
+        // "This parameter doesn't trigger a new service deployment" (UpdateService,
+        // capacityProviderStrategy): without forceNewDeployment the tasks keep running where
+        // they are.
+        if fields.contains_key("capacityProviderStrategy") {
+            fields.insert("forceNewDeployment".into(), json!(true));
+        }
+        let summary = fields.keys().filter(|k| *k != "forceNewDeployment").cloned().collect::<Vec<_>>().join(", ");
+        let cluster = i.live.and_then(|l| l.spec.get("cluster")).cloned().unwrap_or(Value::Null);
+        fields.insert("cluster".into(), cluster);
+        out.push(Action::new(Ecs::UpdateService, summary, Value::Object(fields)));
+    }
+    out.extend(tags_action(changes, Ecs::TagResource));
+    (out, not_sent)
+}
+
+// ---- delete ------------------------------------------------------------------------------------
+
+/// The call that deletes a live resource (its dependents go first: the plan orders the steps).
+pub fn delete(live: &Live) -> Vec<Action> {
+    let name = &live.name;
+    let id = json!(live.id);
+    let action = match live.kind {
+        Kind::SecurityGroup => Action::new(Ec2::DeleteSecurityGroup, format!("group {name}"), json!({"id": id})),
+        Kind::TargetGroup => Action::new(Elb::DeleteTargetGroup, format!("target group {name}"), json!({"id": id})),
+        // AWS deletes its listeners and rules with it.
+        Kind::LoadBalancer => Action::new(Elb::DeleteLoadBalancer, format!("load balancer {name}"), json!({"id": id})),
+        Kind::TaskDefinition => {
+            Action::new(Ecs::DeregisterTaskDefinition, format!("every ACTIVE revision of {name}"), json!({"family": name}))
+        }
+        Kind::Cluster => Action::new(Ecs::DeleteCluster, format!("cluster {name}"), json!({"id": id})),
+        // `force`: the reconciler deletes only what the set asked to be gone, without first
+        // scaling it to zero.
+        Kind::Service => Action::new(
+            Ecs::DeleteService,
+            format!("service {name}"),
+            json!({"id": id, "cluster": live.spec.get("cluster"), "force": true}),
+        ),
+    };
+    vec![action]
+}
