@@ -6,9 +6,10 @@
 mod common;
 
 use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, ResourceType, Tag, TagSpecification, UserIdGroupPair};
-use ecs_reconciler::aws::{Clients, Ids, ec2};
+use ecs_reconciler::aws::{Clients, ec2};
 use ecs_reconciler::manifest::{Kind, ManifestSet};
-use ecs_reconciler::plan::{Live, Observed, TAG_NAME, TAG_SET};
+use ecs_reconciler::plan::{Live, Observed, Plan, TAG_NAME, TAG_SET};
+use ecs_reconciler::reconcile::{self, Outcome, RunOptions};
 use serde_json::{Value, json};
 
 const SET: &str = "prod";
@@ -117,18 +118,14 @@ async fn observe(clients: &Clients, set: &ManifestSet, prune: bool) -> Observed 
     observed
 }
 
-/// Create every group of the set, then set the rules of each (groups reference each other).
-async fn apply_all(clients: &Clients, set: &ManifestSet, observed: &Observed) {
-    let ids = Ids::from_observed(observed);
-    let groups: Vec<_> = set.of_kind(Kind::SecurityGroup).collect();
-    for r in &groups {
-        if observed.get(Kind::SecurityGroup, r.name()).is_none() {
-            ec2::create_group(clients, SET, r, &ids).await.expect("create_group");
-        }
-    }
-    for r in &groups {
-        ec2::sync_rules(clients, r, observed.get(Kind::SecurityGroup, r.name()), &ids).await.expect("sync_rules");
-    }
+/// Plan and apply the set as `apply` does (every group is created before any rule, since groups
+/// reference each other); every step must succeed.
+async fn apply_all(clients: &Clients, set: &ManifestSet, prune: bool) -> Plan {
+    let opts = RunOptions { prune, ..RunOptions::default() };
+    let (observed, plan) = reconcile::plan_set(clients, SET, set, &opts).await.expect("plan");
+    let results = reconcile::apply(clients, set, &observed, &plan, &opts).await.expect("apply");
+    assert!(results.iter().all(|r| r.outcome == Outcome::Applied), "{results:#?}");
+    plan
 }
 
 fn group<'a>(observed: &'a Observed, name: &str) -> &'a Live {
@@ -169,7 +166,7 @@ async fn names_resolve_and_groups_that_reference_each_other_read_back_as_written
     assert_eq!(calls.get("EC2:DescribeSecurityGroups"), Some(&1), "{calls:?}");
     assert_eq!(clients.calls.total(), 3, "{calls:?}");
 
-    apply_all(&clients, &set, &before).await;
+    apply_all(&clients, &set, false).await;
 
     let after = observe(&clients, &set, false).await;
     let alb = group(&after, "web-alb");
@@ -265,11 +262,15 @@ async fn rule_drift_is_repaired_exactly_and_a_second_sync_writes_nothing() {
     let drifted = observe(&clients, &set, false).await;
     assert_ne!(rules(group(&drifted, "web-alb"), "ingress"), rules(&alb, "ingress"));
 
-    // One revoke (both extra rules) and one authorize (HTTP) repair it; egress is untouched.
+    // One authorize (HTTP) and then one revoke (both extra rules) repair it; egress is untouched.
     clients.calls.reset();
-    let ids = Ids::from_observed(&drifted);
-    let r = set.get(Kind::SecurityGroup, "web-alb").expect("manifest");
-    ec2::sync_rules(&clients, r, drifted.get(Kind::SecurityGroup, "web-alb"), &ids).await.expect("sync_rules");
+    let plan = apply_all(&clients, &set, false).await;
+    let step = plan.steps.iter().find(|s| s.name == "web-alb").expect("web-alb step");
+    let calls: Vec<String> = step.actions.iter().map(|a| a.call.to_string()).collect();
+    assert_eq!(calls, ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"], "authorize first");
+    let text = anstream::adapter::strip_str(&ecs_reconciler::plan::render::text(&plan, false)).to_string();
+    assert!(text.contains("- ingress tcp/22 from 203.0.113.0/24\n"), "{text}");
+    assert!(text.contains("+ ingress tcp/80 from 0.0.0.0/0\n"), "{text}");
     let writes = clients.calls.writes();
     assert_eq!(
         writes.into_iter().collect::<Vec<_>>(),
@@ -282,22 +283,17 @@ async fn rule_drift_is_repaired_exactly_and_a_second_sync_writes_nothing() {
         assert_eq!(rules(group(&repaired, name), "egress"), rules(group(&synced, name), "egress"), "{name} egress");
     }
 
-    // Converged: syncing rules and tags of every group again makes no write call.
+    // Converged: the next plan is empty and applying it makes no write call.
     clients.calls.reset();
-    let ids = Ids::from_observed(&repaired);
-    for r in set.of_kind(Kind::SecurityGroup) {
-        let live = group(&repaired, r.name());
-        ec2::sync_rules(&clients, r, Some(live), &ids).await.expect("sync_rules");
-        ec2::sync_tags(&clients, SET, r, live).await.expect("sync_tags");
-    }
+    let plan = apply_all(&clients, &set, false).await;
+    assert!(!plan.has_changes(), "{plan:#?}");
     assert!(clients.calls.writes().is_empty(), "{:?}", clients.calls.writes());
 }
 
 async fn net_and_apply(clients: &Clients) {
     network(clients).await;
     let set = manifests(WEB);
-    let observed = observe(clients, &set, false).await;
-    apply_all(clients, &set, &observed).await;
+    apply_all(clients, &set, false).await;
 }
 
 #[tokio::test]
@@ -351,15 +347,12 @@ spec:
     assert_eq!(orphan.spec["ingress"].as_array().map(Vec::len), Some(2), "{}", orphan.spec);
 
     // The kept group gets its new tag (existing tags stay), then the orphan can go: first the
-    // kept group's rule that references it, then the group itself.
-    let tasks = observed.get(Kind::SecurityGroup, "web-tasks").expect("web-tasks observed");
-    let r = remaining.get(Kind::SecurityGroup, "web-tasks").expect("manifest");
+    // kept group's rule that references it, then the group itself (after the load balancer the
+    // set also left, which stood on it).
     clients.calls.reset();
-    ec2::sync_tags(&clients, SET, r, tasks).await.expect("sync_tags");
-    ec2::sync_rules(&clients, r, Some(tasks), &Ids::from_observed(&observed)).await.expect("sync_rules");
-    ec2::delete_group(&clients, orphan).await.expect("delete_group");
+    apply_all(&clients, &remaining, true).await;
     assert_eq!(
-        clients.calls.writes().into_iter().collect::<Vec<_>>(),
+        clients.calls.writes().into_iter().filter(|(op, _)| op.starts_with("EC2:")).collect::<Vec<_>>(),
         vec![
             ("EC2:CreateTags".to_string(), 1),
             ("EC2:DeleteSecurityGroup".to_string(), 1),

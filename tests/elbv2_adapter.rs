@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 
 use ecs_reconciler::aws::{Clients, Ids, elbv2};
 use ecs_reconciler::manifest::{Kind, ManifestSet};
-use ecs_reconciler::plan::{Change, Live, Observed, Op, Step, TAG_NAME, TAG_SET};
+use ecs_reconciler::plan::{Live, Observed, Plan, TAG_NAME, TAG_SET};
+use ecs_reconciler::reconcile::{self, Outcome, RunOptions};
 use serde_json::{Value, json};
 
 const SET: &str = "demo";
@@ -123,16 +124,19 @@ spec:
     set
 }
 
-/// Create the set's target group, then its load balancer, as an apply would.
+/// Plan and apply the set, as `apply` does; the IDs of what exists afterwards.
 async fn create_all(clients: &Clients, set: &ManifestSet) -> Ids {
-    let ids = Ids::from_observed(&Observed::default());
-    for r in set.of_kind(Kind::TargetGroup) {
-        elbv2::create_target_group(clients, SET, r, &ids).await.expect("create target group");
-    }
-    for r in set.of_kind(Kind::LoadBalancer) {
-        elbv2::create_load_balancer(clients, SET, r, &ids).await.expect("create load balancer");
-    }
-    ids
+    apply_all(clients, set).await;
+    Ids::from_observed(&observe(clients, set, false).await)
+}
+
+/// One plan and its apply; every step must succeed.
+async fn apply_all(clients: &Clients, set: &ManifestSet) -> Plan {
+    let opts = RunOptions::default();
+    let (observed, plan) = reconcile::plan_set(clients, SET, set, &opts).await.expect("plan");
+    let results = reconcile::apply(clients, set, &observed, &plan, &opts).await.expect("apply");
+    assert!(results.iter().all(|r| r.outcome == Outcome::Applied), "{results:#?}");
+    plan
 }
 
 async fn observe(clients: &Clients, set: &ManifestSet, prune: bool) -> Observed {
@@ -143,18 +147,6 @@ async fn observe(clients: &Clients, set: &ManifestSet, prune: bool) -> Observed 
 
 fn live(observed: &Observed, kind: Kind) -> &Live {
     observed.get(kind, "web").unwrap_or_else(|| panic!("{kind}/web not observed: {:#?}", observed.live))
-}
-
-fn step(kind: Kind, paths: &[&str]) -> Step {
-    Step {
-        kind,
-        name: "web".into(),
-        op: Op::Update,
-        changes: paths.iter().map(|p| Change { path: p.to_string(), before: None, after: None }).collect(),
-        reason: None,
-        adopt: false,
-        disruptive: false,
-    }
 }
 
 fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
@@ -285,17 +277,11 @@ async fn drift_made_out_of_band_is_seen_and_repaired_by_update() {
     assert_eq!(ports, [&json!(8080), &json!(9090)]);
     assert_eq!(lb.spec["listeners"][0]["defaultActions"][0]["type"], "forward");
 
-    // Repair, as the plan's steps say: the health check path, and the listeners.
-    let ids = Ids::from_observed(&drifted);
-    let tg_resource = set.get(Kind::TargetGroup, "web").expect("tg manifest");
-    let lb_resource = set.get(Kind::LoadBalancer, "web").expect("lb manifest");
+    // Repair, as the plan's steps say: the health check path, the tag, and the listeners.
     clients.calls.reset();
-    elbv2::update_target_group(&clients, SET, &step(Kind::TargetGroup, &["healthCheckPath"]), tg_resource, tg, &ids)
-        .await
-        .expect("update target group");
-    elbv2::update_load_balancer(&clients, SET, &step(Kind::LoadBalancer, &["listeners"]), lb_resource, lb, &ids)
-        .await
-        .expect("update load balancer");
+    let plan = apply_all(&clients, &set).await;
+    let planned: Vec<String> = plan.steps.iter().flat_map(|s| s.actions.iter().map(|a| a.call.to_string())).collect();
+    assert_eq!(planned.len() as u64, clients.calls.writes().values().sum::<u64>(), "{planned:?}");
     assert_eq!(
         clients.calls.writes(),
         counts(&[
@@ -317,14 +303,10 @@ async fn drift_made_out_of_band_is_seen_and_repaired_by_update() {
     assert_eq!(lb_after.spec, lb_before.spec);
     assert_eq!(lb_after.parts.keys().collect::<Vec<_>>(), lb_before.parts.keys().collect::<Vec<_>>());
 
-    // Nothing differs any more: the same listener step makes no call at all.
+    // Nothing differs any more: the next plan is empty and its apply makes no call at all.
     clients.calls.reset();
-    elbv2::update_load_balancer(&clients, SET, &step(Kind::LoadBalancer, &["listeners"]), lb_resource, lb_after, &ids)
-        .await
-        .expect("no-op update");
-    elbv2::update_target_group(&clients, SET, &step(Kind::TargetGroup, &[]), tg_resource, tg_after, &ids)
-        .await
-        .expect("no-op update");
+    let plan = apply_all(&clients, &set).await;
+    assert!(!plan.has_changes(), "{}", ecs_reconciler::plan::render::text(&plan, false));
     assert_eq!(clients.calls.writes(), BTreeMap::new());
 }
 

@@ -327,7 +327,7 @@ async fn a_changed_image_registers_one_revision_and_reverting_reuses_the_old_one
     w.edit("web.yaml", "web:1.4.2", "web:1.5.0");
     let (code, plan) = w.plan(&[]);
     assert_eq!(code, 2);
-    assert!(change_paths(&plan, "TaskDefinition", "web").contains(&"containerDefinitions[0].image".to_string()));
+    assert!(change_paths(&plan, "TaskDefinition", "web").contains(&"containerDefinitions[web].image".to_string()));
     let applied = w.apply(&[]);
     assert_eq!(
         applied["summary"]["aws_calls"]["ECS:RegisterTaskDefinition"], 1,

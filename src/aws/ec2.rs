@@ -10,8 +10,8 @@ use aws_sdk_ec2::types::{
 use serde_json::{Map, Value};
 
 use super::{AwsError, Clients, Created, Ids, Target, call_error};
-use crate::manifest::spec::security_group::SecurityGroupRule;
 use crate::manifest::spec::SecurityGroupSpec;
+use crate::manifest::spec::security_group::SecurityGroupRule;
 use crate::manifest::{Kind, ManifestSet, Resource, Spec};
 use crate::plan::{Action, Ec2Call, Live, Observed, TAG_NAME, TAG_SET};
 
@@ -347,10 +347,20 @@ pub async fn execute(
                         .map_err(call_error(op, &resource))?;
                 }
                 Ec2Call::RevokeSecurityGroupIngress => {
-                    ec2.revoke_security_group_ingress().group_id(group).set_ip_permissions(permissions).send().await.map_err(call_error(op, &resource))?;
+                    ec2.revoke_security_group_ingress()
+                        .group_id(group)
+                        .set_ip_permissions(permissions)
+                        .send()
+                        .await
+                        .map_err(call_error(op, &resource))?;
                 }
                 _ => {
-                    ec2.revoke_security_group_egress().group_id(group).set_ip_permissions(permissions).send().await.map_err(call_error(op, &resource))?;
+                    ec2.revoke_security_group_egress()
+                        .group_id(group)
+                        .set_ip_permissions(permissions)
+                        .send()
+                        .await
+                        .map_err(call_error(op, &resource))?;
                 }
             }
             Ok(Created::Nothing)

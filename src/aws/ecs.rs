@@ -336,7 +336,6 @@ async fn observe_orphans(
     Ok(())
 }
 
-
 // ---- apply: one action, one call --------------------------------------------------------------
 
 /// The params of a create or update as a `ServiceSpec` (fields the action does not carry stay
@@ -395,7 +394,9 @@ pub async fn execute(
                     &spec.default_capacity_provider_strategy,
                 )?))
                 .set_configuration(spec.configuration.as_ref().map(convert::cluster_configuration))
-                .set_service_connect_defaults(convert::service_connect_defaults(spec.service_connect_defaults.as_ref())?)
+                .set_service_connect_defaults(convert::service_connect_defaults(
+                    spec.service_connect_defaults.as_ref(),
+                )?)
                 .set_tags(Some(convert::tags(&tags_param(action, Some("tags")).map_err(p)?)))
                 .send()
                 .await
@@ -450,8 +451,10 @@ pub async fn execute(
                 o.remove("tags");
             }
             let spec: TaskDefinitionSpec = serde_json::from_value(v).map_err(|e| p(e.to_string()))?;
-            let resp =
-                convert::register_task_definition(ecs, target.name, &spec, &tags)?.send().await.map_err(call_error(op, &resource))?;
+            let resp = convert::register_task_definition(ecs, target.name, &spec, &tags)?
+                .send()
+                .await
+                .map_err(call_error(op, &resource))?;
             let arn = resp.task_definition().and_then(|t| t.task_definition_arn()).unwrap_or_default();
             Ok(Created::Resource(arn.to_string()))
         }
@@ -467,10 +470,16 @@ pub async fn execute(
                 .into_paginator()
                 .send();
             while let Some(page) = pages.next().await {
-                arns.extend(page.map_err(call_error("ListTaskDefinitions", &resource))?.task_definition_arns().iter().cloned());
+                arns.extend(
+                    page.map_err(call_error("ListTaskDefinitions", &resource))?.task_definition_arns().iter().cloned(),
+                );
             }
             for arn in arns.iter().filter(|a| revision_label(a).split(':').next() == Some(family.as_str())) {
-                ecs.deregister_task_definition().task_definition(arn).send().await.map_err(call_error(op, &resource))?;
+                ecs.deregister_task_definition()
+                    .task_definition(arn)
+                    .send()
+                    .await
+                    .map_err(call_error(op, &resource))?;
             }
             Ok(Created::Nothing)
         }
@@ -493,12 +502,16 @@ pub async fn execute(
                 .set_load_balancers(non_empty(convert::load_balancers(&spec, ids)?))
                 .set_service_registries(non_empty(convert::service_registries(&spec.service_registries)))
                 .set_network_configuration(convert::network_configuration(&spec, ids)?)
-                .set_deployment_configuration(spec.deployment_configuration.as_ref().map(convert::deployment_configuration))
+                .set_deployment_configuration(
+                    spec.deployment_configuration.as_ref().map(convert::deployment_configuration),
+                )
                 .set_placement_constraints(non_empty(convert::placement_constraints(&spec.placement_constraints)))
                 .set_placement_strategy(non_empty(convert::placement_strategy(&spec.placement_strategy)))
                 .set_health_check_grace_period_seconds(spec.health_check_grace_period_seconds)
                 .set_scheduling_strategy(spec.scheduling_strategy.as_deref().map(Into::into))
-                .set_deployment_controller(spec.deployment_controller.as_ref().map(convert::deployment_controller).transpose()?)
+                .set_deployment_controller(
+                    spec.deployment_controller.as_ref().map(convert::deployment_controller).transpose()?,
+                )
                 .set_enable_ecs_managed_tags(spec.enable_ecs_managed_tags)
                 .set_propagate_tags(spec.propagate_tags.as_deref().map(Into::into))
                 .set_enable_execute_command(spec.enable_execute_command)
@@ -573,7 +586,13 @@ pub async fn execute(
             let id: String = action.param("id").map_err(p)?.unwrap_or_default();
             let cluster: String = action.param("cluster").map_err(p)?.unwrap_or_default();
             let force = action.param::<bool>("force").map_err(p)?.unwrap_or(false);
-            ecs.delete_service().cluster(cluster).service(id).force(force).send().await.map_err(call_error(op, &resource))?;
+            ecs.delete_service()
+                .cluster(cluster)
+                .service(id)
+                .force(force)
+                .send()
+                .await
+                .map_err(call_error(op, &resource))?;
             Ok(Created::Nothing)
         }
         EcsCall::TagResource => {

@@ -786,16 +786,26 @@ pub async fn execute(
             let out = elb
                 .create_target_group()
                 .name(target.name)
-                .set_protocol(action.param::<String>("protocol").map_err(p)?.map(|v| types::ProtocolEnum::from(v.as_str())))
+                .set_protocol(
+                    action.param::<String>("protocol").map_err(p)?.map(|v| types::ProtocolEnum::from(v.as_str())),
+                )
                 .set_protocol_version(action.param("protocolVersion").map_err(p)?)
                 .set_port(action.param("port").map_err(p)?)
                 .set_vpc_id(vpc)
-                .set_target_type(action.param::<String>("targetType").map_err(p)?.map(|v| types::TargetTypeEnum::from(v.as_str())))
+                .set_target_type(
+                    action.param::<String>("targetType").map_err(p)?.map(|v| types::TargetTypeEnum::from(v.as_str())),
+                )
                 .set_ip_address_type(
-                    action.param::<String>("ipAddressType").map_err(p)?.map(|v| types::TargetGroupIpAddressTypeEnum::from(v.as_str())),
+                    action
+                        .param::<String>("ipAddressType")
+                        .map_err(p)?
+                        .map(|v| types::TargetGroupIpAddressTypeEnum::from(v.as_str())),
                 )
                 .set_health_check_protocol(
-                    action.param::<String>("healthCheckProtocol").map_err(p)?.map(|v| types::ProtocolEnum::from(v.as_str())),
+                    action
+                        .param::<String>("healthCheckProtocol")
+                        .map_err(p)?
+                        .map(|v| types::ProtocolEnum::from(v.as_str())),
                 )
                 .set_health_check_port(hc_port(action).map_err(p)?)
                 .set_health_check_enabled(action.param("healthCheckEnabled").map_err(p)?)
@@ -817,7 +827,10 @@ pub async fn execute(
             elb.modify_target_group()
                 .target_group_arn(target.id()?)
                 .set_health_check_protocol(
-                    action.param::<String>("healthCheckProtocol").map_err(p)?.map(|v| types::ProtocolEnum::from(v.as_str())),
+                    action
+                        .param::<String>("healthCheckProtocol")
+                        .map_err(p)?
+                        .map(|v| types::ProtocolEnum::from(v.as_str())),
                 )
                 .set_health_check_port(hc_port(action).map_err(p)?)
                 .set_health_check_enabled(action.param("healthCheckEnabled").map_err(p)?)
@@ -856,12 +869,21 @@ pub async fn execute(
             let out = elb
                 .create_load_balancer()
                 .name(target.name)
-                .set_type(action.param::<String>("type").map_err(p)?.map(|v| types::LoadBalancerTypeEnum::from(v.as_str())))
-                .set_scheme(action.param::<String>("scheme").map_err(p)?.map(|v| types::LoadBalancerSchemeEnum::from(v.as_str())))
+                .set_type(
+                    action.param::<String>("type").map_err(p)?.map(|v| types::LoadBalancerTypeEnum::from(v.as_str())),
+                )
+                .set_scheme(
+                    action
+                        .param::<String>("scheme")
+                        .map_err(p)?
+                        .map(|v| types::LoadBalancerSchemeEnum::from(v.as_str())),
+                )
                 .set_subnets(non_empty(subnets))
                 .set_subnet_mappings(non_empty(mappings))
                 .set_security_groups(non_empty(groups))
-                .set_ip_address_type(action.param::<String>("ipAddressType").map_err(p)?.map(|v| types::IpAddressType::from(v.as_str())))
+                .set_ip_address_type(
+                    action.param::<String>("ipAddressType").map_err(p)?.map(|v| types::IpAddressType::from(v.as_str())),
+                )
                 .set_tags(Some(tags_of(action, Some("tags")).map_err(p)?))
                 .send()
                 .await
@@ -924,7 +946,9 @@ pub async fn execute(
                 .create_listener()
                 .load_balancer_arn(target.id()?)
                 .set_port(action.param("port").map_err(p)?)
-                .set_protocol(action.param::<String>("protocol").map_err(p)?.map(|v| types::ProtocolEnum::from(v.as_str())))
+                .set_protocol(
+                    action.param::<String>("protocol").map_err(p)?.map(|v| types::ProtocolEnum::from(v.as_str())),
+                )
                 .set_ssl_policy(action.param("sslPolicy").map_err(p)?)
                 .set_certificates(certificates_of(action).map_err(p)?)
                 .set_alpn_policy(action.param("alpnPolicy").map_err(p)?)
@@ -942,7 +966,9 @@ pub async fn execute(
             elb.modify_listener()
                 .listener_arn(target.part(action)?)
                 .set_port(action.param("port").map_err(p)?)
-                .set_protocol(action.param::<String>("protocol").map_err(p)?.map(|v| types::ProtocolEnum::from(v.as_str())))
+                .set_protocol(
+                    action.param::<String>("protocol").map_err(p)?.map(|v| types::ProtocolEnum::from(v.as_str())),
+                )
                 .set_ssl_policy(action.param("sslPolicy").map_err(p)?)
                 .set_certificates(certificates_of(action).map_err(p)?)
                 .set_alpn_policy(action.param("alpnPolicy").map_err(p)?)

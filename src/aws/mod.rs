@@ -203,7 +203,15 @@ impl Ids {
             .flat_map(|l| l.parts.iter().map(move |(k, v)| ((l.kind, l.name.clone(), k.clone()), v.clone())))
             .collect();
         Ids {
-            ids: RwLock::new(observed.live.iter().map(|(k, l)| (k.clone(), l.id.clone())).collect()),
+            // Orphans too: a rule that references a group leaving the set is revoked by its ID.
+            ids: RwLock::new(
+                observed
+                    .orphans
+                    .iter()
+                    .map(|l| ((l.kind, l.name.clone()), l.id.clone()))
+                    .chain(observed.live.iter().map(|(k, l)| (k.clone(), l.id.clone())))
+                    .collect(),
+            ),
             parts: RwLock::new(parts),
             vpcs: observed.vpcs.clone(),
             subnets: observed.subnets.clone(),

@@ -198,9 +198,9 @@ impl Action {
     pub fn param<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, String> {
         match self.params.get(key) {
             None | Some(Value::Null) => Ok(None),
-            Some(v) => serde_json::from_value(v.clone())
-                .map(Some)
-                .map_err(|e| format!("{} parameter `{key}`: {e}", self.call)),
+            Some(v) => {
+                serde_json::from_value(v.clone()).map(Some).map_err(|e| format!("{} parameter `{key}`: {e}", self.call))
+            }
         }
     }
 

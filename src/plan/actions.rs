@@ -92,10 +92,17 @@ pub fn create(i: &Input, hash: Option<&str>) -> Vec<Action> {
         Kind::TargetGroup => {
             let mut params = named(r, i.desired, &[]);
             let attributes = params.remove("attributes");
-            let mut out =
-                vec![Action::new(Elb::CreateTargetGroup, format!("target group {name}"), with(params, [("name", json!(name)), ("tags", tags)]))];
+            let mut out = vec![Action::new(
+                Elb::CreateTargetGroup,
+                format!("target group {name}"),
+                with(params, [("name", json!(name)), ("tags", tags)]),
+            )];
             if let Some(a) = attributes.filter(|a| a.as_object().is_some_and(|o| !o.is_empty())) {
-                out.push(Action::new(Elb::ModifyTargetGroupAttributes, attribute_summary(&a), json!({"attributes": a})));
+                out.push(Action::new(
+                    Elb::ModifyTargetGroupAttributes,
+                    attribute_summary(&a),
+                    json!({"attributes": a}),
+                ));
             }
             out
         }
@@ -109,7 +116,11 @@ pub fn create(i: &Input, hash: Option<&str>) -> Vec<Action> {
                 with(params, [("name", json!(name)), ("tags", tags)]),
             )];
             if let Some(a) = attributes.filter(|a| a.as_object().is_some_and(|o| !o.is_empty())) {
-                out.push(Action::new(Elb::ModifyLoadBalancerAttributes, attribute_summary(&a), json!({"attributes": a})));
+                out.push(Action::new(
+                    Elb::ModifyLoadBalancerAttributes,
+                    attribute_summary(&a),
+                    json!({"attributes": a}),
+                ));
             }
             for l in i.desired["listeners"].as_array().into_iter().flatten() {
                 out.extend(new_listener(i, l));
@@ -131,11 +142,19 @@ pub fn create(i: &Input, hash: Option<&str>) -> Vec<Action> {
         }
         Kind::Cluster => {
             let params = named(r, i.desired, &[]);
-            vec![Action::new(Ecs::CreateCluster, format!("cluster {name}"), with(params, [("clusterName", json!(name)), ("tags", tags)]))]
+            vec![Action::new(
+                Ecs::CreateCluster,
+                format!("cluster {name}"),
+                with(params, [("clusterName", json!(name)), ("tags", tags)]),
+            )]
         }
         Kind::Service => {
             let params = named(r, i.desired, &["cluster", "taskDefinition"]);
-            vec![Action::new(Ecs::CreateService, format!("service {name}"), with(params, [("serviceName", json!(name)), ("tags", tags)]))]
+            vec![Action::new(
+                Ecs::CreateService,
+                format!("service {name}"),
+                with(params, [("serviceName", json!(name)), ("tags", tags)]),
+            )]
         }
     }
 }
@@ -234,8 +253,12 @@ fn new_listener(i: &Input, l: &Value) -> Vec<Action> {
 
 fn certificates_action(call: Elb, port: &str, certificates: &[Value]) -> Action {
     let arns: Vec<&str> = certificates.iter().filter_map(|c| c["certificateArn"].as_str()).collect();
-    Action::new(call, format!("listener {port} certificates {}", arns.join(", ")), json!({"certificates": certificates}))
-        .on(format!("listener:{port}"))
+    Action::new(
+        call,
+        format!("listener {port} certificates {}", arns.join(", ")),
+        json!({"certificates": certificates}),
+    )
+    .on(format!("listener:{port}"))
 }
 
 fn create_rule(i: &Input, port: &str, rule: &Value) -> Action {
@@ -280,10 +303,8 @@ pub fn update(i: &Input) -> (Vec<Action>, Vec<NotSent>) {
 /// The changed tags as one map (tags are only added or changed, never removed: other tools may
 /// own tags the manifest does not name).
 fn tags_action(changes: &[&Change], call: impl Into<super::action::Call>) -> Option<Action> {
-    let tags: BTreeMap<&str, &Value> = changes
-        .iter()
-        .filter_map(|c| Some((c.path.strip_prefix("tags.")?, c.after.as_ref()?)))
-        .collect();
+    let tags: BTreeMap<&str, &Value> =
+        changes.iter().filter_map(|c| Some((c.path.strip_prefix("tags.")?, c.after.as_ref()?))).collect();
     (!tags.is_empty()).then(|| {
         let keys: Vec<&str> = tags.keys().copied().collect();
         Action::new(call, format!("tags {}", keys.join(", ")), json!(tags))
@@ -336,7 +357,11 @@ fn flatten_rules(v: Value) -> Vec<Value> {
 
 fn target_group(i: &Input, changes: &[&Change]) -> Vec<Action> {
     let mut out = Vec::new();
-    let hc = changed_fields(i, changes, |f| matches!(contract::field(Kind::TargetGroup, f), Some(Field::Update(c)) if c == [super::action::Call::Elbv2(Elb::ModifyTargetGroup)]));
+    let hc = changed_fields(
+        i,
+        changes,
+        |f| matches!(contract::field(Kind::TargetGroup, f), Some(Field::Update(c)) if c == [super::action::Call::Elbv2(Elb::ModifyTargetGroup)]),
+    );
     if !hc.is_empty() {
         let summary = format!("health check {}", hc.keys().cloned().collect::<Vec<_>>().join(", "));
         out.push(Action::new(Elb::ModifyTargetGroup, summary, Value::Object(hc)));
@@ -413,9 +438,8 @@ fn listener_path(path: &str) -> Option<(&str, Option<&str>, &str)> {
 /// Listener and rule calls from the changes below `listeners`: deletes first (a freed port or
 /// priority can be taken again), then changes in place, then creates.
 fn listeners(i: &Input, changes: &[&Change]) -> Vec<Action> {
-    let desired_listener = |port: &str| -> Option<&Value> {
-        i.desired["listeners"].as_array()?.iter().find(|l| port_of(l) == port)
-    };
+    let desired_listener =
+        |port: &str| -> Option<&Value> { i.desired["listeners"].as_array()?.iter().find(|l| port_of(l) == port) };
     let (mut deletes, mut modifies, mut creates) = (Vec::new(), Vec::new(), Vec::new());
     let mut modified_listeners: BTreeMap<&str, Map<String, Value>> = BTreeMap::new();
     let mut modified_rules: BTreeSet<(&str, &str)> = BTreeSet::new();
@@ -424,14 +448,15 @@ fn listeners(i: &Input, changes: &[&Change]) -> Vec<Action> {
         match (rule, field, &c.before, &c.after) {
             // A whole listener added or removed.
             (None, "", None, Some(l)) => creates.extend(new_listener(i, l)),
-            (None, "", Some(_), None) => {
-                deletes.push(Action::new(Elb::DeleteListener, format!("listener {port}"), json!({})).on(format!("listener:{port}")))
-            }
+            (None, "", Some(_), None) => deletes.push(
+                Action::new(Elb::DeleteListener, format!("listener {port}"), json!({})).on(format!("listener:{port}")),
+            ),
             // A whole rule added or removed.
             (Some(_), "", None, Some(rule)) => creates.push(create_rule(i, port, rule)),
             (Some(p), "", Some(_), None) => deletes.insert(
                 0,
-                Action::new(Elb::DeleteRule, format!("listener {port} rule {p}"), json!({})).on(format!("rule:{port}:{p}")),
+                Action::new(Elb::DeleteRule, format!("listener {port} rule {p}"), json!({}))
+                    .on(format!("rule:{port}:{p}")),
             ),
             (Some(p), _, _, _) => {
                 modified_rules.insert((port, p));
@@ -515,10 +540,8 @@ fn cluster(i: &Input, changes: &[&Change]) -> Vec<Action> {
     let t = tops(changes);
     if t.contains("settings") {
         // Only the settings the manifest names, with their values.
-        let named: BTreeSet<&str> = changes
-            .iter()
-            .filter_map(|c| c.path.strip_prefix("settings[")?.split(']').next())
-            .collect();
+        let named: BTreeSet<&str> =
+            changes.iter().filter_map(|c| c.path.strip_prefix("settings[")?.split(']').next()).collect();
         let settings: Vec<Value> = i.desired["settings"]
             .as_array()
             .into_iter()
@@ -549,11 +572,8 @@ fn cluster(i: &Input, changes: &[&Change]) -> Vec<Action> {
 }
 
 fn service(i: &Input, changes: &[&Change], mut not_sent: Vec<NotSent>) -> (Vec<Action>, Vec<NotSent>) {
-    let controller = i
-        .live
-        .and_then(|l| l.spec.pointer("/deploymentController/type"))
-        .and_then(Value::as_str)
-        .unwrap_or("ECS");
+    let controller =
+        i.live.and_then(|l| l.spec.pointer("/deploymentController/type")).and_then(Value::as_str).unwrap_or("ECS");
     let allowed = contract::service_fields_for_controller(controller);
     let mut fields = Map::new();
     for f in tops(changes) {
@@ -616,9 +636,11 @@ pub fn delete(live: &Live) -> Vec<Action> {
         Kind::TargetGroup => Action::new(Elb::DeleteTargetGroup, format!("target group {name}"), json!({"id": id})),
         // AWS deletes its listeners and rules with it.
         Kind::LoadBalancer => Action::new(Elb::DeleteLoadBalancer, format!("load balancer {name}"), json!({"id": id})),
-        Kind::TaskDefinition => {
-            Action::new(Ecs::DeregisterTaskDefinition, format!("every ACTIVE revision of {name}"), json!({"family": name}))
-        }
+        Kind::TaskDefinition => Action::new(
+            Ecs::DeregisterTaskDefinition,
+            format!("every ACTIVE revision of {name}"),
+            json!({"family": name}),
+        ),
         Kind::Cluster => Action::new(Ecs::DeleteCluster, format!("cluster {name}"), json!({"id": id})),
         // `force`: the reconciler deletes only what the set asked to be gone, without first
         // scaling it to zero.

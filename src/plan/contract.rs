@@ -52,10 +52,7 @@ const SECURITY_GROUP: &[(&str, Field)] = &[
     // CreateSecurityGroup's GroupName, Description and VpcId are fixed for the group's life.
     ("vpc", Replace),
     ("description", Replace),
-    (
-        "ingress",
-        Update(&[ec2(Ec2::AuthorizeSecurityGroupIngress), ec2(Ec2::RevokeSecurityGroupIngress)]),
-    ),
+    ("ingress", Update(&[ec2(Ec2::AuthorizeSecurityGroupIngress), ec2(Ec2::RevokeSecurityGroupIngress)])),
     ("egress", Update(&[ec2(Ec2::AuthorizeSecurityGroupEgress), ec2(Ec2::RevokeSecurityGroupEgress)])),
     ("tags", Update(&[ec2(Ec2::CreateTags)])),
 ];
@@ -104,7 +101,7 @@ const LOAD_BALANCER: &[(&str, Field)] = &[
             elb(Elb::CreateRule),
             elb(Elb::ModifyRule),
             elb(Elb::DeleteRule),
-]),
+        ]),
     ),
 ];
 
@@ -120,10 +117,7 @@ const TASK_DEFINITION: &[(&str, Field)] = &[
     ("requiresCompatibilities", NEW_REVISION),
     ("cpu", NEW_REVISION),
     ("memory", NEW_REVISION),
-    (
-        "tags",
-        CreateOnly("a revision's tags are set when it is registered; a tag-only change registers nothing"),
-    ),
+    ("tags", CreateOnly("a revision's tags are set when it is registered; a tag-only change registers nothing")),
     ("pidMode", NEW_REVISION),
     ("ipcMode", NEW_REVISION),
     ("proxyConfiguration", NEW_REVISION),

@@ -224,7 +224,10 @@ mod tests {
             rule_label(&json!({"protocol": "tcp", "fromPort": 1024, "toPort": 2048, "securityGroup": "web-alb"})),
             "tcp/1024-2048 from sg web-alb"
         );
-        assert_eq!(rule_label(&json!({"protocol": "icmp", "fromPort": 8, "toPort": -1, "cidr": "10.0.0.0/8"})), "icmp type 8 code any from 10.0.0.0/8");
+        assert_eq!(
+            rule_label(&json!({"protocol": "icmp", "fromPort": 8, "toPort": -1, "cidr": "10.0.0.0/8"})),
+            "icmp type 8 code any from 10.0.0.0/8"
+        );
     }
 
     #[test]

@@ -31,7 +31,9 @@ fn replace_reasons(kind: Kind, changes: &[Change], desired: &Value, live: &Value
         .filter(|f| !(kind == Kind::Service && *f == "launchType" && live.get("launchType").is_none()))
         .map(|f| format!("{f} cannot change in place"))
         .collect();
-    if kind == Kind::LoadBalancer && desired["type"] == "network" && changes.iter().any(|c| top(&c.path) == "securityGroups")
+    if kind == Kind::LoadBalancer
+        && desired["type"] == "network"
+        && changes.iter().any(|c| top(&c.path) == "securityGroups")
     {
         // ELBv2 API reference, SetSecurityGroups: "You can't associate a security group with a
         // Network Load Balancer if it did not have security groups when it was created", and

@@ -10,6 +10,6 @@ pub mod model;
 pub mod normalize;
 pub mod render;
 
-pub use engine::{PlanOptions, plan, task_definition_hash};
 pub use action::{Action, Call, Ec2Call, EcsCall, Elbv2Call};
+pub use engine::{PlanOptions, plan, task_definition_hash};
 pub use model::*;

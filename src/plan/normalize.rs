@@ -458,10 +458,8 @@ fn load_balancer(spec: &mut Value, ctx: &Ctx, side: Side) {
         // A listener's certificates as ARNs: the first is the default (DescribeListeners
         // returns only it; DescribeListenerCertificates the rest), the others are a set.
         if let Some(Value::Array(certs)) = l.get_mut("certificates") {
-            let mut arns: Vec<Value> = certs
-                .iter()
-                .map(|c| c.get("certificateArn").cloned().unwrap_or_else(|| c.clone()))
-                .collect();
+            let mut arns: Vec<Value> =
+                certs.iter().map(|c| c.get("certificateArn").cloned().unwrap_or_else(|| c.clone())).collect();
             if arns.len() > 1 {
                 arns[1..].sort_by_key(canonical);
             }
@@ -502,11 +500,10 @@ fn sg_rule(r: &mut Value, ctx: &Ctx, side: Side) {
             _ => s,
         });
     }
-    // Rule descriptions are labels, not access: they do not make two rules different. The
-    // desired side keeps them to send with a new rule; the plan never counts them as drift.
-    if side == Side::Live {
-        remove(r, "description");
-    }
+    // Rule descriptions are labels, not access: they are kept (sent with a new rule, and with a
+    // revoke as AWS has them) but are not part of a rule's identity, and the plan never counts a
+    // description-only difference as drift.
+    let _ = side;
     let icmp = matches!(r["protocol"].as_str(), Some("icmp" | "icmpv6"));
     // Only these protocols have ports; AWS allows every port for the others.
     if !matches!(r["protocol"].as_str(), Some("tcp" | "udp" | "icmp" | "icmpv6")) {
