@@ -797,14 +797,9 @@ fn apply_then_plan(aws: &AwsLike, desired: &str) -> (i32, String) {
     for step in plan["plan"]["steps"].as_array().unwrap().iter().filter(|s| s["op"] != "no-op") {
         for c in step["changes"].as_array().into_iter().flatten() {
             let side = |k: &str| c.get(k).cloned().unwrap_or_default();
-            drift.push(format!(
-                "{}/{} {}: {} -> {}",
-                step["kind"],
-                step["name"],
-                c["path"],
-                side("before"),
-                side("after")
-            ));
+            let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+            let (kind, name, path) = (text(&step["kind"]), text(&step["name"]), text(&c["path"]));
+            drift.push(format!("{kind}/{name} {path}: {} -> {}", side("before"), side("after")));
         }
     }
     println!("fields that do not converge:\n{}", drift.join("\n"));
