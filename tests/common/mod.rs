@@ -241,3 +241,79 @@ pub fn cli_json(moto: &Moto, args: &[&str]) -> (i32, serde_json::Value) {
         .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}); exit {code}\nstdout:\n{out}\nstderr:\n{err}"));
     (code, v)
 }
+
+/// The AWS-shaped proxy (`tests/awslike/proxy.py`) in front of a [`Moto`]: it forwards every
+/// request, rewrites moto's answers to the reads the reconciler makes so they look like AWS's
+/// (per `../shared/AWS-FACTS.md`), and injects faults on request (see tests/README.md).
+///
+/// It derefs to a [`Moto`] handle on the proxy's own process and port, so every helper that takes
+/// a `&Moto` (`sdk_config`, `endpoint`, `cli`, `cli_json`, `aws_env`, `json_call`,
+/// `create_network`) works through the proxy unchanged. The proxy is killed on drop; the emulator
+/// behind it lives as long as its own handle.
+pub struct AwsLike {
+    proxy: Moto,
+}
+
+impl std::ops::Deref for AwsLike {
+    type Target = Moto;
+    fn deref(&self) -> &Moto {
+        &self.proxy
+    }
+}
+
+impl AwsLike {
+    /// Start the proxy in front of `moto` and wait until it forwards.
+    pub fn start(moto: &Moto) -> AwsLike {
+        Self::start_with(moto, &[])
+    }
+
+    /// `start` with extra proxy flags, e.g. `["--seed", "7", "--fault", "throttle:ecs.ListClusters"]`.
+    pub fn start_with(moto: &Moto, args: &[&str]) -> AwsLike {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let python =
+            std::env::var_os("AWSLIKE_PYTHON").map(PathBuf::from).unwrap_or_else(|| root.join(".venv/bin/python"));
+        assert!(python.exists(), "{} not found: run `make test` (it creates .venv)", python.display());
+        for _ in 0..5 {
+            let port = free_port();
+            let child = Command::new(&python)
+                .arg(root.join("tests/awslike/proxy.py"))
+                .args(["--upstream", &moto.endpoint(), "--port", &port.to_string()])
+                .args(args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("spawn tests/awslike/proxy.py");
+            // `/moto-api/` answers through the proxy only once it listens and reaches the emulator.
+            let mut proxy = Moto { child, port };
+            if proxy.wait_ready(Duration::from_secs(30)) {
+                return AwsLike { proxy };
+            }
+            let _ = proxy.child.kill();
+        }
+        panic!("the awslike proxy did not start");
+    }
+
+    /// `GET /__proxy/stats`: requests per operation (`ecs.DescribeServices`), faults injected per
+    /// operation and kind, responses reshaped per operation.
+    pub fn stats(&self) -> serde_json::Value {
+        self.control("GET", "/__proxy/stats", "")
+    }
+
+    /// `POST /__proxy/faults` with `{"seed": .., "faults": [..]}`: replaces the fault rules.
+    pub fn set_faults(&self, spec: serde_json::Value) -> serde_json::Value {
+        self.control("POST", "/__proxy/faults", &spec.to_string())
+    }
+
+    /// A call to the proxy's control API, answered in JSON.
+    pub fn control(&self, method: &str, path: &str, body: &str) -> serde_json::Value {
+        use std::io::{Read, Write};
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to the proxy");
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let head = format!("{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\r\n", body.len());
+        s.write_all(head.as_bytes()).and_then(|_| s.write_all(body.as_bytes())).unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        let (_, json) = answer.split_once("\r\n\r\n").unwrap_or_default();
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("{method} {path}: {e}: {answer}"))
+    }
+}
