@@ -1,7 +1,8 @@
 //! The AWS-shaped proxy (`tests/awslike/proxy.py`) in front of moto: resources created through it
 //! with the AWS SDK read back with the values real AWS returns (`../shared/AWS-FACTS.md`, fact ids
 //! in the test names' comments), and each fault kind it injects reaches the SDK as AWS's would.
-//! Last, an ignored test: the example set applied through the proxy must converge.
+//! Last, convergence: the example set, and manifests whose AWS defaults depend on protocol, target
+//! type, account settings or spelling, applied through the proxy reach an empty plan.
 
 mod common;
 
@@ -810,7 +811,6 @@ fn apply_then_plan(aws: &AwsLike, desired: &str) -> (i32, String) {
 /// The example set applied through the proxy converges: `plan` shows no changes. On AWS the first
 /// apply converges; this is the same claim against AWS-shaped reads.
 #[tokio::test]
-#[ignore = "the product's normalisation of AWS-filled defaults is being fixed; run with --ignored to list what does not converge"]
 async fn the_example_set_converges_through_the_aws_shaped_proxy() {
     let (_moto, aws, _, network) = shaped_account().await;
     let dir = example_set("shop", &network);
@@ -827,7 +827,6 @@ async fn the_example_set_converges_through_the_aws_shaped_proxy() {
 /// [F:cluster-ci] an account default for Container Insights, [F:svc-role] a role by name), applied
 /// through the proxy: `plan` must show no changes.
 #[tokio::test]
-#[ignore = "the product's normalisation of AWS-filled defaults is being fixed; run with --ignored to list what does not converge"]
 async fn manifests_with_protocol_dependent_defaults_converge_through_the_aws_shaped_proxy() {
     let (_moto, aws, clients, _) = shaped_account().await;
     let insights = aws_sdk_ecs::types::SettingName::ContainerInsights;
