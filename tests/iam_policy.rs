@@ -53,6 +53,10 @@ struct Statement {
     /// The resources with `ManifestBucket` resolved to `arn:aws:s3:::BUCKET`, or `None` when the
     /// statement is scoped to something else (then the test policy uses `*`, see the top).
     bucket_resources: Option<Vec<String>>,
+    /// The resources as written (`!Sub` strings unexpanded).
+    resources: Vec<String>,
+    /// `Condition` as `operator -> key -> value`, when there is one.
+    condition: Option<Value>,
 }
 
 fn template() -> String {
@@ -100,6 +104,26 @@ fn bucket_resources(node: &Yaml) -> Option<Vec<String>> {
     }
 }
 
+/// `Resource` as strings: a `!Sub`'s text, a `!GetAtt`'s `Name.Attribute`, or the value.
+fn resource_strings(node: &Yaml) -> Vec<String> {
+    match untag(node) {
+        (_, Yaml::Sequence(items)) => items.iter().flat_map(resource_strings).collect(),
+        (Some("If"), _) => vec!["(conditional)".into()],
+        (_, v) => v.as_str().map(|s| vec![s.to_string()]).unwrap_or_default(),
+    }
+}
+
+/// A statement's `Condition` of plain strings as JSON (`{"Null": {"aws:RequestTag/k": "false"}}`).
+fn condition_json(node: &Yaml) -> Value {
+    match untag(node).1 {
+        Yaml::Mapping(m) => Value::Object(
+            m.iter().map(|(k, v)| (k.as_str().unwrap_or_default().to_string(), condition_json(v))).collect(),
+        ),
+        Yaml::Sequence(items) => Value::Array(items.iter().map(condition_json).collect()),
+        v => json!(v.as_str().unwrap_or_default()),
+    }
+}
+
 /// The statements of every inline policy of `Resources.ReconcilerRole`.
 fn role_statements() -> Vec<Statement> {
     let text = template();
@@ -116,6 +140,8 @@ fn role_statements() -> Vec<Statement> {
                 effect: get(s, "Effect").as_str().unwrap_or_default().to_string(),
                 actions: strings(get(s, "Action")),
                 bucket_resources: bucket_resources(get(s, "Resource")),
+                resources: resource_strings(get(s, "Resource")),
+                condition: m.as_mapping_get("Condition").map(condition_json),
             });
         }
     }
@@ -163,11 +189,84 @@ fn every_action_is_named_without_wildcards() {
             assert!(name.chars().next().unwrap().is_ascii_uppercase(), "{a}: IAM spells actions in PascalCase");
         }
     }
-    let all: Vec<&String> = statements.iter().flat_map(|s| &s.actions).collect();
-    let unique: BTreeSet<&String> = all.iter().copied().collect();
-    assert_eq!(all.len(), unique.len(), "an action is listed twice");
+    // An action may sit in two statements only for different resources (CreateSecurityGroup is
+    // authorised on the group and on the VPC); within one statement, once.
+    for s in &statements {
+        let unique: BTreeSet<&String> = s.actions.iter().collect();
+        assert_eq!(unique.len(), s.actions.len(), "statement {}: an action is listed twice", s.sid);
+    }
+    let unique: BTreeSet<&String> = statements.iter().flat_map(|s| &s.actions).collect();
     // Left out on purpose (template.yaml says why).
     assert!(!unique.iter().any(|a| *a == "iam:CreateServiceLinkedRole"));
+}
+
+/// Ownership enforced by IAM itself, read from the policy as written. (The emulator evaluates
+/// actions and S3 resources only, never these conditions: this test is the only check of them.)
+#[test]
+fn ownership_is_enforced_by_tag_conditions_where_the_services_support_them() {
+    let statements = role_statements();
+    let null_false = |s: &Statement, key: &str| {
+        s.condition.as_ref().and_then(|c| c.pointer(&format!("/Null/{}", key.replace('/', "~1"))))
+            == Some(&json!("false"))
+    };
+    let statements_of = |action: &str| -> Vec<&Statement> {
+        let found: Vec<&Statement> = statements.iter().filter(|s| s.actions.iter().any(|a| a == action)).collect();
+        assert!(!found.is_empty(), "{action} is not in the policy");
+        found
+    };
+    // Creates carry the set's tag; so must every tagging call (adoption is tagging).
+    for action in [
+        "ecs:CreateCluster",
+        "ecs:CreateService",
+        "ecs:RegisterTaskDefinition",
+        "ecs:TagResource",
+        "elasticloadbalancing:CreateLoadBalancer",
+        "elasticloadbalancing:CreateTargetGroup",
+        "elasticloadbalancing:CreateListener",
+        "elasticloadbalancing:CreateRule",
+        "elasticloadbalancing:AddTags",
+        "ec2:CreateTags",
+    ] {
+        for s in statements_of(action) {
+            assert!(
+                null_false(s, "aws:RequestTag/ecs-reconciler:set"),
+                "{action} in {}: no aws:RequestTag condition",
+                s.sid
+            );
+        }
+    }
+    // Deletes touch only what carries the tag.
+    for action in [
+        "ecs:DeleteCluster",
+        "ecs:DeleteService",
+        "elasticloadbalancing:DeleteLoadBalancer",
+        "elasticloadbalancing:DeleteTargetGroup",
+        "elasticloadbalancing:DeleteListener",
+        "elasticloadbalancing:DeleteRule",
+        "ec2:DeleteSecurityGroup",
+    ] {
+        for s in statements_of(action) {
+            assert!(
+                null_false(s, "aws:ResourceTag/ecs-reconciler:set"),
+                "{action} in {}: no aws:ResourceTag condition",
+                s.sid
+            );
+        }
+    }
+    // CreateSecurityGroup on the group needs the tag; on the VPC it cannot have one, and the VPC is
+    // named for nothing else.
+    let on_group = statements_of("ec2:CreateSecurityGroup");
+    assert!(on_group.iter().any(|s| s.resources.iter().all(|r| r.ends_with(":security-group/*"))
+        && null_false(s, "aws:RequestTag/ecs-reconciler:set")));
+    for s in statements.iter().filter(|s| s.resources.iter().any(|r| r.contains(":vpc/"))) {
+        assert_eq!(
+            s.actions,
+            ["ec2:CreateSecurityGroup"],
+            "statement {} may do more to a VPC than create a group in it",
+            s.sid
+        );
+        assert_eq!(s.resources.len(), 1, "statement {}: the VPC shares it with other resources", s.sid);
+    }
 }
 
 /// S3 operations to IAM actions: not one to one, unlike ECS, ELBv2 and EC2.

@@ -29,7 +29,13 @@ impl Drop for Function {
 
 /// Start `bootstrap` as Lambda would, with the template's environment.
 fn start_function(moto: &Moto, api: &RuntimeApi) -> Function {
+    start_function_via(moto, &moto.endpoint(), api)
+}
+
+/// `start_function` with its AWS calls sent to `endpoint` (a proxy in front of the emulator).
+fn start_function_via(moto: &Moto, endpoint: &str, api: &RuntimeApi) -> Function {
     let child = common::aws_env(&mut Command::new(env!("CARGO_BIN_EXE_bootstrap")), moto)
+        .env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_LAMBDA_RUNTIME_API", &api.addr)
         .env("AWS_LAMBDA_FUNCTION_NAME", "ecs-reconciler")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
@@ -185,10 +191,8 @@ async fn a_rolled_back_deployment_is_degraded_and_not_redeployed_on_the_next_tic
         .task_definition_arn
         .unwrap();
     w.clients.ecs.update_service().cluster("main").service("web").task_definition(&earlier).send().await.unwrap();
-    let mut failed = fixture("ecs-deployment-failed.json");
-    failed["detail"]["clusterArn"] =
-        json!(w.clients.ecs.describe_clusters().clusters("main").send().await.unwrap().clusters()[0].cluster_arn());
-    w.invoke(&failed);
+    // As AWS sends it: no clusterArn; the service's ARN names the cluster.
+    w.invoke(&fixture("ecs-deployment-failed.json"));
 
     let s = status(&w.clients, "Service/web").await;
     assert_eq!(s["condition"], "Degraded", "{s:#}");
@@ -247,4 +251,210 @@ async fn two_runs_at_the_same_moment_apply_once() {
     assert_eq!(lbs.len(), 1, "no duplicate load balancer");
     let tgs = w.clients.elbv2.describe_target_groups().send().await.unwrap().target_groups.unwrap_or_default();
     assert_eq!(tgs.len(), 1, "no duplicate target group");
+}
+
+/// A TCP proxy in front of the emulator that holds one function's AWS calls at a point the test
+/// chooses: after the first request that contains `trigger`, the next request to start waits
+/// until [`Gate::open`]. Responses are never held, so the request that armed it completes.
+#[derive(Clone)]
+struct Gate {
+    addr: String,
+    state: std::sync::Arc<(std::sync::Mutex<GateState>, std::sync::Condvar)>,
+}
+
+#[derive(Default)]
+struct GateState {
+    armed: bool,
+    /// It closes once only.
+    fired: bool,
+    closed: bool,
+    holding: usize,
+}
+
+impl Gate {
+    fn start(upstream: u16, trigger: &'static str) -> Gate {
+        use std::io::{Read, Write};
+        use std::net::{TcpListener, TcpStream};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let gate = Gate { addr: format!("http://{}", listener.local_addr().unwrap()), state: Default::default() };
+        let g = gate.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let server = TcpStream::connect(("127.0.0.1", upstream)).unwrap();
+                let (mut from_server, mut to_client) = (server.try_clone().unwrap(), client.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from_server, &mut to_client);
+                    let _ = to_client.shutdown(std::net::Shutdown::Both);
+                });
+                let (mut from_client, mut to_server) = (client, server);
+                let g = g.clone();
+                std::thread::spawn(move || {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    loop {
+                        let n = match from_client.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        let chunk = &buf[..n];
+                        let starts_request = [&b"GET "[..], b"PUT ", b"POST ", b"HEAD ", b"DELETE "]
+                            .iter()
+                            .any(|m| chunk.starts_with(m));
+                        if starts_request {
+                            g.pass();
+                        }
+                        if to_server.write_all(chunk).is_err() {
+                            break;
+                        }
+                        if String::from_utf8_lossy(chunk).contains(trigger) {
+                            let mut s = g.state.0.lock().unwrap();
+                            s.armed = !s.fired;
+                        }
+                    }
+                    let _ = to_server.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        });
+        gate
+    }
+
+    /// A request starts: once armed, close, and wait while closed.
+    fn pass(&self) {
+        let (lock, cv) = &*self.state;
+        let mut s = lock.lock().unwrap();
+        if s.armed {
+            (s.armed, s.fired, s.closed) = (false, true, true);
+        }
+        if s.closed {
+            s.holding += 1;
+            cv.notify_all();
+            s = cv.wait_while(s, |s| s.closed).unwrap();
+            s.holding -= 1;
+        }
+    }
+
+    /// Wait until a request is being held.
+    fn wait_holding(&self, timeout: Duration) {
+        let (lock, cv) = &*self.state;
+        let s = lock.lock().unwrap();
+        let (s, _) = cv.wait_timeout_while(s, timeout, |s| s.holding == 0).unwrap();
+        assert!(s.holding > 0, "the function never reached the gate");
+    }
+
+    fn open(&self) {
+        let (lock, cv) = &*self.state;
+        lock.lock().unwrap().closed = false;
+        cv.notify_all();
+    }
+}
+
+/// A sync made while another run holds the lease: the event's run records it and returns; the
+/// holder finds it before giving the lease back and applies it. No further event is sent.
+#[tokio::test]
+async fn a_sync_made_while_another_run_holds_the_lease_is_applied_without_another_event() {
+    let moto = Moto::start();
+    let clients = Clients::new(&moto.sdk_config());
+    let network = create_network(&moto, &clients.ec2).await;
+    clients.s3.create_bucket().bucket(BUCKET).send().await.unwrap();
+    let dir = example_set(SET, &network);
+    let set_dir = dir.path().join(SET);
+    upload(&clients, &set_dir, "c0ffee1").await;
+    let api = RuntimeApi::start();
+
+    // The first function's calls go through the gate: it holds the run just after its first
+    // CreateService, with the lease taken and generation c0ffee1 read.
+    let gate = Gate::start(moto.port, "CreateService");
+    let _holder = start_function_via(&moto, &gate.addr, &api);
+    let first = {
+        let api = api.clone();
+        std::thread::spawn(move || api.invoke(&generation_event(), TIMEOUT))
+    };
+    gate.wait_holding(TIMEOUT);
+    let lock: Value = serde_json::from_slice(
+        &clients
+            .s3
+            .get_object()
+            .bucket(BUCKET)
+            .key(format!("{SET}/lock"))
+            .send()
+            .await
+            .unwrap()
+            .body
+            .collect()
+            .await
+            .unwrap()
+            .into_bytes(),
+    )
+    .unwrap();
+    assert_eq!(lock["owner"], "req-1", "the first run holds the lease: {lock}");
+
+    // Meanwhile a new commit is synced, and its event reaches a second instance.
+    let web = set_dir.join("web.yaml");
+    std::fs::write(&web, std::fs::read_to_string(&web).unwrap().replace("web:1.4.2", "web:1.4.3")).unwrap();
+    upload(&clients, &set_dir, "c0ffee2").await;
+    let _second = start_function(&moto, &api);
+    let (ok, deferred) = api.invoke(&generation_event(), TIMEOUT);
+    assert!(ok, "{deferred:#}");
+    assert_eq!(deferred["deferred"]["holder"], "req-1", "the second run leaves it to the holder: {deferred:#}");
+    let pending = status_object(&clients, "pending").await;
+    assert_eq!(pending["requests"][0]["generation"], "c0ffee2", "{pending:#}");
+
+    // The holder goes on, and before it gives the lease back runs again for c0ffee2.
+    gate.open();
+    let (ok, answer) = first.join().unwrap();
+    assert!(ok, "{answer:#}");
+    assert_eq!(answer["earlier"][0]["generation"], "c0ffee1", "{answer:#}");
+    assert_eq!(answer["run"]["generation"], "c0ffee2", "{answer:#}");
+    assert_eq!(answer["run"]["errors"], json!([]), "{answer:#}");
+    let td = service(&clients).await.task_definition.unwrap();
+    let image = clients
+        .ecs
+        .describe_task_definition()
+        .task_definition(&td)
+        .send()
+        .await
+        .unwrap()
+        .task_definition
+        .unwrap()
+        .container_definitions()[0]
+        .image()
+        .map(str::to_string);
+    assert!(image.as_deref().is_some_and(|i| i.ends_with("/web:1.4.3")), "c0ffee2 is not deployed: {image:?}");
+    let summary = status(&clients, "summary").await;
+    assert_eq!(summary["runs"][0]["generation"], "c0ffee2", "{summary:#}");
+    assert_eq!(status_object(&clients, "pending").await["requests"], json!([]), "the request was taken");
+    assert_eq!(status_object(&clients, "lock").await["expiresAt"], 0, "the lease was given back");
+}
+
+/// Any object of the set as JSON (`pending`, `lock`).
+async fn status_object(clients: &Clients, key: &str) -> Value {
+    let out = clients.s3.get_object().bucket(BUCKET).key(format!("{SET}/{key}")).send().await.unwrap();
+    serde_json::from_slice(&out.body.collect().await.unwrap().into_bytes()).unwrap()
+}
+
+/// INFO service actions other than a steady state say nothing about the service's condition;
+/// WARN and ERROR ones make it Degraded until ECS reports it steady again.
+#[tokio::test]
+async fn service_actions_change_status_by_their_event_type() {
+    let w = World::new().await;
+    upload(&w.clients, &w.set_dir(), "c0ffee1").await;
+    w.invoke(&generation_event());
+    // moto drops some CreateService fields (tests/README.md): one tick settles them, the next is a no-op.
+    w.invoke(&fixture("eventbridge-schedule.json"));
+    w.invoke(&fixture("eventbridge-schedule.json"));
+    assert_eq!(status(&w.clients, "Service/web").await["condition"], "Synced");
+
+    w.invoke(&fixture("ecs-service-desired-count-updated.json"));
+    let s = status(&w.clients, "Service/web").await;
+    assert_eq!(s["condition"], "Synced", "an INFO event is not Degraded: {s:#}");
+
+    w.invoke(&fixture("ecs-service-task-start-impaired.json"));
+    let s = status(&w.clients, "Service/web").await;
+    assert_eq!((&s["condition"], &s["reason"]), (&json!("Degraded"), &json!("SERVICE_TASK_START_IMPAIRED")), "{s:#}");
+    // A tick does not paper over what ECS said.
+    w.invoke(&fixture("eventbridge-schedule.json"));
+    assert_eq!(status(&w.clients, "Service/web").await["condition"], "Degraded");
+
+    w.invoke(&fixture("ecs-service-action.json"));
+    let s = status(&w.clients, "Service/web").await;
+    assert_eq!(s["condition"], "Synced", "{s:#}");
 }

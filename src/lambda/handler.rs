@@ -2,6 +2,11 @@
 //! level-triggered reconcile as the CLI's, plus what only the Lambda does: the set comes from S3
 //! (whole generations only), a lease keeps runs of one set apart, status goes back to S3, and
 //! rolled-back content backs off instead of being redeployed on every tick.
+//!
+//! No request is lost: a run that finds the lease held records what it was asked for in
+//! `PREFIX/pending` (ECS's word on a service included) and tries the lease once more; the holder
+//! runs again, before and after giving the lease back, while a new generation or a recorded
+//! request is there.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -10,12 +15,12 @@ use serde_json::{Value, json};
 use tracing::{info, warn};
 
 use super::{Config, EcsEvent, Trigger, decode};
-use crate::aws::{Clients, call_error};
-use crate::manifest::{Kind, Spec};
+use crate::aws::{AwsError, Clients, call_error};
+use crate::manifest::{Kind, ManifestSet, Spec};
 use crate::plan::{Observed, Op, TAG_SET, task_definition_hash};
 use crate::reconcile::{self, Outcome, RunOptions};
-use crate::store::status::{self, Condition, Hold, RunRecord};
-use crate::store::{self, SetLocation, lease, now_epoch, now_rfc3339};
+use crate::store::status::{self, RunRecord, ServiceEvent};
+use crate::store::{self, Generation, SetLocation, lease, now_epoch, now_rfc3339, pending};
 
 /// Built once per cold start, borrowed by every invocation.
 pub struct Ctx {
@@ -44,43 +49,70 @@ enum Target {
 /// The lease outlives the Lambda's 15-minute limit, so a run that died frees its set after it.
 const LEASE_TTL: Duration = Duration::from_secs(15 * 60);
 
+/// Runs of one set in one invocation at most: the first, and reruns for what was asked while it
+/// held the lease. What is still asked for after them stays recorded for the next run.
+const MAX_PASSES: usize = 3;
+
+/// What a run is asked to do.
+struct Ask {
+    trigger: String,
+    apply: bool,
+    target: Target,
+    /// ECS's word on services, written into status under the lease.
+    events: Vec<ServiceEvent>,
+}
+
+impl Ask {
+    fn new(trigger: &str, apply: bool, target: Target) -> Ask {
+        Ask { trigger: trigger.to_string(), apply, target, events: vec![] }
+    }
+}
+
 pub async fn handle(ctx: &Ctx, event: Value, request_id: &str) -> Result<Value, Transient> {
     let trigger = decode(&event, &ctx.config);
     info!(trigger = trigger.name(), "event");
+    let apply = !ctx.config.observe;
     match trigger {
         Trigger::Ignored(why) => {
             info!(why, "ignored");
             Ok(json!({"ignored": why}))
         }
-        Trigger::Synced { set } => run_set(ctx, &set, "sync", !ctx.config.observe, Target::All, request_id).await,
-        Trigger::Invoke { apply, set } => {
-            let name = if apply { "invoke-apply" } else { "invoke-plan" };
-            run_set(ctx, &ctx.config.location(&set), name, apply && !ctx.config.observe, Target::All, request_id).await
+        Trigger::Synced { set } => run_set(ctx, &set, Ask::new("sync", apply, Target::All), request_id).await,
+        Trigger::Invoke { apply: wanted, set } => {
+            let name = if wanted { "invoke-apply" } else { "invoke-plan" };
+            run_set(ctx, &ctx.config.location(&set), Ask::new(name, wanted && apply, Target::All), request_id).await
         }
-        Trigger::Schedule => {
-            let mut runs = Vec::new();
-            for set in &ctx.config.sets {
-                runs.push(
-                    run_set(ctx, &ctx.config.location(set), "schedule", !ctx.config.observe, Target::All, request_id)
-                        .await?,
-                );
-            }
-            Ok(json!({"runs": runs}))
+        Trigger::Schedule { sets } => {
+            each_set(ctx, &sets, request_id, || Ask::new("schedule", apply, Target::All)).await
         }
         Trigger::Ecs(e) => ecs_event(ctx, e, request_id).await,
         Trigger::CloudTrail { event_source, event_name, principal, detail } => {
             info!(event_name, principal, "write by someone else");
-            let mut runs = Vec::new();
-            for set in &ctx.config.sets {
+            each_set(ctx, &ctx.config.sets, request_id, || {
                 let target = Target::Touched { source: event_source.clone(), detail: detail.clone() };
-                runs.push(
-                    run_set(ctx, &ctx.config.location(set), "cloudtrail", !ctx.config.observe, target, request_id)
-                        .await?,
-                );
-            }
-            Ok(json!({"runs": runs}))
+                Ask::new("cloudtrail", apply, target)
+            })
+            .await
         }
     }
+}
+
+/// Run each set on its own: one set's failure does not skip the others. A transient failure of
+/// any is returned after all have run (the retry runs them all again: every run is idempotent).
+async fn each_set(ctx: &Ctx, sets: &[String], request_id: &str, ask: impl Fn() -> Ask) -> Result<Value, Transient> {
+    let mut runs = Vec::new();
+    let mut failed = Vec::new();
+    for set in sets {
+        let loc = ctx.config.location(set);
+        match run_set(ctx, &loc, ask(), request_id).await {
+            Ok(answer) => runs.push(answer),
+            Err(Transient(e)) => {
+                warn!(set = %loc, error = %e, "set not reconciled; the others go on");
+                failed.push(format!("{loc}: {e}"));
+            }
+        }
+    }
+    if failed.is_empty() { Ok(json!({"runs": runs})) } else { Err(Transient(failed.join("; "))) }
 }
 
 /// The set that owns a service, from its `ecs-reconciler:set` tag.
@@ -104,59 +136,23 @@ async fn owning_set(ctx: &Ctx, e: &EcsEvent) -> Result<Option<String>, Transient
         .and_then(|t| t.value().map(str::to_string)))
 }
 
+/// A targeted reconcile of the service; what ECS said about it goes into status under the lease.
 async fn ecs_event(ctx: &Ctx, e: EcsEvent, request_id: &str) -> Result<Value, Transient> {
     let Some(prefix) = owning_set(ctx, &e).await? else {
         return Ok(json!({"ignored": format!("service {} is not managed by a set", e.service)}));
     };
-    let loc = ctx.config.location(&prefix);
-    if e.deployment_failed() || e.deployment_completed() || e.detail_type == "ECS Service Action" {
-        record_ecs_status(ctx, &loc, &e).await?;
-    }
     let only = BTreeSet::from([(Kind::Service, e.service.clone())]);
-    run_set(ctx, &loc, "ecs-event", !ctx.config.observe, Target::Only(only), request_id).await
+    let mut ask = Ask::new("ecs-event", !ctx.config.observe, Target::Only(only));
+    ask.events.extend(e.service_event());
+    run_set(ctx, &ctx.config.location(&prefix), ask, request_id).await
 }
 
-/// A failed deployment marks the service Degraded and puts its content on hold; a completed
-/// one (without a hold) marks it Synced.
-async fn record_ecs_status(ctx: &Ctx, loc: &SetLocation, e: &EcsEvent) -> Result<(), Transient> {
-    let clients = &ctx.clients;
-    let mut summary = status::read(clients, loc).await.map_err(|err| Transient(err.to_string()))?;
-    let key = format!("Service/{}", e.service);
-    let generation = summary.resources.get(&key).map(|r| r.generation.clone()).unwrap_or_default();
-    if e.deployment_failed() {
-        let hash = match store::load(clients, loc).await {
-            Ok((_, set)) => set
-                .get(Kind::Service, &e.service)
-                .and_then(|r| {
-                    if let Spec::Service(s) = &r.spec {
-                        set.get(Kind::TaskDefinition, &s.task_definition)
-                    } else {
-                        None
-                    }
-                })
-                .map(task_definition_hash),
-            Err(err) => {
-                warn!(error = %err, "cannot read the set to put the failed content on hold");
-                None
-            }
-        };
-        summary.set(Kind::Service, &e.service, Condition::Degraded, "DeploymentFailed", e.reason.clone(), &generation);
-        if let (Some(hash), Some(r)) = (hash, summary.resources.get_mut(&key)) {
-            r.hold = Some(Hold::after_failure(&hash, r.hold.as_ref(), now_epoch()));
-        }
-    } else {
-        let held = summary.hold(Kind::Service, &e.service).is_some_and(|h| h.until > now_epoch());
-        if held {
-            return Ok(());
-        }
-        let (condition, reason) = if e.deployment_completed() {
-            (Condition::Synced, "SteadyState")
-        } else {
-            (Condition::Degraded, e.event_name.as_str())
-        };
-        summary.set(Kind::Service, &e.service, condition, reason, e.reason.clone(), &generation);
-    }
-    status::write(clients, loc, &summary).await.map_err(|err| Transient(err.to_string()))
+/// The hash of the task definition the set deploys to `service`: what a failed deployment of it
+/// puts on hold.
+fn deployed_content(set: &ManifestSet, service: &str) -> Option<String> {
+    let r = set.get(Kind::Service, service)?;
+    let Spec::Service(s) = &r.spec else { return None };
+    set.get(Kind::TaskDefinition, &s.task_definition).map(task_definition_hash)
 }
 
 /// The resources whose live ARN or ID a CloudTrail event mentions (and, for ECS, a service named
@@ -181,23 +177,134 @@ fn touched(observed: &Observed, source: &str, detail: &Value) -> BTreeSet<(Kind,
         .collect()
 }
 
-/// One run of one set. Returns the run's summary; errors that a retry cannot fix are in it.
-async fn run_set(
+fn transient(e: AwsError) -> Transient {
+    Transient(e.to_string())
+}
+
+/// One set: take the lease, run, and run again while anything was asked for meanwhile (a new
+/// `generation.json`, or a request another run recorded in `PREFIX/pending` because this one
+/// held the lease). Every run that writes the set's status holds the lease, so ECS's word on a
+/// service and a failure hold are never overwritten by a concurrent run.
+async fn run_set(ctx: &Ctx, loc: &SetLocation, mut ask: Ask, request_id: &str) -> Result<Value, Transient> {
+    let clients = &ctx.clients;
+    let mut passes: Vec<(Value, Option<Generation>)> = Vec::new();
+    loop {
+        let lease = match lease::acquire(clients, loc, request_id, LEASE_TTL).await.map_err(transient)? {
+            Ok(l) => l,
+            Err(lease::Held(held)) if passes.is_empty() => match defer(ctx, loc, &mut ask, request_id, held).await? {
+                Ok(l) => l,
+                Err(deferred) => return Ok(deferred),
+            },
+            // Asked for again after this invocation's runs, and another run has the lease: that
+            // run checks after its own.
+            Err(lease::Held(_)) => break,
+        };
+        let held = hold_and_run(ctx, loc, &mut ask, &mut passes).await;
+        if let Err(e) = lease::release(clients, lease).await {
+            warn!(set = %loc, error = %e, "lease not released; it expires by itself");
+        }
+        held?;
+        // A request that landed between the last check and the release.
+        let applied = passes.last().and_then(|(_, g)| g.clone());
+        if passes.len() >= MAX_PASSES || !asked_again(clients, loc, applied.as_ref()).await {
+            break;
+        }
+        ask = Ask::new("rerun", ask.apply, Target::All);
+    }
+    if passes.len() >= MAX_PASSES && pending::peek(clients, loc).await.is_ok_and(|p| !p.is_empty()) {
+        warn!(set = %loc, "still asked for after {MAX_PASSES} runs; left recorded for the next run");
+    }
+    let (mut answer, _) = passes.pop().unwrap_or_else(|| (json!({"set": loc.prefix}), None));
+    if !passes.is_empty() {
+        answer["earlier"] = passes.into_iter().map(|(p, _)| p["run"].clone()).collect();
+    }
+    Ok(answer)
+}
+
+/// Another run holds the lease: record the request for it, then try the lease once more (the
+/// holder may have given it back before the request landed). `Ok(Err(answer))`: deferred.
+async fn defer(
     ctx: &Ctx,
     loc: &SetLocation,
-    trigger: &str,
-    apply: bool,
-    target: Target,
+    ask: &mut Ask,
     request_id: &str,
-) -> Result<Value, Transient> {
+    held: lease::LeaseBody,
+) -> Result<Result<lease::Lease, Value>, Transient> {
+    let clients = &ctx.clients;
+    info!(set = %loc, holder = held.owner, "another run holds the lease; recording the request for it");
+    let request = pending::Request {
+        trigger: ask.trigger.clone(),
+        request_id: request_id.to_string(),
+        requested_at: now_rfc3339(),
+        generation: current_generation(clients, loc).await.map(|g| g.commit).unwrap_or_default(),
+        holder: held.owner.clone(),
+        // Recorded: whoever runs next writes them, this invocation included.
+        events: std::mem::take(&mut ask.events),
+    };
+    pending::add(clients, loc, request).await.map_err(transient)?;
+    Ok(match lease::acquire(clients, loc, request_id, LEASE_TTL).await.map_err(transient)? {
+        Ok(l) => Ok(l),
+        Err(lease::Held(held)) => Err(json!({
+            "set": loc.prefix,
+            "deferred": {
+                "holder": held.owner,
+                "until": status::epoch_rfc3339(held.expires_at),
+                "recordedIn": loc.key("pending"),
+            },
+        })),
+    })
+}
+
+/// Under the lease: run, and run again while a new generation or a recorded request is there.
+async fn hold_and_run(
+    ctx: &Ctx,
+    loc: &SetLocation,
+    ask: &mut Ask,
+    passes: &mut Vec<(Value, Option<Generation>)>,
+) -> Result<(), Transient> {
+    let clients = &ctx.clients;
+    loop {
+        let taken = pending::take(clients, loc).await.map_err(transient)?;
+        if !taken.is_empty() {
+            info!(set = %loc, requests = taken.requests.len(), "also running for requests recorded while the lease was held");
+            ask.target = Target::All;
+            ask.events.extend(taken.events().cloned());
+        }
+        let pass = run_once(ctx, loc, ask).await?;
+        let applied = pass.1.clone();
+        passes.push(pass);
+        if passes.len() >= MAX_PASSES || !asked_again(clients, loc, applied.as_ref()).await {
+            return Ok(());
+        }
+        *ask = Ask::new("rerun", ask.apply, Target::All);
+    }
+}
+
+/// `generation.json` as it is now (`None`: absent or unreadable).
+async fn current_generation(clients: &Clients, loc: &SetLocation) -> Option<Generation> {
+    let (bytes, _) = store::get(clients, &loc.bucket, &loc.key("generation.json")).await.ok()??;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Whether the set was asked for again since `applied` was read: a new generation, or a request
+/// recorded in `PREFIX/pending`. When that cannot be read: no (the next event or tick comes).
+async fn asked_again(clients: &Clients, loc: &SetLocation, applied: Option<&Generation>) -> bool {
+    let recorded = pending::peek(clients, loc).await.is_ok_and(|p| !p.is_empty());
+    recorded || current_generation(clients, loc).await.as_ref() != applied
+}
+
+/// One run of one set, under its lease: the run's summary (errors that a retry cannot fix are in
+/// it) and the generation it read.
+async fn run_once(ctx: &Ctx, loc: &SetLocation, ask: &Ask) -> Result<(Value, Option<Generation>), Transient> {
     let clients = &ctx.clients;
     let started = Instant::now();
     let started_at = now_rfc3339();
     let calls_before = clients.calls.snapshot();
+    let apply = ask.apply;
     let mode = if apply { "apply" } else { "observe" };
-    let mut summary = status::read(clients, loc).await.map_err(|e| Transient(e.to_string()))?;
+    let mut summary = status::read(clients, loc).await.map_err(transient)?;
     let mut record = RunRecord {
-        trigger: trigger.to_string(),
+        trigger: ask.trigger.clone(),
         generation: String::new(),
         mode: mode.to_string(),
         started_at,
@@ -214,30 +321,23 @@ async fn run_set(
         Ok(x) => x,
         Err(e) => {
             warn!(set = %loc, error = %e, "set not read; nothing applied");
+            for ev in &ask.events {
+                summary.apply_service_event(ev, None, now_epoch());
+            }
             record.errors.push(e.to_string());
-            return finish(ctx, loc, summary, record, started, &calls_before, None).await;
+            let answer = finish(ctx, loc, summary, record, started, &calls_before, None).await?;
+            return Ok((answer, current_generation(clients, loc).await));
         }
     };
+    // ECS's word first: a failed deployment's hold applies to this very run.
+    for ev in &ask.events {
+        summary.apply_service_event(ev, deployed_content(&set, &ev.service).as_deref(), now_epoch());
+    }
     record.generation = generation.commit.clone();
     if !set.is_valid() {
         record.errors.extend(set.errors().map(ToString::to_string));
-        return finish(ctx, loc, summary, record, started, &calls_before, None).await;
+        return Ok((finish(ctx, loc, summary, record, started, &calls_before, None).await?, Some(generation)));
     }
-
-    let lease = if apply {
-        match lease::acquire(clients, loc, request_id, LEASE_TTL).await {
-            Ok(Ok(l)) => Some(l),
-            Ok(Err(lease::Held(held))) => {
-                info!(set = %loc, holder = held.owner, "another run holds the lease");
-                return Ok(
-                    json!({"set": loc.prefix, "skipped": format!("another run ({}) holds the lease until {}", held.owner, status::epoch_rfc3339(held.expires_at))}),
-                );
-            }
-            Err(e) => return Err(Transient(e.to_string())),
-        }
-    } else {
-        None
-    };
 
     let holds = summary
         .resources
@@ -248,7 +348,7 @@ async fn run_set(
     let mut opts = RunOptions { prune: ctx.config.prune, holds, ..Default::default() };
     let outcome = async {
         let (observed, plan) = reconcile::plan_set(clients, loc.name(), &set, &opts).await?;
-        opts.only = match &target {
+        opts.only = match &ask.target {
             Target::All => None,
             Target::Only(only) => Some(only.clone()),
             Target::Touched { source, detail } => Some(touched(&observed, source, detail)),
@@ -273,24 +373,13 @@ async fn run_set(
             summary.apply_run(&plan, &results, !apply, &generation.commit);
             Some(json!({"plan": plan, "results": results}))
         }
-        Err(e) if e.is_transient() => {
-            if let Some(l) = lease {
-                let _ = lease::release(clients, l).await;
-            }
-            return Err(Transient(e.to_string()));
-        }
+        Err(e) if e.is_transient() => return Err(Transient(e.to_string())),
         Err(e) => {
             record.errors.push(e.to_string());
             None
         }
     };
-    let out = finish(ctx, loc, summary, record, started, &calls_before, result).await;
-    if let Some(l) = lease {
-        if let Err(e) = lease::release(clients, l).await {
-            warn!(set = %loc, error = %e, "lease not released; it expires by itself");
-        }
-    }
-    out
+    Ok((finish(ctx, loc, summary, record, started, &calls_before, result).await?, Some(generation)))
 }
 
 /// Record the run in the set's status, print the run's metrics line, and answer.

@@ -9,6 +9,7 @@ use aws_lambda_events::event::s3::S3Event;
 use serde_json::Value;
 
 use crate::store::SetLocation;
+use crate::store::status::{Report, ServiceEvent};
 
 /// The function's settings, from its environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,8 +57,10 @@ impl Config {
 pub enum Trigger {
     /// A new `generation.json`: reconcile that set.
     Synced { set: SetLocation },
-    /// The schedule: full drift check and repair of the configured sets.
-    Schedule,
+    /// The schedule: full drift check and repair of the sets it names (a rule per set sends
+    /// `{"action": "schedule", "set": "PREFIX"}`), or of every set in `SETS` (a plain
+    /// Scheduled Event).
+    Schedule { sets: Vec<String> },
     /// An ECS event about a service: update its status, and a targeted reconcile of it.
     Ecs(EcsEvent),
     /// Someone else wrote to ECS, ELBv2 or EC2: a targeted repair of what they touched.
@@ -72,7 +75,7 @@ impl Trigger {
     pub fn name(&self) -> &'static str {
         match self {
             Trigger::Synced { .. } => "sync",
-            Trigger::Schedule => "schedule",
+            Trigger::Schedule { .. } => "schedule",
             Trigger::Ecs(_) => "ecs-event",
             Trigger::CloudTrail { .. } => "cloudtrail",
             Trigger::Invoke { apply: true, .. } => "invoke-apply",
@@ -90,16 +93,34 @@ pub struct EcsEvent {
     pub service: String,
     /// `SERVICE_DEPLOYMENT_FAILED`, `SERVICE_STEADY_STATE`, ... (empty for task events).
     pub event_name: String,
+    /// `INFO`, `WARN` or `ERROR` (empty for task events).
+    pub event_type: String,
     pub reason: Option<String>,
 }
 
 impl EcsEvent {
-    pub fn deployment_failed(&self) -> bool {
-        self.event_name == "SERVICE_DEPLOYMENT_FAILED"
+    /// What the event says about the service's condition, by its type and name. INFO events
+    /// other than a steady state (`SERVICE_DESIRED_COUNT_UPDATED`, `TASKSET_STEADY_STATE`,
+    /// `CAPACITY_PROVIDER_STEADY_STATE`, a deployment in progress) say nothing; nor does ECS
+    /// being throttled (an ERROR about the scheduler, not the service); task events neither.
+    pub fn report(&self) -> Option<Report> {
+        match (self.event_name.as_str(), self.event_type.as_str()) {
+            ("SERVICE_DEPLOYMENT_FAILED", _) => Some(Report::DeploymentFailed),
+            ("SERVICE_DEPLOYMENT_COMPLETED" | "SERVICE_STEADY_STATE", _) => Some(Report::Steady),
+            ("ECS_OPERATION_THROTTLED" | "SERVICE_DISCOVERY_OPERATION_THROTTLED", _) => None,
+            (_, "WARN" | "ERROR") if self.detail_type == "ECS Service Action" => Some(Report::Unhealthy),
+            _ => None,
+        }
     }
 
-    pub fn deployment_completed(&self) -> bool {
-        matches!(self.event_name.as_str(), "SERVICE_DEPLOYMENT_COMPLETED" | "SERVICE_STEADY_STATE")
+    /// The event as status records it, when it says anything about the service's condition.
+    pub fn service_event(&self) -> Option<ServiceEvent> {
+        Some(ServiceEvent {
+            service: self.service.clone(),
+            report: self.report()?,
+            event_name: self.event_name.clone(),
+            reason: self.reason.clone(),
+        })
     }
 }
 
@@ -107,6 +128,25 @@ impl EcsEvent {
 pub fn decode(event: &Value, config: &Config) -> Trigger {
     if let Some(action) = event.get("action").and_then(Value::as_str) {
         let set = event.get("set").and_then(Value::as_str).unwrap_or_default().trim_matches('/').to_string();
+        if action == "schedule" {
+            let mut sets: Vec<String> = event
+                .get("sets")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(|s| s.trim_matches('/').to_string())
+                .collect();
+            if !set.is_empty() {
+                sets.push(set);
+            }
+            sets.retain(|s| !s.is_empty());
+            return if sets.is_empty() {
+                Trigger::Ignored("a schedule needs \"set\" or \"sets\": the prefixes it covers".into())
+            } else {
+                Trigger::Schedule { sets }
+            };
+        }
         return match (action, set.is_empty()) {
             (_, true) => Trigger::Ignored("a direct invoke needs \"set\": the set's prefix".into()),
             ("plan", false) => Trigger::Invoke { apply: false, set },
@@ -128,7 +168,7 @@ pub fn decode(event: &Value, config: &Config) -> Trigger {
         Err(e) => return Trigger::Ignored(format!("unreadable EventBridge event: {e}")),
     };
     match (eb.source.as_str(), eb.detail_type.as_str()) {
-        ("aws.events", "Scheduled Event") => Trigger::Schedule,
+        ("aws.events", "Scheduled Event") => Trigger::Schedule { sets: config.sets.clone() },
         ("aws.s3", "Object Created") => {
             let bucket = eb.detail.pointer("/bucket/name").and_then(Value::as_str).unwrap_or_default();
             let key = eb.detail.pointer("/object/key").and_then(Value::as_str).unwrap_or_default();
@@ -160,7 +200,17 @@ fn s3_trigger(s3: &S3Event, config: &Config) -> Trigger {
 }
 
 fn generation_trigger(bucket: &str, key: &str, config: &Config) -> Trigger {
-    match key.strip_suffix("/generation.json") {
+    // `PREFIX/status/<Kind>/generation.json` is a resource's status and
+    // `PREFIX/manifests/.../generation.json` a manifest file, not a set's generation.
+    let is_own_file = |prefix: &str| {
+        let parts: Vec<&str> = prefix.split('/').collect();
+        let status = parts.len() >= 3
+            && parts[parts.len() - 2] == "status"
+            && crate::manifest::Kind::parse(parts[parts.len() - 1]).is_some();
+        status || parts.iter().skip(1).any(|p| *p == "manifests")
+    };
+    let prefix = key.strip_suffix("/generation.json").filter(|p| !is_own_file(p));
+    match prefix {
         Some(prefix) if !prefix.is_empty() && bucket == config.bucket => {
             Trigger::Synced { set: SetLocation::new(bucket, prefix) }
         }
@@ -191,18 +241,21 @@ fn percent_decode(s: &str) -> String {
 
 fn ecs_trigger(eb: &EventBridgeEvent<Value>) -> Trigger {
     let d = &eb.detail;
-    let cluster_arn = d.get("clusterArn").and_then(Value::as_str).map(str::to_string);
+    // Deployment events carry no `clusterArn`: the service's ARN names its cluster
+    // (`arn:aws:ecs:REGION:ACCOUNT:service/CLUSTER/NAME`).
+    let service_arn = eb.resources.iter().flatten().find(|r| r.contains(":service/"));
+    let cluster_of_service = service_arn.and_then(|arn| {
+        let (head, path) = arn.split_once(":service/")?;
+        let (cluster, _) = path.split_once('/')?;
+        Some(format!("{head}:cluster/{cluster}"))
+    });
+    let cluster_arn = d.get("clusterArn").and_then(Value::as_str).map(str::to_string).or(cluster_of_service);
     let service = match eb.detail_type.as_str() {
         // Task events name their service in `group`: `service:web`.
         "ECS Task State Change" => {
             d.get("group").and_then(Value::as_str).and_then(|g| g.strip_prefix("service:")).map(str::to_string)
         }
-        _ => eb
-            .resources
-            .iter()
-            .flatten()
-            .find(|r| r.contains(":service/"))
-            .map(|arn| arn.rsplit('/').next().unwrap_or(arn).to_string()),
+        _ => service_arn.map(|arn| arn.rsplit('/').next().unwrap_or(arn).to_string()),
     };
     let (Some(cluster_arn), Some(service)) = (cluster_arn, service) else {
         return Trigger::Ignored(format!("{} without a service (a standalone task?)", eb.detail_type));
@@ -212,6 +265,7 @@ fn ecs_trigger(eb: &EventBridgeEvent<Value>) -> Trigger {
         cluster_arn,
         service,
         event_name: d.get("eventName").and_then(Value::as_str).unwrap_or_default().to_string(),
+        event_type: d.get("eventType").and_then(Value::as_str).unwrap_or_default().to_string(),
         reason: d.get("reason").or_else(|| d.get("stoppedReason")).and_then(Value::as_str).map(str::to_string),
     })
 }
@@ -262,14 +316,23 @@ mod tests {
             decode(&fixture("eventbridge-s3-object-created.json"), &c),
             Trigger::Synced { set: SetLocation::new("manifests", "prod") }
         );
-        assert_eq!(decode(&fixture("eventbridge-schedule.json"), &c), Trigger::Schedule);
+        assert_eq!(decode(&fixture("eventbridge-schedule.json"), &c), Trigger::Schedule { sets: vec!["prod".into()] });
+        assert_eq!(
+            decode(&serde_json::json!({"action": "schedule", "set": "teams/web/"}), &c),
+            Trigger::Schedule { sets: vec!["teams/web".into()] }
+        );
+        // Deployment events carry no clusterArn: the service's ARN names the cluster.
         let Trigger::Ecs(e) = decode(&fixture("ecs-deployment-failed.json"), &c) else { panic!() };
-        assert!(e.deployment_failed());
-        assert_eq!(e.service, "web");
+        assert_eq!(e.report(), Some(Report::DeploymentFailed));
+        assert_eq!(
+            (e.service.as_str(), e.cluster_arn.as_str()),
+            ("web", "arn:aws:ecs:us-east-1:123456789012:cluster/main")
+        );
         let Trigger::Ecs(e) = decode(&fixture("ecs-task-stopped.json"), &c) else { panic!() };
         assert_eq!((e.service.as_str(), e.detail_type.as_str()), ("web", "ECS Task State Change"));
         let Trigger::Ecs(e) = decode(&fixture("ecs-service-action.json"), &c) else { panic!() };
         assert_eq!(e.event_name, "SERVICE_STEADY_STATE");
+        assert_eq!(e.report(), Some(Report::Steady));
         let Trigger::CloudTrail { event_name, .. } = decode(&fixture("cloudtrail-update-service.json"), &c) else {
             panic!()
         };
@@ -278,6 +341,49 @@ mod tests {
             decode(&serde_json::json!({"action": "plan", "set": "prod/"}), &c),
             Trigger::Invoke { apply: false, set: "prod".into() }
         );
+    }
+
+    /// By `eventType` first: INFO says nothing about the service's condition unless it is a
+    /// steady state; WARN and ERROR service actions say it is unhealthy (ECS's own throttling aside).
+    #[test]
+    fn ecs_events_are_classified_by_type_and_name() {
+        let c = config();
+        for (file, want) in [
+            ("ecs-service-action.json", Some(Report::Steady)),
+            ("ecs-service-desired-count-updated.json", None),
+            ("ecs-service-task-start-impaired.json", Some(Report::Unhealthy)),
+            ("ecs-service-task-placement-failure.json", Some(Report::Unhealthy)),
+            ("ecs-deployment-in-progress.json", None),
+            ("ecs-deployment-completed.json", Some(Report::Steady)),
+            ("ecs-deployment-failed.json", Some(Report::DeploymentFailed)),
+            ("ecs-task-stopped.json", None),
+        ] {
+            let Trigger::Ecs(e) = decode(&fixture(file), &c) else { panic!("{file}: not an ECS trigger") };
+            assert_eq!(e.report(), want, "{file}");
+        }
+        let mut throttled = fixture("ecs-service-task-placement-failure.json");
+        throttled["detail"]["eventName"] = "ECS_OPERATION_THROTTLED".into();
+        let Trigger::Ecs(e) = decode(&throttled, &c) else { panic!() };
+        assert_eq!(e.report(), None);
+        // A standalone task (the developer guide's example) names no service.
+        assert!(matches!(decode(&fixture("ecs-task-running-other-cluster.json"), &c), Trigger::Ignored(_)));
+    }
+
+    #[test]
+    fn only_a_generation_json_at_a_sets_root_is_a_sync() {
+        let c = config();
+        let key = |k: &str| {
+            let mut e = fixture("eventbridge-s3-object-created.json");
+            e["detail"]["object"]["key"] = k.into();
+            decode(&e, &c)
+        };
+        assert_eq!(
+            key("teams/web/generation.json"),
+            Trigger::Synced { set: SetLocation::new("manifests", "teams/web") }
+        );
+        assert!(matches!(key("prod/status/Service/generation.json"), Trigger::Ignored(_)));
+        assert!(matches!(key("prod/manifests/generation.json"), Trigger::Ignored(_)));
+        assert!(matches!(key("generation.json"), Trigger::Ignored(_)));
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub struct Lease {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Held(pub LeaseBody);
 
-fn precondition_failed(code: Option<&str>) -> bool {
+pub(super) fn precondition_failed(code: Option<&str>) -> bool {
     matches!(code, Some("PreconditionFailed") | Some("ConditionalRequestConflict"))
 }
 

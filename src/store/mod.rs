@@ -6,9 +6,11 @@
 //! PREFIX/status/summary.json         the last run, and every resource's condition
 //! PREFIX/status/<Kind>/<name>.json   one resource's condition
 //! PREFIX/lock                        the lease, taken with a conditional write
+//! PREFIX/pending                     runs asked for while the lease was held
 //! ```
 
 pub mod lease;
+pub mod pending;
 pub mod rollback;
 pub mod status;
 pub mod sync;

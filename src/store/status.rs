@@ -50,6 +50,29 @@ impl Hold {
     }
 }
 
+/// What ECS said about a service, as far as its condition goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Report {
+    /// `SERVICE_DEPLOYMENT_FAILED`: the circuit breaker rolled back; the content goes on hold.
+    DeploymentFailed,
+    /// `SERVICE_DEPLOYMENT_COMPLETED`, `SERVICE_STEADY_STATE`.
+    Steady,
+    /// A service action of type WARN or ERROR (`SERVICE_TASK_START_IMPAIRED`, ...).
+    Unhealthy,
+}
+
+/// One ECS event about a service, written into status by the lease holder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceEvent {
+    pub service: String,
+    pub report: Report,
+    /// ECS's `eventName`.
+    pub event_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceStatus {
@@ -140,6 +163,36 @@ impl Summary {
         );
     }
 
+    /// ECS's word on a service. `content` is the hash of the task definition the set deploys to
+    /// it (what a failed deployment puts on hold); `now` in seconds since the epoch.
+    pub fn apply_service_event(&mut self, e: &ServiceEvent, content: Option<&str>, now: i64) {
+        let key = format!("{}/{}", Kind::Service, e.service);
+        let generation = self.resources.get(&key).map(|r| r.generation.clone()).unwrap_or_default();
+        match e.report {
+            Report::DeploymentFailed => {
+                self.set(
+                    Kind::Service,
+                    &e.service,
+                    Condition::Degraded,
+                    "DeploymentFailed",
+                    e.reason.clone(),
+                    &generation,
+                );
+                if let (Some(hash), Some(r)) = (content, self.resources.get_mut(&key)) {
+                    r.hold = Some(Hold::after_failure(hash, r.hold.as_ref(), now));
+                }
+            }
+            // A hold outlasts ECS's steady state (it is steady on the rolled-back revision).
+            Report::Steady if self.hold(Kind::Service, &e.service).is_some_and(|h| h.until > now) => {}
+            Report::Steady => {
+                self.set(Kind::Service, &e.service, Condition::Synced, "SteadyState", e.reason.clone(), &generation)
+            }
+            Report::Unhealthy => {
+                self.set(Kind::Service, &e.service, Condition::Degraded, &e.event_name, e.reason.clone(), &generation)
+            }
+        }
+    }
+
     /// Conditions after a run: from the plan (what differed) and the results (what happened).
     pub fn apply_run(&mut self, plan: &Plan, results: &[StepResult], observe_only: bool, generation: &str) {
         for step in &plan.steps {
@@ -160,11 +213,11 @@ impl Summary {
                 (_, Some((Outcome::Skipped, m))) => (Condition::Drifted, "NotApplied", m),
                 (_, None) => (Condition::Drifted, "Drift", Some(changed_fields(step))),
             };
-            // A service that ECS found unhealthy stays Degraded, its content on hold, until a new
-            // rollout starts (a changed manifest, or the hold ran out).
+            // A service that ECS found unhealthy stays Degraded (its content on hold after a failed
+            // deployment) until ECS says it is steady or a new rollout starts (a changed manifest,
+            // or the hold ran out). Only ECS events make a service Degraded.
             let key = format!("{}/{}", step.kind, step.name);
-            let degraded =
-                self.resources.get(&key).is_some_and(|r| r.condition == Condition::Degraded && r.hold.is_some());
+            let degraded = self.resources.get(&key).is_some_and(|r| r.condition == Condition::Degraded);
             let rolled_out = result.is_some_and(|r| r.outcome == Outcome::Applied) && step.touches("taskDefinition");
             if degraded && !rolled_out {
                 continue;
