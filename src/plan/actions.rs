@@ -652,3 +652,206 @@ pub fn delete(live: &Live) -> Vec<Action> {
     };
     vec![action]
 }
+
+/// What real AWS requires of the calls, on an in-memory world: the plan engine with live state
+/// built by hand.
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::super::engine::{PlanOptions, plan};
+    use super::super::model::{Live, Observed, Op, Step, TAG_NAME, TAG_SET};
+    use crate::manifest::{Kind, ManifestSet};
+
+    const SET: &str = "shop";
+
+    fn set(yaml: &str) -> ManifestSet {
+        let s = ManifestSet::from_texts([("t.yaml", yaml)]);
+        assert!(s.errors().next().is_none(), "{:#?}", s.diagnostics);
+        s
+    }
+
+    /// The one step of a one-resource set whose live state is `live` (owned by the set).
+    fn step(yaml: &str, kind: Kind, live: Value) -> Step {
+        step_with(yaml, kind, live, |_| {})
+    }
+
+    fn step_with(yaml: &str, kind: Kind, live: Value, more: impl FnOnce(&mut Live)) -> Step {
+        let s = set(yaml);
+        let mut o = Observed::default();
+        let r = s.resources.iter().find(|r| r.kind == kind).expect("resource");
+        let mut l = Live::new(kind, r.name(), format!("arn:aws:x:us-east-1:1:{kind}/{}", r.name()));
+        l.spec = live;
+        l.tags.insert(TAG_SET.into(), SET.into());
+        l.tags.insert(TAG_NAME.into(), r.name().into());
+        more(&mut l);
+        o.live.insert((kind, r.name().to_string()), l);
+        plan(SET, &s, &o, &PlanOptions::default()).steps.into_iter().find(|s| s.kind == kind).expect("step")
+    }
+
+    fn calls(s: &Step) -> Vec<String> {
+        s.actions.iter().map(|a| a.call.to_string()).collect()
+    }
+
+    const HEAD: &str = "apiVersion: ecs-reconciler/v1\n";
+
+    fn service(spec: &str) -> String {
+        format!(
+            "{HEAD}kind: Service\nmetadata: {{name: web}}\nspec:\n  cluster: arn:aws:ecs:us-east-1:1:cluster/main\n  taskDefinition: arn:aws:ecs:us-east-1:1:task-definition/web:3\n{spec}"
+        )
+    }
+
+    fn live_service(extra: Value) -> Value {
+        let mut v = json!({"cluster": "arn:aws:ecs:us-east-1:1:cluster/main",
+            "taskDefinition": "arn:aws:ecs:us-east-1:1:task-definition/web:3", "desiredCount": 2});
+        for (k, x) in extra.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        v
+    }
+
+    #[test]
+    fn a_drifted_default_is_sent_back_with_the_value_the_plan_shows() {
+        let tg = format!(
+            "{HEAD}kind: TargetGroup\nmetadata: {{name: web}}\nspec: {{protocol: HTTP, port: 80, vpc: vpc-1}}\n"
+        );
+        let s = step(
+            &tg,
+            Kind::TargetGroup,
+            json!({"protocol": "HTTP", "port": 80, "vpc": "vpc-1", "healthCheckPath": "/changed"}),
+        );
+        assert_eq!(s.op, Op::Update);
+        assert_eq!(calls(&s), ["elbv2:ModifyTargetGroup"]);
+        // Only the drifted field, with AWS's default: nothing the plan did not show is sent.
+        assert_eq!(s.actions[0].params, json!({"healthCheckPath": "/"}));
+    }
+
+    #[test]
+    fn a_capacity_provider_strategy_change_forces_a_new_deployment() {
+        let yaml =
+            service("  desiredCount: 2\n  capacityProviderStrategy: [{capacityProvider: FARGATE_SPOT, weight: 1}]\n");
+        let s = step(&yaml, Kind::Service, live_service(json!({"launchType": "FARGATE"})));
+        assert_eq!((s.op, calls(&s)), (Op::Update, vec!["ecs:UpdateService".to_string()]), "{s:#?}");
+        assert_eq!(s.actions[0].params["forceNewDeployment"], json!(true));
+        assert_eq!(
+            s.actions[0].params["capacityProviderStrategy"],
+            json!([{"capacityProvider": "FARGATE_SPOT", "weight": 1, "base": 0}])
+        );
+    }
+
+    #[test]
+    fn back_from_a_strategy_to_a_launch_type_is_an_empty_strategy_and_one_launch_type_to_another_a_replacement() {
+        let yaml = service("  desiredCount: 2\n  launchType: FARGATE\n");
+        let s = step(
+            &yaml,
+            Kind::Service,
+            live_service(
+                json!({"capacityProviderStrategy": [{"capacityProvider": "FARGATE", "weight": 1, "base": 0}]}),
+            ),
+        );
+        assert_eq!(s.op, Op::Update, "{s:#?}");
+        assert_eq!(s.actions[0].params["capacityProviderStrategy"], json!([]));
+        assert_eq!(s.actions[0].params["forceNewDeployment"], json!(true));
+        let s = step(&yaml, Kind::Service, live_service(json!({"launchType": "EC2"})));
+        assert_eq!(s.op, Op::Replace, "{s:#?}");
+    }
+
+    #[test]
+    fn a_code_deploy_service_gets_only_what_update_service_allows_it() {
+        let yaml = service("  desiredCount: 3\n");
+        let s = step(
+            &yaml,
+            Kind::Service,
+            live_service(
+                json!({"deploymentController": {"type": "CODE_DEPLOY"}, "taskDefinition": "arn:aws:ecs:us-east-1:1:task-definition/web:2"}),
+            ),
+        );
+        assert_eq!(calls(&s), ["ecs:UpdateService"]);
+        let sent: Vec<&String> = s.actions[0].params.as_object().unwrap().keys().collect();
+        assert!(
+            sent.contains(&&"desiredCount".to_string()) && !sent.contains(&&"taskDefinition".to_string()),
+            "{sent:?}"
+        );
+        assert!(s.reason.as_deref().unwrap_or_default().contains("taskDefinition"), "{:?}", s.reason);
+    }
+
+    #[test]
+    fn a_deployment_controller_change_is_reported_and_not_sent() {
+        let yaml = service("  desiredCount: 2\n  deploymentController: {type: ECS}\n");
+        let s = step(&yaml, Kind::Service, live_service(json!({"deploymentController": {"type": "EXTERNAL"}})));
+        assert_eq!(s.op, Op::Refuse, "{s:#?}");
+        assert!(s.actions.is_empty());
+        assert!(s.reason.unwrap().contains("deploymentController"));
+    }
+
+    #[test]
+    fn listener_certificates_one_default_and_the_rest_added_and_removed() {
+        let lb = format!(
+            "{HEAD}kind: LoadBalancer\nmetadata: {{name: web}}\nspec:\n  subnets: [subnet-a, subnet-b]\n  listeners:\n    - port: 443\n      protocol: HTTPS\n      \
+             certificates: [{{certificateArn: arn:c1}}, {{certificateArn: arn:c2}}, {{certificateArn: arn:c3}}]\n      \
+             defaultActions: [{{type: fixed-response, fixedResponseConfig: {{statusCode: '404'}}}}]\n"
+        );
+        let live = json!({"type": "application", "scheme": "internet-facing", "ipAddressType": "ipv4", "subnets": ["subnet-a", "subnet-b"],
+            "listeners": [{"port": 443, "protocol": "HTTPS", "certificates": [{"certificateArn": "arn:c0"}, {"certificateArn": "arn:c2"}, {"certificateArn": "arn:c9"}],
+                "defaultActions": [{"type": "fixed-response", "fixedResponseConfig": {"statusCode": "404"}}], "rules": []}]});
+        let s = step_with(&lb, Kind::LoadBalancer, live, |l| {
+            l.parts.insert("listener:443".into(), "arn:l443".into());
+        });
+        assert_eq!(
+            calls(&s),
+            ["elbv2:ModifyListener", "elbv2:AddListenerCertificates", "elbv2:RemoveListenerCertificates"],
+            "{s:#?}"
+        );
+        assert_eq!(s.actions[0].params, json!({"certificates": ["arn:c1"]}));
+        assert_eq!(s.actions[1].params, json!({"certificates": ["arn:c3"]}));
+        assert_eq!(s.actions[2].params, json!({"certificates": ["arn:c9"]}));
+
+        // A new listener: CreateListener takes exactly one certificate.
+        let live = json!({"type": "application", "scheme": "internet-facing", "ipAddressType": "ipv4", "subnets": ["subnet-a", "subnet-b"], "listeners": []});
+        let s = step(&lb, Kind::LoadBalancer, live);
+        assert_eq!(calls(&s), ["elbv2:CreateListener", "elbv2:AddListenerCertificates"]);
+        assert_eq!(s.actions[0].params["certificates"], json!(["arn:c1"]));
+        assert_eq!(s.actions[1].params["certificates"], json!(["arn:c2", "arn:c3"]));
+    }
+
+    #[test]
+    fn security_group_rules_are_authorized_before_revoked_and_icmp_keeps_its_code() {
+        let sg = format!(
+            "{HEAD}kind: SecurityGroup\nmetadata: {{name: web}}\nspec:\n  vpc: vpc-1\n  description: d\n  ingress:\n    \
+             - {{protocol: tcp, fromPort: 443, toPort: 443, cidr: 0.0.0.0/0}}\n    - {{protocol: icmp, fromPort: 8, cidr: 10.0.0.0/8}}\n"
+        );
+        let live = json!({"vpc": "vpc-1", "description": "d", "egress": [{"protocol": "-1", "cidr": "0.0.0.0/0"}],
+            "ingress": [{"protocol": "tcp", "fromPort": 22, "toPort": 22, "cidr": "0.0.0.0/0"},
+                        {"protocol": "icmp", "fromPort": 8, "toPort": -1, "cidr": "10.0.0.0/8"}]});
+        let s = step(&sg, Kind::SecurityGroup, live);
+        assert_eq!(calls(&s), ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"]);
+        assert_eq!(s.actions[0].summary, "ingress tcp/443 from 0.0.0.0/0");
+        assert_eq!(s.actions[1].summary, "ingress tcp/22 from 0.0.0.0/0");
+    }
+
+    #[test]
+    fn a_network_load_balancer_cannot_gain_or_lose_all_its_security_groups_in_place() {
+        let nlb = format!(
+            "{HEAD}kind: LoadBalancer\nmetadata: {{name: n}}\nspec:\n  type: network\n  subnets: [subnet-a]\n  securityGroups: [sg-1]\n"
+        );
+        let live = json!({"type": "network", "scheme": "internet-facing", "ipAddressType": "ipv4", "subnets": ["subnet-a"], "listeners": []});
+        let s = step(&nlb, Kind::LoadBalancer, live);
+        assert_eq!(s.op, Op::Replace, "{s:#?}");
+        let live = json!({"type": "network", "scheme": "internet-facing", "ipAddressType": "ipv4", "subnets": ["subnet-a"], "securityGroups": ["sg-2"], "listeners": []});
+        let s = step(&nlb, Kind::LoadBalancer, live);
+        assert_eq!((s.op, calls(&s)), (Op::Update, vec!["elbv2:SetSecurityGroups".to_string()]));
+    }
+
+    #[test]
+    fn a_new_group_authorizes_its_rules_and_revokes_the_default_egress_it_does_not_want() {
+        let sg = format!(
+            "{HEAD}kind: SecurityGroup\nmetadata: {{name: web}}\nspec:\n  vpc: vpc-1\n  description: d\n  egress: [{{protocol: tcp, fromPort: 443, toPort: 443, cidr: 0.0.0.0/0}}]\n"
+        );
+        let s = set(&sg);
+        let p = plan(SET, &s, &Observed::default(), &PlanOptions::default());
+        assert_eq!(
+            calls(&p.steps[0]),
+            ["ec2:CreateSecurityGroup", "ec2:AuthorizeSecurityGroupEgress", "ec2:RevokeSecurityGroupEgress"]
+        );
+    }
+}
