@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::diagnostic::did_you_mean;
-use super::spec::{ServiceSpec, TaskDefinitionSpec};
+use super::spec::{ClusterSpec, ServiceSpec, TaskDefinitionSpec};
 use super::{Diagnostic, Kind, ManifestSet, Resource, Severity, Spec};
 
 /// Run every set-level rule, appending to `set.diagnostics`.
@@ -19,9 +19,13 @@ pub fn validate(set: &mut ManifestSet) {
             Spec::TaskDefinition(td) => {
                 task_definition(r, td, &mut diags);
                 plaintext_secrets(r, td, &mut diags);
+                host_ports(r, td, &mut diags);
+                container_memory(r, td, &mut diags);
+                execution_role(r, td, &mut diags);
             }
             Spec::Service(svc) => service(set, r, svc, &mut diags),
             Spec::SecurityGroup(_) => open_to_world(set, r, &mut diags),
+            Spec::Cluster(cluster) => capacity_providers(r, cluster, &mut diags),
             _ => {}
         }
     }
@@ -347,8 +351,12 @@ fn service(set: &ManifestSet, r: &Resource, svc: &ServiceSpec, diags: &mut Vec<D
         );
     }
     let td = match set.get(Kind::TaskDefinition, &svc.task_definition).map(|t| &t.spec) {
-        Some(Spec::TaskDefinition(td)) => td,
-        _ => return,
+        Some(Spec::TaskDefinition(td)) => Some(td),
+        _ => None,
+    };
+    service_role(r, svc, td, diags);
+    let Some(td) = td else {
+        return;
     };
     if service_on_fargate(svc) && !requires_fargate(td) {
         diags.push(
@@ -361,7 +369,8 @@ fn service(set: &ManifestSet, r: &Resource, svc: &ServiceSpec, diags: &mut Vec<D
             .with_help("add `requiresCompatibilities: [FARGATE]` to the task definition"),
         );
     }
-    let awsvpc = network_mode(td) == "awsvpc";
+    let mode = network_mode(td);
+    let awsvpc = mode == "awsvpc";
     if awsvpc && subnets.is_none() {
         diags.push(
             r.diagnostic(
@@ -378,15 +387,27 @@ fn service(set: &ManifestSet, r: &Resource, svc: &ServiceSpec, diags: &mut Vec<D
         if let Some(tg_name) = &lb.target_group {
             if let Some(Spec::TargetGroup(tg)) = set.get(Kind::TargetGroup, tg_name).map(|t| &t.spec) {
                 let target_type = tg.target_type.as_deref().unwrap_or("instance");
-                if awsvpc && target_type != "ip" {
+                // awsvpc: "when you create any target groups for these services, you must choose
+                // ip as the target type, not instance" (AWS::ECS::Service LoadBalancer,
+                // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-loadbalancer.html).
+                // bridge/host tasks are reached at an instance's port, so the reverse holds:
+                // CreateService answers "The provided target group ... has target type ip, which is
+                // incompatible with the bridge network mode specified in the task definition"
+                // (https://github.com/hashicorp/terraform-provider-aws/issues/12252).
+                let wanted = match mode {
+                    "awsvpc" => Some(("ip", "awsvpc tasks register by IP".to_string())),
+                    "bridge" | "host" => Some(("instance", format!("{mode}-mode tasks register by instance and port"))),
+                    _ => None,
+                };
+                if let Some((wanted, registers)) = wanted.filter(|(w, _)| target_type != *w) {
                     diags.push(
                         r.diagnostic(
                             Severity::Error,
                             "target-type",
                             &format!("{at}.targetGroup"),
-                            format!("awsvpc tasks register by IP, but TargetGroup `{tg_name}` has targetType `{target_type}`"),
+                            format!("{registers}, but TargetGroup `{tg_name}` has targetType `{target_type}`"),
                         )
-                        .with_help(format!("set `targetType: ip` on TargetGroup `{tg_name}`")),
+                        .with_help(format!("set `targetType: {wanted}` on TargetGroup `{tg_name}`")),
                     );
                 }
             }
@@ -511,6 +532,159 @@ fn open_to_world(set: &ManifestSet, r: &Resource, diags: &mut Vec<Diagnostic>) {
     }
 }
 
+/// `role` lets ECS call a load balancer for a service that cannot use the service-linked role.
+/// CreateService: "This parameter is only permitted if you are using a load balancer with your
+/// service and your task definition doesn't use the awsvpc network mode. If you specify the role
+/// parameter, you must also specify a load balancer object with the loadBalancers parameter."
+/// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html, `role`)
+fn service_role(r: &Resource, svc: &ServiceSpec, td: Option<&TaskDefinitionSpec>, diags: &mut Vec<Diagnostic>) {
+    if svc.role.is_none() {
+        return;
+    }
+    let problem = if td.is_some_and(|td| network_mode(td) == "awsvpc") {
+        format!(
+            "TaskDefinition `{}` uses networkMode `awsvpc`, and AWS rejects `role` for awsvpc tasks",
+            svc.task_definition
+        )
+    } else if svc.load_balancers.is_empty() {
+        "`role` is only accepted together with `loadBalancers`".to_string()
+    } else {
+        return;
+    };
+    diags.push(
+        r.diagnostic(Severity::Error, "service-role", "spec.role", problem)
+            .with_help("drop `role`: ECS then uses its service-linked role (AWSServiceRoleForECS)"),
+    );
+}
+
+/// awsvpc and host tasks expose a container port as-is. PortMapping: "If you use containers in a
+/// task with the awsvpc or host network mode, specify the exposed ports using containerPort. The
+/// hostPort can be left blank or it must be the same value as the containerPort."
+/// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_PortMapping.html)
+fn host_ports(r: &Resource, td: &TaskDefinitionSpec, diags: &mut Vec<Diagnostic>) {
+    let mode = network_mode(td);
+    if mode != "awsvpc" && mode != "host" {
+        return;
+    }
+    for (i, c) in td.container_definitions.iter().enumerate() {
+        for (j, p) in c.port_mappings.iter().enumerate() {
+            let (Some(host), Some(container)) = (p.host_port, p.container_port) else {
+                continue;
+            };
+            if host != container {
+                diags.push(
+                    r.diagnostic(
+                        Severity::Error,
+                        "host-port",
+                        &format!("spec.containerDefinitions[{i}].portMappings[{j}].hostPort"),
+                        format!("in `{mode}` network mode hostPort must be absent or equal to containerPort {container}, not {host}"),
+                    )
+                    .with_help(format!("drop `hostPort`, or write `hostPort: {container}`")),
+                );
+            }
+        }
+    }
+}
+
+/// Without task-level memory every container needs its own. ContainerDefinition.memoryReservation:
+/// "If a task-level memory value is not specified, you must specify a non-zero integer for one or
+/// both of memory or memoryReservation in a container definition."
+/// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html)
+/// Fargate task definitions always have task-level memory; `fargate-size` says so when they lack it.
+fn container_memory(r: &Resource, td: &TaskDefinitionSpec, diags: &mut Vec<Diagnostic>) {
+    if td.memory.is_some() || requires_fargate(td) {
+        return;
+    }
+    let positive = |v: Option<i32>| v.is_some_and(|v| v > 0);
+    for (i, c) in td.container_definitions.iter().enumerate() {
+        if !positive(c.memory) && !positive(c.memory_reservation) {
+            diags.push(
+                r.diagnostic(
+                    Severity::Error,
+                    "container-memory",
+                    &format!("spec.containerDefinitions[{i}]"),
+                    format!("container `{}` has neither `memory` nor `memoryReservation`, and the task has no task-level `memory`", c.name),
+                )
+                .with_help("give the container `memoryReservation` (a soft limit in MiB, e.g. 256) or `memory` (a hard limit), or give the task `memory`"),
+            );
+        }
+    }
+}
+
+/// An image in a private ECR registry: `ACCOUNT.dkr.ecr.REGION.amazonaws.com[.cn]/repo:tag`.
+fn is_ecr_image(image: &str) -> bool {
+    let Some((host, _)) = image.split_once('/') else {
+        return false;
+    };
+    host.contains(".dkr.ecr") && (host.ends_with(".amazonaws.com") || host.ends_with(".amazonaws.com.cn"))
+}
+
+/// The task execution role is what the ECS or Fargate agent pulls images, writes logs and reads
+/// secrets with. "Your task is hosted on AWS Fargate ... and: pulls a container image from an
+/// Amazon ECR private repository ... sends container logs to CloudWatch Logs using the awslogs log
+/// driver", and on Fargate or EC2 when it "uses private registry authentication" or "the task
+/// definition references sensitive data using Secrets Manager secrets or AWS Systems Manager
+/// Parameter Store parameters" (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html).
+/// RegisterTaskDefinition refuses the secrets case on any launch type ("When you are specifying
+/// container secrets, you must also specify a value for 'executionRoleArn'") and the Fargate ones
+/// ("Fargate requires task definition to have execution role ARN to support log driver awslogs" /
+/// "... ECR images").
+fn execution_role(r: &Resource, td: &TaskDefinitionSpec, diags: &mut Vec<Diagnostic>) {
+    if td.execution_role_arn.is_some() {
+        return;
+    }
+    let fargate = requires_fargate(td);
+    for (i, c) in td.container_definitions.iter().enumerate() {
+        let at = format!("spec.containerDefinitions[{i}]");
+        let logs = c.log_configuration.as_ref();
+        let (path, why) = if !c.secrets.is_empty() {
+            (format!("{at}.secrets"), "it reads `secrets` from Secrets Manager or SSM Parameter Store")
+        } else if c.repository_credentials.is_some() {
+            (format!("{at}.repositoryCredentials"), "it pulls its image with `repositoryCredentials`")
+        } else if logs.is_some_and(|l| !l.secret_options.is_empty()) {
+            (format!("{at}.logConfiguration.secretOptions"), "its log driver reads `secretOptions`")
+        } else if fargate && logs.is_some_and(|l| l.log_driver == "awslogs") {
+            (format!("{at}.logConfiguration.logDriver"), "on Fargate the awslogs driver writes with that role")
+        } else if fargate && is_ecr_image(&c.image) {
+            (format!("{at}.image"), "on Fargate an ECR image is pulled with that role")
+        } else {
+            continue;
+        };
+        diags.push(
+            r.diagnostic(
+                Severity::Error,
+                "execution-role",
+                &path,
+                format!("container `{}` needs the task's `executionRoleArn`: {why}", c.name),
+            )
+            .with_help("add `executionRoleArn:` with the ARN of a role that ecs-tasks.amazonaws.com may assume, with AmazonECSTaskExecutionRolePolicy (and read access to the secrets it uses)"),
+        );
+    }
+}
+
+/// PutClusterCapacityProviders / CreateCluster defaultCapacityProviderStrategy: "A capacity
+/// provider must be associated with the cluster to be used in a capacity provider strategy. ...
+/// The Fargate capacity providers are available to all accounts and only need to be associated
+/// with a cluster to be used." (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_PutClusterCapacityProviders.html)
+fn capacity_providers(r: &Resource, cluster: &ClusterSpec, diags: &mut Vec<Diagnostic>) {
+    for (i, item) in cluster.default_capacity_provider_strategy.iter().enumerate() {
+        let provider = &item.capacity_provider;
+        if !cluster.capacity_providers.contains(provider) {
+            diags.push(
+                r.diagnostic(
+                    Severity::Error,
+                    "capacity-provider",
+                    &format!("spec.defaultCapacityProviderStrategy[{i}].capacityProvider"),
+                    format!("`{provider}` is in the default strategy but not in the cluster's `capacityProviders`"),
+                )
+                .with_help(format!(
+                    "add `{provider}` to `capacityProviders` (FARGATE and FARGATE_SPOT too: a strategy may use only providers associated with the cluster)"
+                )),
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -550,6 +724,20 @@ mod tests {
     }
 
     #[test]
+    fn ecr_images_by_registry_host() {
+        for i in [
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:1",
+            "123456789012.dkr.ecr-fips.us-east-1.amazonaws.com/web@sha256:abc",
+            "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/web:1",
+        ] {
+            assert!(is_ecr_image(i), "{i}");
+        }
+        for i in ["nginx:1.27", "public.ecr.aws/nginx/nginx:1.27", "ghcr.io/acme/dkr.ecr.amazonaws.com:1", "web"] {
+            assert!(!is_ecr_image(i), "{i}");
+        }
+    }
+
+    #[test]
     fn secret_names() {
         for n in ["DB_PASSWORD", "stripe_api_key", "GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY"] {
             assert!(looks_secret(n), "{n}");
@@ -560,7 +748,8 @@ mod tests {
     }
 }
 
-/// The rules' quiet side: what a rule must not flag. (What each rule flags is covered, through
+/// The rules' quiet side and their corners: what a rule must not flag, and the edge cases the
+/// fixtures do not reach. (What each rule flags is covered, through
 /// the binary, by the fixture corpora in `tests/fixtures/`.)
 #[cfg(test)]
 mod quiet {
@@ -582,7 +771,7 @@ mod quiet {
 
     #[test]
     fn secrets_by_reference_and_harmless_names_are_not_flagged() {
-        let td = "apiVersion: ecs-reconciler/v1\nkind: TaskDefinition\nmetadata: {name: api}\nspec:\n  containerDefinitions:\n    - name: api\n      image: api:1\n      memory: 256\n      environment: [{name: TOKEN_TTL_SECONDS_NAME, value: ''}, {name: PORT, value: '80'}]\n      secrets: [{name: DB_PASSWORD, valueFrom: 'arn:aws:ssm:us-east-1:1:parameter/db'}]\n";
+        let td = "apiVersion: ecs-reconciler/v1\nkind: TaskDefinition\nmetadata: {name: api}\nspec:\n  executionRoleArn: arn:aws:iam::1:role/exec\n  containerDefinitions:\n    - name: api\n      image: api:1\n      memory: 256\n      environment: [{name: TOKEN_TTL_SECONDS_NAME, value: ''}, {name: PORT, value: '80'}]\n      secrets: [{name: DB_PASSWORD, valueFrom: 'arn:aws:ssm:us-east-1:1:parameter/db'}]\n";
         assert!(codes(td).is_empty(), "{:?}", codes(td));
     }
 
@@ -591,6 +780,105 @@ mod quiet {
         let set = "apiVersion: ecs-reconciler/v1\nkind: SecurityGroup\nmetadata: {name: alb}\nspec:\n  vpc: main\n  description: alb\n  ingress: [{protocol: tcp, fromPort: 443, toPort: 443, cidr: 0.0.0.0/0}]\n---\napiVersion: ecs-reconciler/v1\nkind: LoadBalancer\nmetadata: {name: web}\nspec:\n  securityGroups: [alb]\n  listeners: [{port: PORT, protocol: HTTP, defaultActions: [{type: fixed-response, fixedResponseConfig: {statusCode: 200}}]}]\n";
         assert!(codes(&set.replace("PORT", "443")).is_empty());
         assert_eq!(codes(&set.replace("PORT", "8443")), ["open-to-world"]);
+    }
+
+    fn doc(kind: &str, spec: &str) -> String {
+        format!("apiVersion: ecs-reconciler/v1\nkind: {kind}\nmetadata: {{name: x}}\nspec:\n{spec}")
+    }
+
+    #[test]
+    fn host_ports_may_be_absent_or_equal_in_awsvpc_and_host_mode_and_anything_in_bridge() {
+        let td = |mode: &str, ports: &str| {
+            codes(&doc(
+                "TaskDefinition",
+                &format!(
+                    "  networkMode: {mode}\n  containerDefinitions:\n    - {{name: a, image: a, memory: 64, portMappings: [{ports}]}}\n"
+                ),
+            ))
+        };
+        assert!(td("awsvpc", "{containerPort: 80}").is_empty());
+        assert!(td("awsvpc", "{containerPort: 80, hostPort: 80}").is_empty());
+        assert!(td("awsvpc", "{containerPortRange: '8000-8010'}").is_empty());
+        assert_eq!(td("awsvpc", "{containerPort: 80, hostPort: 0}"), ["host-port"]);
+        assert_eq!(td("host", "{containerPort: 80, hostPort: 8080}"), ["host-port"]);
+        assert!(td("bridge", "{containerPort: 80, hostPort: 8080}").is_empty());
+    }
+
+    #[test]
+    fn container_memory_is_needed_only_without_task_memory_and_outside_fargate() {
+        let td = |task: &str, container: &str| {
+            codes(&doc(
+                "TaskDefinition",
+                &format!("{task}  containerDefinitions:\n    - {{name: a, image: a{container}}}\n"),
+            ))
+        };
+        assert!(td("", ", memoryReservation: 128").is_empty());
+        assert!(td("", ", memory: 128").is_empty());
+        assert!(td("  memory: 512\n", "").is_empty());
+        assert_eq!(td("", ", memory: 0"), ["container-memory"]);
+        assert_eq!(td("  requiresCompatibilities: [EXTERNAL]\n", ""), ["container-memory"]);
+        // Fargate: fargate-size asks for the task-level memory instead.
+        let fargate = "  requiresCompatibilities: [FARGATE]\n  networkMode: awsvpc\n  cpu: 256\n";
+        assert_eq!(td(fargate, ""), ["fargate-size"]);
+    }
+
+    #[test]
+    fn the_execution_role_is_needed_for_fargate_logs_and_ecr_and_for_secrets_anywhere() {
+        let fargate = "  requiresCompatibilities: [FARGATE]\n  networkMode: awsvpc\n  cpu: 256\n  memory: 512\n";
+        let ec2 = "  requiresCompatibilities: [EC2]\n";
+        let td = |task: &str, container: &str| {
+            codes(&doc(
+                "TaskDefinition",
+                &format!("{task}  containerDefinitions:\n    - {{name: a, memory: 64, {container}}}\n"),
+            ))
+        };
+        let awslogs = "image: a, logConfiguration: {logDriver: awslogs}";
+        let ecr = "image: 1.dkr.ecr.us-east-1.amazonaws.com/a:1";
+        let secrets = "image: a, secrets: [{name: S, valueFrom: 'arn:aws:ssm:us-east-1:1:parameter/s'}]";
+        let creds =
+            "image: a, repositoryCredentials: {credentialsParameter: 'arn:aws:secretsmanager:us-east-1:1:secret:c'}";
+        let log_secrets =
+            "image: a, logConfiguration: {logDriver: splunk, secretOptions: [{name: splunk-token, valueFrom: t}]}";
+        for c in [awslogs, ecr, secrets, creds, log_secrets] {
+            assert_eq!(td(fargate, c), ["execution-role"], "{c}");
+            let with_role = format!("{fargate}  executionRoleArn: arn:aws:iam::1:role/exec\n");
+            assert!(td(&with_role, c).is_empty(), "{c}");
+        }
+        // On EC2 the instance role pulls images and writes logs; secrets still need the task's role.
+        assert!(td(ec2, awslogs).is_empty());
+        assert!(td(ec2, ecr).is_empty());
+        assert_eq!(td(ec2, secrets), ["execution-role"]);
+        assert!(td(fargate, "image: public.ecr.aws/nginx/nginx:1").is_empty());
+    }
+
+    #[test]
+    fn a_service_role_needs_a_load_balancer_and_no_awsvpc() {
+        let set = |mode: &str, lbs: &str| {
+            let td = doc(
+                "TaskDefinition",
+                &format!(
+                    "  networkMode: {mode}\n  containerDefinitions: [{{name: a, image: a, memory: 64, portMappings: [{{containerPort: 80}}]}}]\n"
+                ),
+            );
+            let svc = format!(
+                "apiVersion: ecs-reconciler/v1\nkind: Service\nmetadata: {{name: s}}\nspec:\n  cluster: arn:aws:ecs:us-east-1:1:cluster/c\n  taskDefinition: x\n  role: ecsServiceRole\n{lbs}"
+            );
+            codes(&format!("{td}---\n{svc}"))
+        };
+        let lb = "  loadBalancers: [{targetGroupArn: 'arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/t/1', containerName: a, containerPort: 80}]\n";
+        assert!(set("bridge", lb).is_empty());
+        assert_eq!(set("bridge", ""), ["service-role"]);
+    }
+
+    #[test]
+    fn a_default_strategy_names_only_associated_providers() {
+        let cluster = |spec: &str| codes(&doc("Cluster", spec));
+        assert!(cluster("  capacityProviders: [FARGATE]\n").is_empty());
+        assert!(cluster("  capacityProviders: [asg, FARGATE_SPOT]\n  defaultCapacityProviderStrategy: [{capacityProvider: asg}, {capacityProvider: FARGATE_SPOT}]\n").is_empty());
+        assert_eq!(
+            cluster("  defaultCapacityProviderStrategy: [{capacityProvider: FARGATE}]\n"),
+            ["capacity-provider"]
+        );
     }
 
     #[test]
