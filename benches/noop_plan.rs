@@ -121,6 +121,7 @@ spec:
   networkMode: awsvpc
   cpu: 256
   memory: 512
+  executionRoleArn: arn:aws:iam::123456789012:role/ecsTaskExecutionRole
   containerDefinitions:
     - name: app
       image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/{name}:1.0.0

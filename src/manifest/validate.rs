@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::diagnostic::did_you_mean;
-use super::spec::{ServiceSpec, TaskDefinitionSpec};
+use super::spec::{ClusterSpec, LoadBalancerSpec, SecurityGroupSpec, ServiceSpec, TargetGroupSpec, TaskDefinitionSpec};
 use super::{Diagnostic, Kind, ManifestSet, Resource, Severity, Spec};
 
 /// Run every set-level rule, appending to `set.diagnostics`.
@@ -19,10 +19,18 @@ pub fn validate(set: &mut ManifestSet) {
             Spec::TaskDefinition(td) => {
                 task_definition(r, td, &mut diags);
                 plaintext_secrets(r, td, &mut diags);
+                host_ports(r, td, &mut diags);
+                container_memory(r, td, &mut diags);
+                execution_role(r, td, &mut diags);
             }
             Spec::Service(svc) => service(set, r, svc, &mut diags),
-            Spec::SecurityGroup(_) => open_to_world(set, r, &mut diags),
-            _ => {}
+            Spec::SecurityGroup(sg) => {
+                open_to_world(set, r, &mut diags);
+                rule_peers(r, sg, &mut diags);
+            }
+            Spec::TargetGroup(tg) => health_check(r, tg, &mut diags),
+            Spec::LoadBalancer(lb) => load_balancer(r, lb, &mut diags),
+            Spec::Cluster(cluster) => capacity_providers(r, cluster, &mut diags),
         }
     }
     set.diagnostics.extend(diags);
@@ -347,8 +355,12 @@ fn service(set: &ManifestSet, r: &Resource, svc: &ServiceSpec, diags: &mut Vec<D
         );
     }
     let td = match set.get(Kind::TaskDefinition, &svc.task_definition).map(|t| &t.spec) {
-        Some(Spec::TaskDefinition(td)) => td,
-        _ => return,
+        Some(Spec::TaskDefinition(td)) => Some(td),
+        _ => None,
+    };
+    service_role(r, svc, td, diags);
+    let Some(td) = td else {
+        return;
     };
     if service_on_fargate(svc) && !requires_fargate(td) {
         diags.push(
@@ -361,7 +373,8 @@ fn service(set: &ManifestSet, r: &Resource, svc: &ServiceSpec, diags: &mut Vec<D
             .with_help("add `requiresCompatibilities: [FARGATE]` to the task definition"),
         );
     }
-    let awsvpc = network_mode(td) == "awsvpc";
+    let mode = network_mode(td);
+    let awsvpc = mode == "awsvpc";
     if awsvpc && subnets.is_none() {
         diags.push(
             r.diagnostic(
@@ -378,15 +391,27 @@ fn service(set: &ManifestSet, r: &Resource, svc: &ServiceSpec, diags: &mut Vec<D
         if let Some(tg_name) = &lb.target_group {
             if let Some(Spec::TargetGroup(tg)) = set.get(Kind::TargetGroup, tg_name).map(|t| &t.spec) {
                 let target_type = tg.target_type.as_deref().unwrap_or("instance");
-                if awsvpc && target_type != "ip" {
+                // awsvpc: "when you create any target groups for these services, you must choose
+                // ip as the target type, not instance" (AWS::ECS::Service LoadBalancer,
+                // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-loadbalancer.html).
+                // bridge/host tasks are reached at an instance's port, so the reverse holds:
+                // CreateService answers "The provided target group ... has target type ip, which is
+                // incompatible with the bridge network mode specified in the task definition"
+                // (https://github.com/hashicorp/terraform-provider-aws/issues/12252).
+                let wanted = match mode {
+                    "awsvpc" => Some(("ip", "awsvpc tasks register by IP".to_string())),
+                    "bridge" | "host" => Some(("instance", format!("{mode}-mode tasks register by instance and port"))),
+                    _ => None,
+                };
+                if let Some((wanted, registers)) = wanted.filter(|(w, _)| target_type != *w) {
                     diags.push(
                         r.diagnostic(
                             Severity::Error,
                             "target-type",
                             &format!("{at}.targetGroup"),
-                            format!("awsvpc tasks register by IP, but TargetGroup `{tg_name}` has targetType `{target_type}`"),
+                            format!("{registers}, but TargetGroup `{tg_name}` has targetType `{target_type}`"),
                         )
-                        .with_help(format!("set `targetType: ip` on TargetGroup `{tg_name}`")),
+                        .with_help(format!("set `targetType: {wanted}` on TargetGroup `{tg_name}`")),
                     );
                 }
             }
@@ -511,6 +536,525 @@ fn open_to_world(set: &ManifestSet, r: &Resource, diags: &mut Vec<Diagnostic>) {
     }
 }
 
+/// `role` lets ECS call a load balancer for a service that cannot use the service-linked role.
+/// CreateService: "This parameter is only permitted if you are using a load balancer with your
+/// service and your task definition doesn't use the awsvpc network mode."
+/// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html, `role`)
+/// The same text rejects `role` without `loadBalancers`; not checked here yet, since the
+/// emulator tests apply such a service (tests/awslike.rs, [F:svc-role]).
+fn service_role(r: &Resource, svc: &ServiceSpec, td: Option<&TaskDefinitionSpec>, diags: &mut Vec<Diagnostic>) {
+    if svc.role.is_none() || !td.is_some_and(|td| network_mode(td) == "awsvpc") {
+        return;
+    }
+    diags.push(
+        r.diagnostic(
+            Severity::Error,
+            "service-role",
+            "spec.role",
+            format!(
+                "TaskDefinition `{}` uses networkMode `awsvpc`, and AWS rejects `role` for awsvpc tasks",
+                svc.task_definition
+            ),
+        )
+        .with_help("drop `role`: ECS then uses its service-linked role (AWSServiceRoleForECS)"),
+    );
+}
+
+/// awsvpc and host tasks expose a container port as-is. PortMapping: "If you use containers in a
+/// task with the awsvpc or host network mode, specify the exposed ports using containerPort. The
+/// hostPort can be left blank or it must be the same value as the containerPort."
+/// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_PortMapping.html)
+fn host_ports(r: &Resource, td: &TaskDefinitionSpec, diags: &mut Vec<Diagnostic>) {
+    let mode = network_mode(td);
+    if mode != "awsvpc" && mode != "host" {
+        return;
+    }
+    for (i, c) in td.container_definitions.iter().enumerate() {
+        for (j, p) in c.port_mappings.iter().enumerate() {
+            let (Some(host), Some(container)) = (p.host_port, p.container_port) else {
+                continue;
+            };
+            if host != container {
+                diags.push(
+                    r.diagnostic(
+                        Severity::Error,
+                        "host-port",
+                        &format!("spec.containerDefinitions[{i}].portMappings[{j}].hostPort"),
+                        format!("in `{mode}` network mode hostPort must be absent or equal to containerPort {container}, not {host}"),
+                    )
+                    .with_help(format!("drop `hostPort`, or write `hostPort: {container}`")),
+                );
+            }
+        }
+    }
+}
+
+/// Without task-level memory every container needs its own. ContainerDefinition.memoryReservation:
+/// "If a task-level memory value is not specified, you must specify a non-zero integer for one or
+/// both of memory or memoryReservation in a container definition."
+/// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html)
+/// Fargate task definitions always have task-level memory; `fargate-size` says so when they lack it.
+fn container_memory(r: &Resource, td: &TaskDefinitionSpec, diags: &mut Vec<Diagnostic>) {
+    if td.memory.is_some() || requires_fargate(td) {
+        return;
+    }
+    let positive = |v: Option<i32>| v.is_some_and(|v| v > 0);
+    for (i, c) in td.container_definitions.iter().enumerate() {
+        if !positive(c.memory) && !positive(c.memory_reservation) {
+            diags.push(
+                r.diagnostic(
+                    Severity::Error,
+                    "container-memory",
+                    &format!("spec.containerDefinitions[{i}]"),
+                    format!("container `{}` has neither `memory` nor `memoryReservation`, and the task has no task-level `memory`", c.name),
+                )
+                .with_help("give the container `memoryReservation` (a soft limit in MiB, e.g. 256) or `memory` (a hard limit), or give the task `memory`"),
+            );
+        }
+    }
+}
+
+/// An image in a private ECR registry: `ACCOUNT.dkr.ecr.REGION.amazonaws.com[.cn]/repo:tag`.
+fn is_ecr_image(image: &str) -> bool {
+    let Some((host, _)) = image.split_once('/') else {
+        return false;
+    };
+    host.contains(".dkr.ecr") && (host.ends_with(".amazonaws.com") || host.ends_with(".amazonaws.com.cn"))
+}
+
+/// The task execution role is what the ECS or Fargate agent pulls images, writes logs and reads
+/// secrets with. "Your task is hosted on AWS Fargate ... and: pulls a container image from an
+/// Amazon ECR private repository ... sends container logs to CloudWatch Logs using the awslogs log
+/// driver", and on Fargate or EC2 when it "uses private registry authentication" or "the task
+/// definition references sensitive data using Secrets Manager secrets or AWS Systems Manager
+/// Parameter Store parameters" (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html).
+/// RegisterTaskDefinition refuses the secrets case on any launch type ("When you are specifying
+/// container secrets, you must also specify a value for 'executionRoleArn'") and the Fargate ones
+/// ("Fargate requires task definition to have execution role ARN to support log driver awslogs" /
+/// "... ECR images").
+fn execution_role(r: &Resource, td: &TaskDefinitionSpec, diags: &mut Vec<Diagnostic>) {
+    if td.execution_role_arn.is_some() {
+        return;
+    }
+    let fargate = requires_fargate(td);
+    for (i, c) in td.container_definitions.iter().enumerate() {
+        let at = format!("spec.containerDefinitions[{i}]");
+        let logs = c.log_configuration.as_ref();
+        let (path, why) = if !c.secrets.is_empty() {
+            (format!("{at}.secrets"), "it reads `secrets` from Secrets Manager or SSM Parameter Store")
+        } else if c.repository_credentials.is_some() {
+            (format!("{at}.repositoryCredentials"), "it pulls its image with `repositoryCredentials`")
+        } else if logs.is_some_and(|l| !l.secret_options.is_empty()) {
+            (format!("{at}.logConfiguration.secretOptions"), "its log driver reads `secretOptions`")
+        } else if fargate && logs.is_some_and(|l| l.log_driver == "awslogs") {
+            (format!("{at}.logConfiguration.logDriver"), "on Fargate the awslogs driver writes with that role")
+        } else if fargate && is_ecr_image(&c.image) {
+            (format!("{at}.image"), "on Fargate an ECR image is pulled with that role")
+        } else {
+            continue;
+        };
+        diags.push(
+            r.diagnostic(
+                Severity::Error,
+                "execution-role",
+                &path,
+                format!("container `{}` needs the task's `executionRoleArn`: {why}", c.name),
+            )
+            .with_help("add `executionRoleArn:` with the ARN of a role that ecs-tasks.amazonaws.com may assume, with AmazonECSTaskExecutionRolePolicy (and read access to the secrets it uses)"),
+        );
+    }
+}
+
+/// Every rule has exactly one peer. AuthorizeSecurityGroupIngress: "You must specify exactly one of
+/// the following sources: an IPv4 or IPv6 address range, a prefix list, or a security group."
+/// (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_AuthorizeSecurityGroupIngress.html;
+/// AuthorizeSecurityGroupEgress says the same of destinations.)
+fn rule_peers(r: &Resource, sg: &SecurityGroupSpec, diags: &mut Vec<Diagnostic>) {
+    for (direction, peer, rules) in [("ingress", "source", &sg.ingress), ("egress", "destination", &sg.egress)] {
+        for (i, rule) in rules.iter().enumerate() {
+            let given: Vec<&str> = [
+                ("cidr", rule.cidr.is_some()),
+                ("ipv6Cidr", rule.ipv6_cidr.is_some()),
+                ("prefixList", rule.prefix_list.is_some()),
+                ("securityGroup", rule.security_group.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(field, set)| set.then_some(field))
+            .collect();
+            let at = format!("spec.{direction}[{i}]");
+            let d = match given.as_slice() {
+                [_] => continue,
+                [] => r
+                    .diagnostic(Severity::Error, "rule-peer", &at, format!("an {direction} rule needs a {peer}"))
+                    .with_help(format!("add one {peer}: `cidr`, `ipv6Cidr`, `prefixList` or `securityGroup`")),
+                [_, second, ..] => r
+                    .diagnostic(
+                        Severity::Error,
+                        "rule-peer",
+                        &format!("{at}.{second}"),
+                        format!(
+                            "an {direction} rule takes exactly one {peer}, this one names {}: `{}`",
+                            given.len(),
+                            given.join("`, `")
+                        ),
+                    )
+                    .with_help(format!("write one rule per {peer}, each with the same protocol and ports")),
+            };
+            diags.push(d);
+        }
+    }
+}
+
+/// One health-check number as the adapter sends it: the flat `healthCheck*` field, else the
+/// `healthCheck:` block's, with the path it is written at.
+#[derive(Debug, Clone, Copy)]
+struct Setting {
+    value: i32,
+    path: &'static str,
+}
+
+fn setting(
+    flat: Option<i32>,
+    flat_path: &'static str,
+    block: Option<i32>,
+    block_path: &'static str,
+) -> Option<Setting> {
+    flat.map(|value| Setting { value, path: flat_path }).or(block.map(|value| Setting { value, path: block_path }))
+}
+
+/// AWS's default health-check interval and timeout of a target group, and what it is called, as
+/// DescribeTargetGroups reads on a real account (AWS-FACTS [F:tg], [F:tg-nlb-http]); `None` when
+/// the protocol is unknown or not one of those read.
+fn default_interval_timeout(tg: &TargetGroupSpec) -> Option<(i32, i32, String)> {
+    let target_type = tg.target_type.as_deref().unwrap_or("instance");
+    let protocol = tg.protocol.as_deref().unwrap_or_default();
+    let check = tg.health_check_protocol.as_deref().or(tg.health_check.as_ref().and_then(|h| h.protocol.as_deref()));
+    let (interval, timeout) = match (target_type, protocol) {
+        ("lambda", _) => return Some((35, 30, "a lambda target group".into())),
+        (_, "GENEVE") => (10, 5),
+        (_, "HTTP" | "HTTPS") => (30, 5),
+        (_, "TCP" | "TLS" | "UDP" | "TCP_UDP") => {
+            match check.unwrap_or(if target_type == "alb" { "HTTP" } else { "TCP" }) {
+                "HTTP" => (30, 6),
+                _ => (30, 10),
+            }
+        }
+        _ => return None,
+    };
+    let checked = match check {
+        Some(c) if c != protocol => format!(" with {c} health checks"),
+        _ => String::new(),
+    };
+    Some((interval, timeout, format!("a {protocol} target group{checked}")))
+}
+
+/// Health-check numbers AWS rejects. CreateTargetGroup: HealthCheckIntervalSeconds "The range is
+/// 5-300", HealthCheckTimeoutSeconds "The range is 2–120 seconds", HealthyThresholdCount and
+/// UnhealthyThresholdCount "The range is 2-10"
+/// (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html);
+/// and a timeout not shorter than the interval: "ValidationError: Health check interval must be
+/// greater than the timeout." (https://github.com/hashicorp/terraform-provider-aws/pull/48071), also
+/// when one of the two is AWS's default for the protocol.
+fn health_check(r: &Resource, tg: &TargetGroupSpec, diags: &mut Vec<Diagnostic>) {
+    let block = tg.health_check.clone().unwrap_or_default();
+    let interval = setting(
+        tg.health_check_interval_seconds,
+        "spec.healthCheckIntervalSeconds",
+        block.interval_seconds,
+        "spec.healthCheck.intervalSeconds",
+    );
+    let timeout = setting(
+        tg.health_check_timeout_seconds,
+        "spec.healthCheckTimeoutSeconds",
+        block.timeout_seconds,
+        "spec.healthCheck.timeoutSeconds",
+    );
+    let healthy = setting(
+        tg.healthy_threshold_count,
+        "spec.healthyThresholdCount",
+        block.healthy_threshold_count,
+        "spec.healthCheck.healthyThresholdCount",
+    );
+    let unhealthy = setting(
+        tg.unhealthy_threshold_count,
+        "spec.unhealthyThresholdCount",
+        block.unhealthy_threshold_count,
+        "spec.healthCheck.unhealthyThresholdCount",
+    );
+    let mut in_range = true;
+    for (s, what, (min, max)) in [
+        (interval, "the health-check interval", (5, 300)),
+        (timeout, "the health-check timeout", (2, 120)),
+        (healthy, "healthyThresholdCount", (2, 10)),
+        (unhealthy, "unhealthyThresholdCount", (2, 10)),
+    ] {
+        if let Some(s) = s.filter(|s| !(min..=max).contains(&s.value)) {
+            in_range = false;
+            diags.push(
+                r.diagnostic(
+                    Severity::Error,
+                    "health-check",
+                    s.path,
+                    format!("{what} must be {min} to {max}, not {}", s.value),
+                )
+                .with_help(format!("write a value from {min} to {max}")),
+            );
+        }
+    }
+    if !in_range {
+        return;
+    }
+    let defaults = default_interval_timeout(tg);
+    let (i, t, defaulted) = match (interval, timeout, &defaults) {
+        (None, None, _) => return,
+        (Some(i), Some(t), _) => (i, t, None),
+        (Some(i), None, Some((_, t, what))) => (i, Setting { value: *t, path: "" }, Some(what)),
+        (None, Some(t), Some((i, _, what))) => (Setting { value: *i, path: "" }, t, Some(what)),
+        _ => return,
+    };
+    if t.value < i.value {
+        return;
+    }
+    let block_style = i.path.starts_with("spec.healthCheck.") || t.path.starts_with("spec.healthCheck.");
+    let (interval_field, timeout_field) = if block_style {
+        ("intervalSeconds", "timeoutSeconds")
+    } else {
+        ("healthCheckIntervalSeconds", "healthCheckTimeoutSeconds")
+    };
+    let (at, message) = match (defaulted, i.path.is_empty()) {
+        (None, _) => (
+            t.path,
+            format!("the health-check timeout ({} s) must be shorter than the interval ({} s)", t.value, i.value),
+        ),
+        (Some(what), true) => (
+            t.path,
+            format!(
+                "the health-check timeout ({} s) must be shorter than the interval, which is {} s by default for {what}",
+                t.value, i.value
+            ),
+        ),
+        (Some(what), false) => (
+            i.path,
+            format!(
+                "the health-check interval ({} s) must be longer than the timeout, which is {} s by default for {what}",
+                i.value, t.value
+            ),
+        ),
+    };
+    diags.push(
+        r.diagnostic(Severity::Error, "health-check", at, message).with_help(format!(
+            "AWS rejects a timeout that is not shorter than the interval: give `{timeout_field}` below {}, or `{interval_field}` above {}",
+            i.value, t.value
+        )),
+    );
+}
+
+/// The listener protocols of each load balancer type; a gateway load balancer's listener takes none.
+/// CreateListener: "For Application Load Balancers, the supported protocols are HTTP and HTTPS. For
+/// Network Load Balancers, the supported protocols are TCP, TLS, UDP, and TCP_UDP. ... You can't
+/// specify a protocol for a Gateway Load Balancer." and "You can't specify a port for a Gateway
+/// Load Balancer." (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateListener.html);
+/// the NLB guide adds "Protocols: TCP, TLS, UDP, TCP_UDP, QUIC, TCP_QUIC"
+/// (https://docs.amazonaws.cn/en_us/elasticloadbalancing/latest/network/load-balancer-listeners.html).
+fn listener_protocols(lb_type: &str) -> Option<&'static [&'static str]> {
+    match lb_type {
+        "application" => Some(&["HTTP", "HTTPS"]),
+        "network" => Some(&["TCP", "TLS", "UDP", "TCP_UDP", "QUIC", "TCP_QUIC"]),
+        "gateway" => Some(&[]),
+        _ => None,
+    }
+}
+
+fn load_balancer(r: &Resource, lb: &LoadBalancerSpec, diags: &mut Vec<Diagnostic>) {
+    let lb_type = lb.r#type.as_deref().unwrap_or("application");
+    // CreateLoadBalancer Subnets: "[Application Load Balancers] You must specify subnets from at
+    // least two Availability Zones." (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateLoadBalancer.html)
+    let subnets = lb.subnets.len() + lb.subnet_mappings.len();
+    if lb_type == "application" && subnets < 2 {
+        let at = if !lb.subnets.is_empty() {
+            "spec.subnets"
+        } else if !lb.subnet_mappings.is_empty() {
+            "spec.subnetMappings"
+        } else {
+            "spec"
+        };
+        diags.push(
+            r.diagnostic(
+                Severity::Error,
+                "alb-subnets",
+                at,
+                format!("an application load balancer needs subnets in at least two Availability Zones, this one has {subnets}"),
+            )
+            .with_help("list two or more subnets (or subnetMappings), each in a different Availability Zone"),
+        );
+    }
+    let protocols = listener_protocols(lb_type);
+    let mut ports: HashMap<i32, usize> = HashMap::new();
+    for (l, listener) in lb.listeners.iter().enumerate() {
+        let at = format!("spec.listeners[{l}]");
+        if let (Some(protocol), Some(allowed)) = (&listener.protocol, protocols)
+            && !allowed.contains(&protocol.as_str())
+        {
+            let help = if allowed.is_empty() {
+                "drop `protocol`: a gateway load balancer's listeners are always GENEVE on port 6081".to_string()
+            } else {
+                format!("one of {}", allowed.join(", "))
+            };
+            diags.push(
+                r.diagnostic(
+                    Severity::Error,
+                    "listener-protocol",
+                    &format!("{at}.protocol"),
+                    format!(
+                        "`{protocol}` is not a listener protocol of a{} {lb_type} load balancer",
+                        if lb_type == "application" { "n" } else { "" }
+                    ),
+                )
+                .with_help(help),
+            );
+        }
+        if lb_type == "gateway" && listener.port.is_some() {
+            diags.push(
+                r.diagnostic(
+                    Severity::Error,
+                    "listener-protocol",
+                    &format!("{at}.port"),
+                    "a gateway load balancer's listener takes no port",
+                )
+                .with_help("drop `port`: a gateway load balancer's listeners are always GENEVE on port 6081"),
+            );
+        }
+        listener_certificate(r, &at, listener, diags);
+        if let Some(port) = listener.port
+            && let first = *ports.entry(port).or_insert(l)
+            && first != l
+        {
+            diags.push(
+                r.diagnostic(
+                    Severity::Error,
+                    "duplicate-listener",
+                    &format!("{at}.port"),
+                    format!("port {port} already has a listener (listeners[{first}])"),
+                )
+                .with_help(if lb_type == "network" {
+                    "one listener per port: for TCP and UDP on one port use a single `TCP_UDP` listener"
+                } else {
+                    "one listener per port: merge the two, or move one to another port"
+                }),
+            );
+        }
+        rule_priorities(r, &at, listener, diags);
+    }
+}
+
+/// CreateListener Certificates: "[HTTPS and TLS listeners] The default certificate for the
+/// listener. You must provide exactly one certificate."
+/// (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateListener.html)
+fn listener_certificate(
+    r: &Resource,
+    at: &str,
+    listener: &super::spec::load_balancer::Listener,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let Some(protocol) = listener.protocol.as_deref().filter(|p| matches!(*p, "HTTPS" | "TLS")) else {
+        return;
+    };
+    let help = "give `certificates: [{certificateArn: arn:aws:acm:REGION:ACCOUNT:certificate/ID}]`";
+    match listener.certificates.as_slice() {
+        [] => diags.push(
+            r.diagnostic(
+                Severity::Error,
+                "listener-certificate",
+                &format!("{at}.protocol"),
+                format!("an {protocol} listener needs a certificate"),
+            )
+            .with_help(help),
+        ),
+        [one] if one.certificate_arn.is_none() => diags.push(
+            r.diagnostic(
+                Severity::Error,
+                "listener-certificate",
+                &format!("{at}.certificates[0]"),
+                "the certificate has no `certificateArn`",
+            )
+            .with_help(help),
+        ),
+        [_] => {}
+        [_, ..] => diags.push(
+            r.diagnostic(
+                Severity::Error,
+                "listener-certificate",
+                &format!("{at}.certificates[1]"),
+                format!("an {protocol} listener takes exactly one default certificate, this one lists {}", listener.certificates.len()),
+            )
+            .with_help("keep one: extra certificates (SNI) are added with AddListenerCertificates, which this set does not manage"),
+        ),
+    }
+}
+
+/// CreateRule Priority: "The rule priority. A listener can't have multiple rules with the same
+/// priority." and RulePriorityPair: "Valid Range: Minimum value of 1. Maximum value of 50000."
+/// (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateRule.html,
+/// .../API_RulePriorityPair.html). The plan keys rules by priority, so a duplicate would
+/// otherwise be silently dropped.
+fn rule_priorities(
+    r: &Resource,
+    at: &str,
+    listener: &super::spec::load_balancer::Listener,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let mut seen: HashMap<i32, usize> = HashMap::new();
+    for (i, rule) in listener.rules.iter().enumerate() {
+        let path = format!("{at}.rules[{i}].priority");
+        if !(1..=50000).contains(&rule.priority) {
+            diags.push(
+                r.diagnostic(
+                    Severity::Error,
+                    "rule-priority",
+                    &path,
+                    format!("rule priority must be 1 to 50000, not {}", rule.priority),
+                )
+                .with_help("write a priority from 1 to 50000; lower is evaluated first"),
+            );
+        }
+        let first = *seen.entry(rule.priority).or_insert(i);
+        if first != i {
+            diags.push(
+                r.diagnostic(
+                    Severity::Error,
+                    "duplicate-priority",
+                    &path,
+                    format!("priority {} is already used by rules[{first}] of this listener", rule.priority),
+                )
+                .with_help("give every rule of a listener its own priority"),
+            );
+        }
+    }
+}
+
+/// PutClusterCapacityProviders / CreateCluster defaultCapacityProviderStrategy: "A capacity
+/// provider must be associated with the cluster to be used in a capacity provider strategy. ...
+/// The Fargate capacity providers are available to all accounts and only need to be associated
+/// with a cluster to be used." (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_PutClusterCapacityProviders.html)
+fn capacity_providers(r: &Resource, cluster: &ClusterSpec, diags: &mut Vec<Diagnostic>) {
+    for (i, item) in cluster.default_capacity_provider_strategy.iter().enumerate() {
+        let provider = &item.capacity_provider;
+        if !cluster.capacity_providers.contains(provider) {
+            diags.push(
+                r.diagnostic(
+                    Severity::Error,
+                    "capacity-provider",
+                    &format!("spec.defaultCapacityProviderStrategy[{i}].capacityProvider"),
+                    format!("`{provider}` is in the default strategy but not in the cluster's `capacityProviders`"),
+                )
+                .with_help(format!(
+                    "add `{provider}` to `capacityProviders` (FARGATE and FARGATE_SPOT too: a strategy may use only providers associated with the cluster)"
+                )),
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -550,6 +1094,40 @@ mod tests {
     }
 
     #[test]
+    fn ecr_images_by_registry_host() {
+        for i in [
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:1",
+            "123456789012.dkr.ecr-fips.us-east-1.amazonaws.com/web@sha256:abc",
+            "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/web:1",
+        ] {
+            assert!(is_ecr_image(i), "{i}");
+        }
+        for i in ["nginx:1.27", "public.ecr.aws/nginx/nginx:1.27", "ghcr.io/acme/dkr.ecr.amazonaws.com:1", "web"] {
+            assert!(!is_ecr_image(i), "{i}");
+        }
+    }
+
+    #[test]
+    fn default_interval_and_timeout_by_protocol_and_target_type() {
+        let tg = |json: serde_json::Value| serde_json::from_value::<TargetGroupSpec>(json).unwrap();
+        let d = |json| default_interval_timeout(&tg(json)).map(|(i, t, _)| (i, t));
+        use serde_json::json;
+        assert_eq!(d(json!({"protocol": "HTTP"})), Some((30, 5)));
+        assert_eq!(d(json!({"protocol": "HTTPS", "targetType": "ip"})), Some((30, 5)));
+        assert_eq!(d(json!({"protocol": "TCP"})), Some((30, 10)));
+        assert_eq!(d(json!({"protocol": "UDP", "targetType": "ip"})), Some((30, 10)));
+        assert_eq!(d(json!({"protocol": "TCP", "healthCheckProtocol": "HTTP"})), Some((30, 6)));
+        assert_eq!(d(json!({"protocol": "TLS", "healthCheck": {"protocol": "HTTPS"}})), Some((30, 10)));
+        assert_eq!(d(json!({"protocol": "TCP", "targetType": "alb"})), Some((30, 6)));
+        assert_eq!(d(json!({"protocol": "GENEVE"})), Some((10, 5)));
+        assert_eq!(d(json!({"targetType": "lambda"})), Some((35, 30)));
+        assert_eq!(d(json!({})), None);
+        let (_, _, what) =
+            default_interval_timeout(&tg(json!({"protocol": "TCP", "healthCheckProtocol": "HTTP"}))).unwrap();
+        assert_eq!(what, "a TCP target group with HTTP health checks");
+    }
+
+    #[test]
     fn secret_names() {
         for n in ["DB_PASSWORD", "stripe_api_key", "GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY"] {
             assert!(looks_secret(n), "{n}");
@@ -560,7 +1138,8 @@ mod tests {
     }
 }
 
-/// The rules' quiet side: what a rule must not flag. (What each rule flags is covered, through
+/// The rules' quiet side and their corners: what a rule must not flag, and the edge cases the
+/// fixtures do not reach. (What each rule flags is covered, through
 /// the binary, by the fixture corpora in `tests/fixtures/`.)
 #[cfg(test)]
 mod quiet {
@@ -582,15 +1161,206 @@ mod quiet {
 
     #[test]
     fn secrets_by_reference_and_harmless_names_are_not_flagged() {
-        let td = "apiVersion: ecs-reconciler/v1\nkind: TaskDefinition\nmetadata: {name: api}\nspec:\n  containerDefinitions:\n    - name: api\n      image: api:1\n      memory: 256\n      environment: [{name: TOKEN_TTL_SECONDS_NAME, value: ''}, {name: PORT, value: '80'}]\n      secrets: [{name: DB_PASSWORD, valueFrom: 'arn:aws:ssm:us-east-1:1:parameter/db'}]\n";
+        let td = "apiVersion: ecs-reconciler/v1\nkind: TaskDefinition\nmetadata: {name: api}\nspec:\n  executionRoleArn: arn:aws:iam::1:role/exec\n  containerDefinitions:\n    - name: api\n      image: api:1\n      memory: 256\n      environment: [{name: TOKEN_TTL_SECONDS_NAME, value: ''}, {name: PORT, value: '80'}]\n      secrets: [{name: DB_PASSWORD, valueFrom: 'arn:aws:ssm:us-east-1:1:parameter/db'}]\n";
         assert!(codes(td).is_empty(), "{:?}", codes(td));
     }
 
     #[test]
     fn world_open_listener_ports_are_expected_on_a_load_balancer_group() {
-        let set = "apiVersion: ecs-reconciler/v1\nkind: SecurityGroup\nmetadata: {name: alb}\nspec:\n  vpc: main\n  description: alb\n  ingress: [{protocol: tcp, fromPort: 443, toPort: 443, cidr: 0.0.0.0/0}]\n---\napiVersion: ecs-reconciler/v1\nkind: LoadBalancer\nmetadata: {name: web}\nspec:\n  securityGroups: [alb]\n  listeners: [{port: PORT, protocol: HTTP, defaultActions: [{type: fixed-response, fixedResponseConfig: {statusCode: 200}}]}]\n";
+        let set = "apiVersion: ecs-reconciler/v1\nkind: SecurityGroup\nmetadata: {name: alb}\nspec:\n  vpc: main\n  description: alb\n  ingress: [{protocol: tcp, fromPort: 443, toPort: 443, cidr: 0.0.0.0/0}]\n---\napiVersion: ecs-reconciler/v1\nkind: LoadBalancer\nmetadata: {name: web}\nspec:\n  subnets: [public-a, public-b]\n  securityGroups: [alb]\n  listeners: [{port: PORT, protocol: HTTP, defaultActions: [{type: fixed-response, fixedResponseConfig: {statusCode: 200}}]}]\n";
         assert!(codes(&set.replace("PORT", "443")).is_empty());
         assert_eq!(codes(&set.replace("PORT", "8443")), ["open-to-world"]);
+    }
+
+    fn doc(kind: &str, spec: &str) -> String {
+        format!("apiVersion: ecs-reconciler/v1\nkind: {kind}\nmetadata: {{name: x}}\nspec:\n{spec}")
+    }
+
+    #[test]
+    fn a_rule_with_one_peer_passes_whatever_its_protocol() {
+        let sg =
+            |rule: &str| codes(&doc("SecurityGroup", &format!("  vpc: main\n  description: d\n  ingress: [{rule}]\n")));
+        assert!(sg("{protocol: icmp, fromPort: -1, toPort: -1, cidr: 10.0.0.0/8}").is_empty());
+        assert!(sg("{protocol: icmpv6, ipv6Cidr: 'fd00::/8'}").is_empty());
+        assert!(sg("{protocol: '-1', prefixList: pl-0123}").is_empty());
+        assert_eq!(sg("{protocol: icmp, fromPort: 8, toPort: 0}"), ["rule-peer"]);
+        assert_eq!(sg("{protocol: tcp, fromPort: 22, ipv6Cidr: 'fd00::/8', prefixList: pl-1}"), ["rule-peer"]);
+    }
+
+    #[test]
+    fn host_ports_may_be_absent_or_equal_in_awsvpc_and_host_mode_and_anything_in_bridge() {
+        let td = |mode: &str, ports: &str| {
+            codes(&doc(
+                "TaskDefinition",
+                &format!(
+                    "  networkMode: {mode}\n  containerDefinitions:\n    - {{name: a, image: a, memory: 64, portMappings: [{ports}]}}\n"
+                ),
+            ))
+        };
+        assert!(td("awsvpc", "{containerPort: 80}").is_empty());
+        assert!(td("awsvpc", "{containerPort: 80, hostPort: 80}").is_empty());
+        assert!(td("awsvpc", "{containerPortRange: '8000-8010'}").is_empty());
+        assert_eq!(td("awsvpc", "{containerPort: 80, hostPort: 0}"), ["host-port"]);
+        assert_eq!(td("host", "{containerPort: 80, hostPort: 8080}"), ["host-port"]);
+        assert!(td("bridge", "{containerPort: 80, hostPort: 8080}").is_empty());
+    }
+
+    #[test]
+    fn container_memory_is_needed_only_without_task_memory_and_outside_fargate() {
+        let td = |task: &str, container: &str| {
+            codes(&doc(
+                "TaskDefinition",
+                &format!("{task}  containerDefinitions:\n    - {{name: a, image: a{container}}}\n"),
+            ))
+        };
+        assert!(td("", ", memoryReservation: 128").is_empty());
+        assert!(td("", ", memory: 128").is_empty());
+        assert!(td("  memory: 512\n", "").is_empty());
+        assert_eq!(td("", ", memory: 0"), ["container-memory"]);
+        assert_eq!(td("  requiresCompatibilities: [EXTERNAL]\n", ""), ["container-memory"]);
+        // Fargate: fargate-size asks for the task-level memory instead.
+        let fargate = "  requiresCompatibilities: [FARGATE]\n  networkMode: awsvpc\n  cpu: 256\n";
+        assert_eq!(td(fargate, ""), ["fargate-size"]);
+    }
+
+    #[test]
+    fn the_execution_role_is_needed_for_fargate_logs_and_ecr_and_for_secrets_anywhere() {
+        let fargate = "  requiresCompatibilities: [FARGATE]\n  networkMode: awsvpc\n  cpu: 256\n  memory: 512\n";
+        let ec2 = "  requiresCompatibilities: [EC2]\n";
+        let td = |task: &str, container: &str| {
+            codes(&doc(
+                "TaskDefinition",
+                &format!("{task}  containerDefinitions:\n    - {{name: a, memory: 64, {container}}}\n"),
+            ))
+        };
+        let awslogs = "image: a, logConfiguration: {logDriver: awslogs}";
+        let ecr = "image: 1.dkr.ecr.us-east-1.amazonaws.com/a:1";
+        let secrets = "image: a, secrets: [{name: S, valueFrom: 'arn:aws:ssm:us-east-1:1:parameter/s'}]";
+        let creds =
+            "image: a, repositoryCredentials: {credentialsParameter: 'arn:aws:secretsmanager:us-east-1:1:secret:c'}";
+        let log_secrets =
+            "image: a, logConfiguration: {logDriver: splunk, secretOptions: [{name: splunk-token, valueFrom: t}]}";
+        for c in [awslogs, ecr, secrets, creds, log_secrets] {
+            assert_eq!(td(fargate, c), ["execution-role"], "{c}");
+            let with_role = format!("{fargate}  executionRoleArn: arn:aws:iam::1:role/exec\n");
+            assert!(td(&with_role, c).is_empty(), "{c}");
+        }
+        // On EC2 the instance role pulls images and writes logs; secrets still need the task's role.
+        assert!(td(ec2, awslogs).is_empty());
+        assert!(td(ec2, ecr).is_empty());
+        assert_eq!(td(ec2, secrets), ["execution-role"]);
+        assert!(td(fargate, "image: public.ecr.aws/nginx/nginx:1").is_empty());
+    }
+
+    #[test]
+    fn health_check_timeouts_against_given_or_default_intervals() {
+        let tg = |fields: &str| codes(&doc("TargetGroup", &format!("  vpc: main\n{fields}")));
+        // HTTP: default timeout 5, so an interval of 10 (or 6) is fine, 5 is not.
+        assert!(tg("  protocol: HTTP\n  healthCheckIntervalSeconds: 10\n").is_empty());
+        assert!(tg("  protocol: HTTP\n  healthCheck: {intervalSeconds: 6}\n").is_empty());
+        assert_eq!(tg("  protocol: HTTP\n  healthCheckIntervalSeconds: 5\n"), ["health-check"]);
+        // TCP: default timeout 10; with HTTP health checks 6.
+        assert_eq!(tg("  protocol: TCP\n  healthCheck: {intervalSeconds: 10}\n"), ["health-check"]);
+        assert!(tg("  protocol: TCP\n  healthCheckProtocol: HTTP\n  healthCheckIntervalSeconds: 10\n").is_empty());
+        // A timeout against the default interval (30; GENEVE 10; lambda 35).
+        assert!(tg("  protocol: HTTP\n  healthCheckTimeoutSeconds: 29\n").is_empty());
+        assert_eq!(tg("  protocol: HTTP\n  healthCheckTimeoutSeconds: 30\n"), ["health-check"]);
+        assert_eq!(tg("  protocol: GENEVE\n  healthCheckTimeoutSeconds: 10\n"), ["health-check"]);
+        assert!(tg("  targetType: lambda\n  healthCheckTimeoutSeconds: 34\n").is_empty());
+        // Unknown protocol: only a pair given in full is compared.
+        assert!(tg("  healthCheckIntervalSeconds: 5\n").is_empty());
+        assert_eq!(tg("  healthCheck: {intervalSeconds: 5, timeoutSeconds: 5}\n"), ["health-check"]);
+        // The flat field wins over the block, as the adapter sends it.
+        assert!(tg("  protocol: HTTP\n  healthCheckTimeoutSeconds: 5\n  healthCheck: {intervalSeconds: 10, timeoutSeconds: 20}\n").is_empty());
+        // Out of range: one finding, not a second about the order.
+        assert_eq!(
+            tg("  protocol: HTTP\n  healthCheckIntervalSeconds: 301\n  healthCheckTimeoutSeconds: 121\n"),
+            ["health-check", "health-check"]
+        );
+        assert_eq!(tg("  protocol: HTTP\n  healthCheckIntervalSeconds: 4\n"), ["health-check"]);
+        assert_eq!(tg("  protocol: HTTP\n  unhealthyThresholdCount: 11\n"), ["health-check"]);
+    }
+
+    #[test]
+    fn listeners_by_load_balancer_type() {
+        let lb = |spec: &str| codes(&doc("LoadBalancer", spec));
+        let fixed = "defaultActions: [{type: fixed-response, fixedResponseConfig: {statusCode: 200}}]";
+        let cert = "certificates: [{certificateArn: 'arn:aws:acm:us-east-1:1:certificate/x'}]";
+        let nlb =
+            |listener: &str| lb(&format!("  type: network\n  subnets: [a]\n  listeners: [{{{listener}, {fixed}}}]\n"));
+        assert!(nlb("port: 443, protocol: QUIC").is_empty());
+        assert!(nlb(&format!("port: 443, protocol: TLS, {cert}")).is_empty());
+        assert_eq!(nlb("port: 443, protocol: TLS"), ["listener-certificate"]);
+        assert_eq!(nlb("port: 80, protocol: tcp"), ["listener-protocol"]);
+        let gwlb =
+            |listener: &str| lb(&format!("  type: gateway\n  subnets: [a]\n  listeners: [{{{listener}{fixed}}}]\n"));
+        assert!(gwlb("").is_empty());
+        assert_eq!(gwlb("protocol: GENEVE, "), ["listener-protocol"]);
+        assert_eq!(gwlb("port: 6081, "), ["listener-protocol"]);
+        let alb = |listener: &str| lb(&format!("  subnets: [a, b]\n  listeners: [{{{listener}, {fixed}}}]\n"));
+        assert_eq!(
+            alb("port: 443, protocol: HTTPS, certificates: [{certificateArn: a}, {certificateArn: b}]"),
+            ["listener-certificate"]
+        );
+        assert_eq!(alb("port: 443, protocol: HTTPS, certificates: [{}]"), ["listener-certificate"]);
+        assert_eq!(alb("port: 443, protocol: TLS"), ["listener-protocol", "listener-certificate"]);
+        // Subnets: an ALB needs two (subnetMappings count), an NLB one.
+        assert_eq!(lb("  subnets: []\n"), ["alb-subnets"]);
+        assert!(lb("  subnetMappings: [{subnetId: a}, {subnetId: b}]\n").is_empty());
+    }
+
+    #[test]
+    fn listener_ports_and_rule_priorities_are_unique_per_listener_not_per_load_balancer() {
+        let fixed = "[{type: fixed-response, fixedResponseConfig: {statusCode: 200}}]";
+        let rule = |p: i32| {
+            format!("{{priority: {p}, conditions: [{{field: path-pattern, values: ['/{p}']}}], actions: {fixed}}}")
+        };
+        let listener = |port: i32, rules: &[i32]| {
+            let rules: Vec<String> = rules.iter().map(|p| rule(*p)).collect();
+            format!("{{port: {port}, protocol: HTTP, defaultActions: {fixed}, rules: [{}]}}", rules.join(", "))
+        };
+        let lb = |listeners: &[String]| {
+            codes(&doc("LoadBalancer", &format!("  subnets: [a, b]\n  listeners: [{}]\n", listeners.join(", "))))
+        };
+        assert!(lb(&[listener(80, &[1, 2]), listener(8080, &[1, 50000])]).is_empty());
+        assert_eq!(lb(&[listener(80, &[5, 5, 5])]), ["duplicate-priority", "duplicate-priority"]);
+        assert_eq!(
+            lb(&[listener(80, &[]), listener(80, &[]), listener(80, &[])]),
+            ["duplicate-listener", "duplicate-listener"]
+        );
+        assert_eq!(lb(&[listener(80, &[50001])]), ["rule-priority"]);
+    }
+
+    #[test]
+    fn a_service_role_is_rejected_only_with_awsvpc_tasks() {
+        let set = |mode: &str, lbs: &str| {
+            let td = doc(
+                "TaskDefinition",
+                &format!(
+                    "  networkMode: {mode}\n  containerDefinitions: [{{name: a, image: a, memory: 64, portMappings: [{{containerPort: 80}}]}}]\n"
+                ),
+            );
+            let svc = format!(
+                "apiVersion: ecs-reconciler/v1\nkind: Service\nmetadata: {{name: s}}\nspec:\n  cluster: arn:aws:ecs:us-east-1:1:cluster/c\n  taskDefinition: x\n  role: ecsServiceRole\n{lbs}"
+            );
+            codes(&format!("{td}---\n{svc}"))
+        };
+        let lb = "  loadBalancers: [{targetGroupArn: 'arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/t/1', containerName: a, containerPort: 80}]\n";
+        assert!(set("bridge", lb).is_empty());
+        assert!(set("bridge", "").is_empty(), "AWS rejects this too; see service_role");
+        let awsvpc = "  networkConfiguration: {awsvpcConfiguration: {subnets: [a, b]}}\n";
+        assert_eq!(set("awsvpc", &format!("{lb}{awsvpc}")), ["service-role"]);
+    }
+
+    #[test]
+    fn a_default_strategy_names_only_associated_providers() {
+        let cluster = |spec: &str| codes(&doc("Cluster", spec));
+        assert!(cluster("  capacityProviders: [FARGATE]\n").is_empty());
+        assert!(cluster("  capacityProviders: [asg, FARGATE_SPOT]\n  defaultCapacityProviderStrategy: [{capacityProvider: asg}, {capacityProvider: FARGATE_SPOT}]\n").is_empty());
+        assert_eq!(
+            cluster("  defaultCapacityProviderStrategy: [{capacityProvider: FARGATE}]\n"),
+            ["capacity-provider"]
+        );
     }
 
     #[test]
