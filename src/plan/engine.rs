@@ -396,13 +396,13 @@ mod tests {
     #[test]
     fn the_content_hash_ignores_spelling_but_not_content() {
         let a = set(
-            "apiVersion: ecs-reconciler/v1\nkind: TaskDefinition\nmetadata: {name: w}\nspec: {cpu: 256, containerDefinitions: [{name: w, image: 'w:1', environment: [{name: B, value: '2'}, {name: A, value: '1'}]}]}\n",
+            "apiVersion: ecs-reconciler/v1\nkind: TaskDefinition\nmetadata: {name: w}\nspec: {cpu: 256, containerDefinitions: [{name: w, image: 'w:1', memory: 256, environment: [{name: B, value: '2'}, {name: A, value: '1'}]}]}\n",
         );
         let b = set(
-            "apiVersion: ecs-reconciler/v1\nkind: TaskDefinition\nmetadata: {name: w}\nspec: {cpu: '0.25 vCPU', containerDefinitions: [{name: w, image: 'w:1', essential: true, environment: [{name: A, value: '1'}, {name: B, value: '2'}]}]}\n",
+            "apiVersion: ecs-reconciler/v1\nkind: TaskDefinition\nmetadata: {name: w}\nspec: {cpu: '0.25 vCPU', containerDefinitions: [{name: w, image: 'w:1', memory: 256, essential: true, environment: [{name: A, value: '1'}, {name: B, value: '2'}]}]}\n",
         );
         let c = set(
-            "apiVersion: ecs-reconciler/v1\nkind: TaskDefinition\nmetadata: {name: w}\nspec: {cpu: 256, containerDefinitions: [{name: w, image: 'w:2'}]}\n",
+            "apiVersion: ecs-reconciler/v1\nkind: TaskDefinition\nmetadata: {name: w}\nspec: {cpu: 256, containerDefinitions: [{name: w, image: 'w:2', memory: 256}]}\n",
         );
         let h = |s: &ManifestSet| task_definition_hash(&s.resources[0]);
         assert_eq!(h(&a), h(&b));

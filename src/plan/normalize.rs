@@ -376,10 +376,12 @@ fn target_group_defaults(spec: &mut Value) {
     // "HealthCheckIntervalSeconds ... If the target group protocol is GENEVE, the default is 10
     // seconds. Otherwise, the default is 30 seconds."
     default(spec, "healthCheckIntervalSeconds", json!(if geneve { 10 } else { 30 }));
-    // "HealthCheckTimeoutSeconds ... For target groups with a protocol of HTTP, HTTPS, or GENEVE,
-    // the default is 5 seconds. For target groups with a protocol of TCP, TLS, UDP, or TCP_UDP,
-    // the default is 10 seconds; for target groups with a protocol of TCP and an HTTP health check
-    // it is 6" ([F:tg], [F:tg-nlb-http]).
+    // Timeout: live reads are the source here, because the API text ("For target groups with a
+    // protocol of HTTP, the default is 6 seconds. For ... TCP, TLS or HTTPS, the default is 10
+    // seconds. For ... GENEVE, the default is 5 seconds") describes health checks of network load
+    // balancer target groups: an ALB's HTTP/HTTPS target group reads 5 ([F:tg], five live
+    // groups), a TCP-family one 10, and one with an HTTP check (or `alb` targets) 6 ([F:tg]
+    // HuntAlbTg, [F:tg-nlb-http]).
     let timeout = if http || geneve {
         5
     } else if check == "HTTP" {
