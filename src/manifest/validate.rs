@@ -960,8 +960,10 @@ fn listener_certificate(
         return;
     };
     let help = "give `certificates: [{certificateArn: arn:aws:acm:REGION:ACCOUNT:certificate/ID}]`";
-    match listener.certificates.as_slice() {
-        [] => diags.push(
+    // The first certificate is the listener's default (CreateListener takes exactly one); the
+    // plan adds the others with AddListenerCertificates (SNI).
+    if listener.certificates.is_empty() {
+        diags.push(
             r.diagnostic(
                 Severity::Error,
                 "listener-certificate",
@@ -969,26 +971,19 @@ fn listener_certificate(
                 format!("an {protocol} listener needs a certificate"),
             )
             .with_help(help),
-        ),
-        [one] if one.certificate_arn.is_none() => diags.push(
+        );
+    }
+    for (i, c) in listener.certificates.iter().enumerate().filter(|(_, c)| c.certificate_arn.is_none()) {
+        let _ = c;
+        diags.push(
             r.diagnostic(
                 Severity::Error,
                 "listener-certificate",
-                &format!("{at}.certificates[0]"),
+                &format!("{at}.certificates[{i}]"),
                 "the certificate has no `certificateArn`",
             )
             .with_help(help),
-        ),
-        [_] => {}
-        [_, ..] => diags.push(
-            r.diagnostic(
-                Severity::Error,
-                "listener-certificate",
-                &format!("{at}.certificates[1]"),
-                format!("an {protocol} listener takes exactly one default certificate, this one lists {}", listener.certificates.len()),
-            )
-            .with_help("keep one: extra certificates (SNI) are added with AddListenerCertificates, which this set does not manage"),
-        ),
+        );
     }
 }
 
@@ -1298,10 +1293,8 @@ mod quiet {
         assert_eq!(gwlb("protocol: GENEVE, "), ["listener-protocol"]);
         assert_eq!(gwlb("port: 6081, "), ["listener-protocol"]);
         let alb = |listener: &str| lb(&format!("  subnets: [a, b]\n  listeners: [{{{listener}, {fixed}}}]\n"));
-        assert_eq!(
-            alb("port: 443, protocol: HTTPS, certificates: [{certificateArn: a}, {certificateArn: b}]"),
-            ["listener-certificate"]
-        );
+        // Several certificates: the first is the default, the rest are added (SNI).
+        assert!(alb("port: 443, protocol: HTTPS, certificates: [{certificateArn: a}, {certificateArn: b}]").is_empty());
         assert_eq!(alb("port: 443, protocol: HTTPS, certificates: [{}]"), ["listener-certificate"]);
         assert_eq!(alb("port: 443, protocol: TLS"), ["listener-protocol", "listener-certificate"]);
         // Subnets: an ALB needs two (subnetMappings count), an NLB one.

@@ -111,7 +111,7 @@ pub struct Listener {
     /// The TLS security policy of an HTTPS or TLS listener, e.g. `ELBSecurityPolicy-TLS13-1-2-2021-06`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssl_policy: Option<String>,
-    /// The default server certificate of an HTTPS or TLS listener (exactly one).
+    /// The server certificates of an HTTPS or TLS listener: the first is the default, the others are added for SNI (AddListenerCertificates).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub certificates: Vec<Certificate>,
     /// The ALPN policy of a TLS listener: `HTTP1Only`, `HTTP2Only`, `HTTP2Optional`, `HTTP2Preferred` or `None`.
