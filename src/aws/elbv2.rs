@@ -314,9 +314,20 @@ async fn observe_load_balancer(
             .try_collect()
             .await
             .map_err(call_error("DescribeListeners", resource.clone()))?;
-        let listeners: Vec<types::Listener> = pages.into_iter().flat_map(|p| p.listeners.unwrap_or_default()).collect();
+        let mut listeners: Vec<types::Listener> =
+            pages.into_iter().flat_map(|p| p.listeners.unwrap_or_default()).collect();
         let rules =
             futures::future::try_join_all(listeners.iter().map(|l| listener_rules(clients, &resource, l))).await?;
+        // DescribeListeners reports only the default certificate; where the manifest gives more,
+        // read them all (one call per such listener, none otherwise).
+        for l in &mut listeners {
+            let wanted = spec.listeners.iter().find(|m| m.port == l.port()).map_or(0, |m| m.certificates.len());
+            if wanted > 1 {
+                if let Some(arn) = l.listener_arn().map(str::to_string) {
+                    l.certificates = Some(listener_certificates(clients, &resource, &arn).await?);
+                }
+            }
+        }
         Ok::<_, AwsError>(listeners.into_iter().zip(rules).collect::<Vec<_>>())
     };
     let (attributes, listeners) = futures::try_join!(attributes, listeners)?;
@@ -324,6 +335,29 @@ async fn observe_load_balancer(
     live.spec = load_balancer_live_spec(lb, attributes.as_ref(), Some(&listeners), !spec.subnet_mappings.is_empty());
     live.parts = listener_parts(&listeners);
     Ok(live)
+}
+
+/// Every certificate of a listener, the default first (DescribeListenerCertificates lists the
+/// default too, with `IsDefault`).
+async fn listener_certificates(
+    clients: &Clients,
+    resource: &str,
+    listener_arn: &str,
+) -> Result<Vec<types::Certificate>, AwsError> {
+    tracing::debug!(listener = listener_arn, "DescribeListenerCertificates");
+    let pages: Vec<_> = clients
+        .elbv2
+        .describe_listener_certificates()
+        .listener_arn(listener_arn)
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(call_error("DescribeListenerCertificates", resource))?;
+    let mut certs: Vec<types::Certificate> =
+        pages.into_iter().flat_map(|p| p.certificates.unwrap_or_default()).collect();
+    certs.sort_by_key(|c| c.is_default() != Some(true));
+    Ok(certs)
 }
 
 /// The non-default rules of an HTTP/HTTPS listener (other listeners have none).
