@@ -30,10 +30,15 @@ fn sigil(op: Op) -> &'static str {
     }
 }
 
-/// A value on one line, cut to a readable length.
+/// A value on one line when it fits; a longer one whole, over indented lines (never cut: what a
+/// person reviews is what runs).
 pub fn short(v: &Value) -> String {
     let s = v.to_string();
-    if s.chars().count() > 100 { format!("{}…", s.chars().take(99).collect::<String>()) } else { s }
+    if s.chars().count() <= 100 {
+        return s;
+    }
+    let pretty = serde_json::to_string_pretty(v).unwrap_or(s);
+    pretty.lines().collect::<Vec<_>>().join("\n      ")
 }
 
 /// The whole plan as text. `verbose` also lists unchanged resources.
