@@ -9,7 +9,7 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    Moto, SERVICE_LINKED_ROLES, account_preconditions, cli, cli_json, create_service_linked_role, create_trail,
+    Moto, SERVICE_LINKED_ROLES, account_preconditions, aws_env, cli, cli_json, create_service_linked_role, create_trail,
 };
 use ecs_reconciler::aws::Clients;
 use ecs_reconciler::store::SetLocation;
@@ -210,4 +210,31 @@ async fn a_set_before_its_first_sync_and_after_a_run() {
     ecs_reconciler::store::lease::release(&clients, lease).await.unwrap();
     let (_, report) = cli_json(&moto, &["doctor", "s3://manifests/prod"]);
     assert_eq!(check(&report, "lease")["detail"], "free (last held by req-42)");
+}
+
+#[tokio::test]
+async fn a_required_check_that_is_denied_fails_doctor() {
+    let moto = Moto::start();
+    account_preconditions(&moto).await;
+    // A caller who may read the trails but not the roles.
+    let iam = aws_sdk_iam::Client::new(&moto.sdk_config());
+    iam.create_user().user_name("auditor").send().await.unwrap();
+    let policy = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["cloudtrail:DescribeTrails", "cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors"], "Resource": "*"}]}"#;
+    iam.put_user_policy().user_name("auditor").policy_name("doctor").policy_document(policy).send().await.unwrap();
+    let key = iam.create_access_key().user_name("auditor").send().await.unwrap().access_key.unwrap();
+    common::set_iam_enforcement(&moto, "0");
+    let out = aws_env(&mut std::process::Command::new(env!("CARGO_BIN_EXE_ecs-reconciler")), &moto)
+        .args(["doctor", "--output", "json"])
+        .env("AWS_ACCESS_KEY_ID", key.access_key_id())
+        .env("AWS_SECRET_ACCESS_KEY", key.secret_access_key())
+        .output()
+        .unwrap();
+    common::set_iam_enforcement(&moto, "inf");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "the ECS role could not be checked: {report:#}");
+    assert_eq!(state(&report, "cloudtrail"), "OK", "{report:#}");
+    let c = check(&report, "role:ecs");
+    assert_eq!((c["state"].as_str(), c["detail"].as_str()), (Some("SKIPPED"), Some("could not check")), "{c:#}");
+    assert!(c["error"].as_str().unwrap().starts_with("GetRole AWSServiceRoleForECS"), "{c:#}");
+    assert_eq!(c["fix"], "doctor needs iam:GetRole: run it again once that call succeeds");
 }

@@ -108,6 +108,17 @@ pub fn http_status(port: u16, method: &str, path: &str) -> Option<u16> {
     buf.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// The emulator's IAM enforcement on (`"0"`: no unauthenticated calls left) or off (`"inf"`).
+pub fn set_iam_enforcement(moto: &Moto, body: &str) {
+    use std::io::{Read, Write};
+    let mut s = TcpStream::connect(("127.0.0.1", moto.port)).expect("connect to moto");
+    write!(s, "POST /moto-api/reset-auth HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\r\n{body}", body.len())
+        .unwrap();
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).unwrap();
+    assert!(buf.split_whitespace().nth(1) == Some("200"), "reset-auth {body}: {buf}");
+}
+
 /// A raw JSON-protocol call to the emulator (for services the product has no SDK client for,
 /// such as ACM). moto does not check signatures.
 pub fn json_call(port: u16, target: &str, body: &str) -> serde_json::Value {
