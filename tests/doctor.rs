@@ -238,3 +238,41 @@ async fn a_required_check_that_is_denied_fails_doctor() {
     assert!(c["error"].as_str().unwrap().starts_with("GetRole AWSServiceRoleForECS"), "{c:#}");
     assert_eq!(c["fix"], "doctor needs iam:GetRole: run it again once that call succeeds");
 }
+
+/// The README's sample output (Deploying to an AWS account) shows the checks `doctor` makes, by
+/// the titles it prints, and the lines that do not depend on the account as it prints them.
+#[tokio::test]
+async fn the_readme_sample_is_what_doctor_prints() {
+    let readme = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let opening = "On a deployed account:\n\n```\n";
+    let start = readme.find(opening).expect("README: no doctor sample") + opening.len();
+    let sample = &readme[start..start + readme[start..].find("```").unwrap()];
+    let sample = sample.replace("eu-west-1", "us-east-1").replace("s3://BUCKET", "s3://manifests");
+
+    let moto = Moto::start();
+    let iam = aws_sdk_iam::Client::new(&moto.sdk_config());
+    for (role, service) in &SERVICE_LINKED_ROLES[..2] {
+        create_service_linked_role(&iam, role, service).await;
+    }
+    Clients::new(&moto.sdk_config()).s3.create_bucket().bucket("manifests").send().await.unwrap();
+    let (_, out, _) = cli(&moto, &["doctor", "s3://manifests/prod"]);
+
+    let titles = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter_map(|l| l.split_once(' ').filter(|(s, _)| ["OK", "MISSING", "SKIPPED"].contains(s)))
+            .map(|(_, rest)| rest.trim_start().split(": ").next().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(titles(&sample), titles(&out), "README sample:\n{sample}\ndoctor:\n{out}");
+    // The optional role and the concurrency check, with what to do: the same on any account.
+    let fixed: Vec<&str> = sample
+        .lines()
+        .skip_while(|l| !l.contains("Application Auto Scaling"))
+        .take(3)
+        .chain(sample.lines().filter(|l| l.to_lowercase().contains("lambda")))
+        .collect();
+    assert_eq!(fixed.len(), 5, "{fixed:#?}");
+    for line in fixed {
+        assert!(out.lines().any(|l| l == line), "not printed as the README shows it:\n{line}\ndoctor:\n{out}");
+    }
+}
