@@ -6,7 +6,7 @@
 //! (camelCase, our serde field names), leaving out read-only fields and whatever AWS returns as
 //! absent. Everything here is pure: no AWS calls.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use aws_sdk_ecs::error::BuildError;
 use aws_sdk_ecs::operation::register_task_definition::builders::RegisterTaskDefinitionFluentBuilder;
@@ -27,256 +27,33 @@ fn built(resource: &str) -> impl FnOnce(BuildError) -> AwsError + '_ {
     move |err| AwsError::unresolved(resource, err.to_string())
 }
 
-/// `Some(f(v))` when the manifest sets `v`, for converters that can fail.
-fn opt<T, U, E>(v: &Option<T>, f: impl FnOnce(&T) -> Result<U, E>) -> Result<Option<U>, E> {
-    v.as_ref().map(f).transpose()
-}
-
-/// A converted list, or `None` (leave unset) for an empty one, for converters that can fail.
-fn list<T, U, E>(v: &[T], f: impl FnMut(&T) -> Result<U, E>) -> Result<Option<Vec<U>>, E> {
-    if v.is_empty() {
-        return Ok(None);
-    }
-    v.iter().map(f).collect::<Result<Vec<_>, _>>().map(Some)
-}
-
 /// A converted list, or `None` (leave unset) for an empty one.
 fn each<T, U>(v: &[T], f: impl FnMut(&T) -> U) -> Option<Vec<U>> {
     (!v.is_empty()).then(|| v.iter().map(f).collect())
 }
 
-fn strings(v: &[String]) -> Option<Vec<String>> {
-    (!v.is_empty()).then(|| v.to_vec())
-}
-
-fn hash_map(m: &BTreeMap<String, String>) -> Option<HashMap<String, String>> {
-    (!m.is_empty()).then(|| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-}
-
-fn key_value(nv: &NameValue) -> ecs::KeyValuePair {
-    ecs::KeyValuePair::builder().name(&nv.name).set_value(nv.value.clone()).build()
-}
-
 // ---- task definitions: manifest → SDK ----------------------------------------------------------
+
+/// A manifest value as the SDK structure of the same name, through the SDK's codec: the
+/// manifest's field names are the API's.
+fn sdk<T, S: serde::Serialize>(
+    resource: &str,
+    value: &S,
+    deserialize: fn(
+        &mut dyn aws_smithy_schema::serde::ShapeDeserializer,
+    ) -> Result<T, aws_smithy_schema::serde::SerdeError>,
+) -> Result<T, AwsError> {
+    let json = serde_json::to_value(value).map_err(|e| AwsError::unresolved(resource, e.to_string()))?;
+    super::sdk_json::from_json(&json, deserialize).map_err(|e| AwsError::unresolved(resource, e))
+}
 
 /// One container of a manifest as an SDK container definition, setting only what it sets.
 pub fn container_definition(c: &td::ContainerDefinition) -> Result<ecs::ContainerDefinition, AwsError> {
     let resource = format!("container {}", c.name);
-    let cpu = c
-        .cpu
-        .map(|cpu| {
-            i32::try_from(cpu).map_err(|_| AwsError::unresolved(&resource, format!("cpu {cpu} is out of range")))
-        })
-        .transpose()?;
-    build_container(c, cpu).map_err(built(&resource))
-}
-
-fn build_container(c: &td::ContainerDefinition, cpu: Option<i32>) -> Result<ecs::ContainerDefinition, BuildError> {
-    Ok(ecs::ContainerDefinition::builder()
-        .name(&c.name)
-        .image(&c.image)
-        .set_repository_credentials(opt(&c.repository_credentials, |r| {
-            ecs::RepositoryCredentials::builder().credentials_parameter(&r.credentials_parameter).build()
-        })?)
-        .set_cpu(cpu)
-        .set_memory(c.memory)
-        .set_memory_reservation(c.memory_reservation)
-        .set_links(strings(&c.links))
-        .set_port_mappings(each(&c.port_mappings, port_mapping))
-        .set_essential(c.essential)
-        .set_restart_policy(opt(&c.restart_policy, |r| {
-            ecs::ContainerRestartPolicy::builder()
-                .enabled(r.enabled)
-                .set_ignored_exit_codes((!r.ignored_exit_codes.is_empty()).then(|| r.ignored_exit_codes.clone()))
-                .set_restart_attempt_period(r.restart_attempt_period)
-                .build()
-        })?)
-        .set_entry_point(strings(&c.entry_point))
-        .set_command(strings(&c.command))
-        .set_environment(each(&c.environment, key_value))
-        .set_environment_files(list(&c.environment_files, |f| {
-            ecs::EnvironmentFile::builder()
-                .value(&f.value)
-                .r#type(ecs::EnvironmentFileType::from(f.r#type.as_str()))
-                .build()
-        })?)
-        .set_mount_points(each(&c.mount_points, |m| {
-            ecs::MountPoint::builder()
-                .set_source_volume(m.source_volume.clone())
-                .set_container_path(m.container_path.clone())
-                .set_read_only(m.read_only)
-                .build()
-        }))
-        .set_volumes_from(each(&c.volumes_from, |v| {
-            ecs::VolumeFrom::builder()
-                .set_source_container(v.source_container.clone())
-                .set_read_only(v.read_only)
-                .build()
-        }))
-        .set_linux_parameters(opt(&c.linux_parameters, linux_parameters)?)
-        .set_secrets(list(&c.secrets, secret)?)
-        .set_depends_on(list(&c.depends_on, |d| {
-            ecs::ContainerDependency::builder()
-                .container_name(&d.container_name)
-                .condition(ecs::ContainerCondition::from(d.condition.as_str()))
-                .build()
-        })?)
-        .set_start_timeout(c.start_timeout)
-        .set_stop_timeout(c.stop_timeout)
-        .set_version_consistency(c.version_consistency.as_deref().map(ecs::VersionConsistency::from))
-        .set_hostname(c.hostname.clone())
-        .set_user(c.user.clone())
-        .set_working_directory(c.working_directory.clone())
-        .set_disable_networking(c.disable_networking)
-        .set_privileged(c.privileged)
-        .set_readonly_root_filesystem(c.readonly_root_filesystem)
-        .set_dns_servers(strings(&c.dns_servers))
-        .set_dns_search_domains(strings(&c.dns_search_domains))
-        .set_extra_hosts(list(&c.extra_hosts, |h| {
-            ecs::HostEntry::builder().hostname(&h.hostname).ip_address(&h.ip_address).build()
-        })?)
-        .set_docker_security_options(strings(&c.docker_security_options))
-        .set_interactive(c.interactive)
-        .set_pseudo_terminal(c.pseudo_terminal)
-        .set_docker_labels(hash_map(&c.docker_labels))
-        .set_ulimits(list(&c.ulimits, |u| {
-            ecs::Ulimit::builder()
-                .name(ecs::UlimitName::from(u.name.as_str()))
-                .soft_limit(u.soft_limit)
-                .hard_limit(u.hard_limit)
-                .build()
-        })?)
-        .set_log_configuration(opt(&c.log_configuration, |l| {
-            ecs::LogConfiguration::builder()
-                .log_driver(ecs::LogDriver::from(l.log_driver.as_str()))
-                .set_options(hash_map(&l.options))
-                .set_secret_options(list(&l.secret_options, secret)?)
-                .build()
-        })?)
-        .set_health_check(opt(&c.health_check, |h| {
-            ecs::HealthCheck::builder()
-                .set_command(Some(h.command.clone()))
-                .set_interval(h.interval)
-                .set_timeout(h.timeout)
-                .set_retries(h.retries)
-                .set_start_period(h.start_period)
-                .build()
-        })?)
-        .set_system_controls(each(&c.system_controls, |s| {
-            ecs::SystemControl::builder().set_namespace(s.namespace.clone()).set_value(s.value.clone()).build()
-        }))
-        .set_resource_requirements(list(&c.resource_requirements, |r| {
-            ecs::ResourceRequirement::builder()
-                .value(&r.value)
-                .r#type(ecs::ResourceType::from(r.r#type.as_str()))
-                .build()
-        })?)
-        .set_firelens_configuration(opt(&c.firelens_configuration, |f| {
-            ecs::FirelensConfiguration::builder()
-                .r#type(ecs::FirelensConfigurationType::from(f.r#type.as_str()))
-                .set_options(hash_map(&f.options))
-                .build()
-        })?)
-        .set_credential_specs(strings(&c.credential_specs))
-        .build())
-}
-
-fn port_mapping(p: &td::PortMapping) -> ecs::PortMapping {
-    ecs::PortMapping::builder()
-        .set_container_port(p.container_port)
-        .set_host_port(p.host_port)
-        .set_protocol(p.protocol.as_deref().map(ecs::TransportProtocol::from))
-        .set_name(p.name.clone())
-        .set_app_protocol(p.app_protocol.as_deref().map(ecs::ApplicationProtocol::from))
-        .set_container_port_range(p.container_port_range.clone())
-        .build()
-}
-
-fn secret(s: &td::Secret) -> Result<ecs::Secret, BuildError> {
-    ecs::Secret::builder().name(&s.name).value_from(&s.value_from).build()
-}
-
-fn linux_parameters(l: &td::LinuxParameters) -> Result<ecs::LinuxParameters, BuildError> {
-    Ok(ecs::LinuxParameters::builder()
-        .set_capabilities(
-            l.capabilities.as_ref().map(|k| {
-                ecs::KernelCapabilities::builder().set_add(strings(&k.add)).set_drop(strings(&k.drop)).build()
-            }),
-        )
-        .set_devices(list(&l.devices, |d| {
-            ecs::Device::builder()
-                .host_path(&d.host_path)
-                .set_container_path(d.container_path.clone())
-                .set_permissions(each(&d.permissions, |p| ecs::DeviceCgroupPermission::from(p.as_str())))
-                .build()
-        })?)
-        .set_init_process_enabled(l.init_process_enabled)
-        .set_shared_memory_size(l.shared_memory_size)
-        .set_tmpfs(list(&l.tmpfs, |t| {
-            ecs::Tmpfs::builder()
-                .container_path(&t.container_path)
-                .size(t.size)
-                .set_mount_options(strings(&t.mount_options))
-                .build()
-        })?)
-        .set_max_swap(l.max_swap)
-        .set_swappiness(l.swappiness)
-        .build())
-}
-
-fn volume(v: &td::Volume) -> Result<ecs::Volume, BuildError> {
-    Ok(ecs::Volume::builder()
-        .set_name(v.name.clone())
-        .set_host(
-            v.host
-                .as_ref()
-                .map(|h| ecs::HostVolumeProperties::builder().set_source_path(h.source_path.clone()).build()),
-        )
-        .set_configured_at_launch(v.configured_at_launch)
-        .set_docker_volume_configuration(v.docker_volume_configuration.as_ref().map(|d| {
-            ecs::DockerVolumeConfiguration::builder()
-                .set_scope(d.scope.as_deref().map(ecs::Scope::from))
-                .set_autoprovision(d.autoprovision)
-                .set_driver(d.driver.clone())
-                .set_driver_opts(hash_map(&d.driver_opts))
-                .set_labels(hash_map(&d.labels))
-                .build()
-        }))
-        .set_efs_volume_configuration(opt(&v.efs_volume_configuration, |e| {
-            ecs::EfsVolumeConfiguration::builder()
-                .file_system_id(&e.file_system_id)
-                .set_root_directory(e.root_directory.clone())
-                .set_transit_encryption(e.transit_encryption.as_deref().map(ecs::EfsTransitEncryption::from))
-                .set_transit_encryption_port(e.transit_encryption_port)
-                .set_authorization_config(e.authorization_config.as_ref().map(|a| {
-                    ecs::EfsAuthorizationConfig::builder()
-                        .set_access_point_id(a.access_point_id.clone())
-                        .set_iam(a.iam.as_deref().map(ecs::EfsAuthorizationConfigIam::from))
-                        .build()
-                }))
-                .build()
-        })?)
-        .set_fsx_windows_file_server_volume_configuration(opt(&v.fsx_windows_file_server_volume_configuration, |f| {
-            ecs::FSxWindowsFileServerVolumeConfiguration::builder()
-                .file_system_id(&f.file_system_id)
-                .root_directory(&f.root_directory)
-                .set_authorization_config(opt(&f.authorization_config, |a| {
-                    ecs::FSxWindowsFileServerAuthorizationConfig::builder()
-                        .credentials_parameter(&a.credentials_parameter)
-                        .domain(&a.domain)
-                        .build()
-                })?)
-                .build()
-        })?)
-        .build())
-}
-
-fn proxy_configuration(p: &td::ProxyConfiguration) -> Result<ecs::ProxyConfiguration, BuildError> {
-    ecs::ProxyConfiguration::builder()
-        .set_type(p.r#type.as_deref().map(ecs::ProxyConfigurationType::from))
-        .container_name(&p.container_name)
-        .set_properties(each(&p.properties, key_value))
-        .build()
+    if let Some(cpu) = c.cpu.filter(|cpu| i32::try_from(*cpu).is_err()) {
+        return Err(AwsError::unresolved(&resource, format!("cpu {cpu} is out of range")));
+    }
+    sdk(&resource, c, ecs::ContainerDefinition::deserialize)
 }
 
 /// A RegisterTaskDefinition request for `family` with every field of the spec and `tags`; the
@@ -289,8 +66,16 @@ pub fn register_task_definition(
 ) -> Result<RegisterTaskDefinitionFluentBuilder, AwsError> {
     let resource = format!("{}/{family}", Kind::TaskDefinition);
     let containers = spec.container_definitions.iter().map(container_definition).collect::<Result<Vec<_>, _>>()?;
-    let volumes = list(&spec.volumes, volume).map_err(built(&resource))?;
-    let proxy = opt(&spec.proxy_configuration, proxy_configuration).map_err(built(&resource))?;
+    let volumes = (!spec.volumes.is_empty())
+        .then(|| {
+            spec.volumes.iter().map(|v| sdk(&resource, v, ecs::Volume::deserialize)).collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?;
+    let proxy = spec
+        .proxy_configuration
+        .as_ref()
+        .map(|p| sdk(&resource, p, ecs::ProxyConfiguration::deserialize))
+        .transpose()?;
     Ok(client
         .register_task_definition()
         .family(family)
@@ -617,7 +402,9 @@ mod tests {
         assert_eq!(containers[0].cpu, 128);
         assert_eq!(containers[0].log_configuration.as_ref().unwrap().log_driver, ecs::LogDriver::Awslogs);
         assert!(containers[1].links.is_none(), "empty lists stay unset");
-        let volumes = list(&spec.volumes, volume).unwrap();
+        let volumes = Some(
+            spec.volumes.iter().map(|v| sdk("t", v, ecs::Volume::deserialize)).collect::<Result<Vec<_>, _>>().unwrap(),
+        );
         let td = ecs::TaskDefinition::builder()
             .task_definition_arn("arn:aws:ecs:eu-west-1:123456789012:task-definition/web:3")
             .family("web")

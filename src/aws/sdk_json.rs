@@ -4,7 +4,7 @@
 
 use aws_smithy_json::codec::{JsonCodec, JsonCodecSettings};
 use aws_smithy_schema::codec::Codec;
-use aws_smithy_schema::serde::{SerializableStruct, ShapeSerializer};
+use aws_smithy_schema::serde::{SerdeError, SerializableStruct, ShapeDeserializer, ShapeSerializer};
 use serde_json::Value;
 
 fn codec() -> JsonCodec {
@@ -40,4 +40,16 @@ pub fn manifest_json<T: SerializableStruct>(kind: crate::manifest::Kind, value: 
         o.retain(|k, _| fields.contains_key(k) && k != "family" && k != "tags");
     }
     v
+}
+
+/// A manifest value (API field names) as an SDK structure, through the same codec:
+/// `from_json(&json, ecs::ContainerDefinition::deserialize)`.
+pub fn from_json<T>(
+    value: &Value,
+    deserialize: fn(&mut dyn ShapeDeserializer) -> Result<T, SerdeError>,
+) -> Result<T, String> {
+    let bytes = serde_json::to_vec(value).map_err(|e| e.to_string())?;
+    let codec = codec();
+    let mut de = codec.create_deserializer(&bytes);
+    deserialize(&mut de).map_err(|e| e.to_string())
 }
