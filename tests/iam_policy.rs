@@ -305,9 +305,11 @@ fn pascal(op: &str) -> String {
 }
 
 /// Code only the CLI runs, with a person's own credentials, never the function: `rollback` reads
-/// object versions (`s3:ListBucketVersions`, `s3:GetObjectVersion`), which the function's role must
-/// not have.
-const CLI_ONLY: [&str; 1] = ["store/rollback.rs"];
+/// object versions (`s3:ListBucketVersions`, `s3:GetObjectVersion`), and `doctor` reads the
+/// account's trails, service-linked roles and the bucket's notification settings
+/// (`cloudtrail:*`, `iam:GetRole`, `s3:GetBucketNotification`), which the function's role must not
+/// have.
+const CLI_ONLY: [&str; 2] = ["store/rollback.rs", "cli/doctor.rs"];
 
 /// `(client, operation)` for every SDK call in the Rust sources under `dir`: the `ecs`, `ec2`,
 /// `elbv2` and `s3` fields of `Clients` followed by a method call, across line breaks

@@ -372,7 +372,9 @@ fn readme_commands() -> Vec<String> {
 
 /// Every `ecs-reconciler` command the README shows runs as written, in the README's order,
 /// against the emulator: from a git work tree holding `desired/`, with the README's placeholders
-/// (`BUCKET`, the example commit) filled in.
+/// (`BUCKET`, the example commit) filled in, in an account that has what the README's deploy
+/// section asks for (a trail logging write management events, the service-linked roles), so that
+/// `doctor` passes.
 #[tokio::test]
 async fn every_ecs_reconciler_command_in_the_readme_runs_as_written() {
     let commands = readme_commands();
@@ -380,6 +382,7 @@ async fn every_ecs_reconciler_command_in_the_readme_runs_as_written() {
     // Tasks "run" on this emulator, so `apply --wait` sees steady services.
     let moto = Moto::start_with(&[("MOTO_ECS_SERVICE_RUNNING", "2")]);
     let clients = bucket(&moto).await;
+    common::account_preconditions(&moto).await;
     let network = common::create_network(&moto, &clients.ec2).await;
     let work = common::example_set("desired", &network);
     let git = |args: &[&str]| {
@@ -429,4 +432,5 @@ async fn every_ecs_reconciler_command_in_the_readme_runs_as_written() {
     assert_eq!(web.services()[0].desired_count, 2);
     let g = generation(&clients).await.expect("sync wrote generation.json");
     assert!(g.commit.starts_with(&head[..7]), "{}", g.commit);
+    assert!(ran.iter().any(|c| c.starts_with("ecs-reconciler doctor s3://")), "the README shows no doctor of a set");
 }

@@ -1,5 +1,6 @@
 //! The `ecs-reconciler` command line: argument parsing, and one module per command.
 
+mod doctor;
 mod plan;
 mod schema;
 mod sync;
@@ -120,6 +121,22 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
+    /// Check what the account and a set need, with your own credentials: a CloudTrail trail
+    /// logging write management events, the service-linked roles, and for a set the bucket's
+    /// EventBridge notifications, generation.json, the lease and the last run.
+    ///
+    /// Each check prints OK, MISSING or SKIPPED with what to do. Exits 1 when a required check
+    /// (the service-linked roles of ECS and Elastic Load Balancing, the set's generation.json) is
+    /// missing or could not be made.
+    Doctor {
+        /// s3://BUCKET/PREFIX: also check this set.
+        url: Option<String>,
+        /// The function's name (the stack's FunctionName output), for the commands it prints.
+        #[arg(long, value_name = "NAME")]
+        function: Option<String>,
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
     /// Print the JSON Schema of the manifests (for yaml-language-server and other editors).
     Schema,
 }
@@ -146,6 +163,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Validate { paths, output, strict } => validate::run(&paths, output, strict),
         Command::Schema => schema::run(),
+        Command::Doctor { url, function, output } => {
+            runtime()?.block_on(doctor::run(url.as_deref(), function.as_deref(), output))
+        }
         Command::Sync { path, url, commit, output } => runtime()?.block_on(sync::sync(&path, &url, commit, output)),
         Command::Status { url, output } => runtime()?.block_on(sync::status(&url, output)),
         Command::Rollback { url, to, output } => runtime()?.block_on(sync::rollback(&url, &to, output)),

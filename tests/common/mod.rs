@@ -108,6 +108,17 @@ pub fn http_status(port: u16, method: &str, path: &str) -> Option<u16> {
     buf.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// The emulator's IAM enforcement on (`"0"`: no unauthenticated calls left) or off (`"inf"`).
+pub fn set_iam_enforcement(moto: &Moto, body: &str) {
+    use std::io::{Read, Write};
+    let mut s = TcpStream::connect(("127.0.0.1", moto.port)).expect("connect to moto");
+    write!(s, "POST /moto-api/reset-auth HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\r\n{body}", body.len())
+        .unwrap();
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).unwrap();
+    assert!(buf.split_whitespace().nth(1) == Some("200"), "reset-auth {body}: {buf}");
+}
+
 /// A raw JSON-protocol call to the emulator (for services the product has no SDK client for,
 /// such as ACM). moto does not check signatures.
 pub fn json_call(port: u16, target: &str, body: &str) -> serde_json::Value {
@@ -315,5 +326,74 @@ impl AwsLike {
         s.read_to_string(&mut answer).unwrap();
         let (_, json) = answer.split_once("\r\n\r\n").unwrap_or_default();
         serde_json::from_str(json).unwrap_or_else(|e| panic!("{method} {path}: {e}: {answer}"))
+    }
+}
+
+/// The service-linked roles `doctor` looks for, by the names AWS gives them (moto's
+/// CreateServiceLinkedRole names the Application Auto Scaling one differently, so they are made
+/// with CreateRole under AWS's path): `(role, service)`.
+pub const SERVICE_LINKED_ROLES: [(&str, &str); 3] = [
+    ("AWSServiceRoleForECS", "ecs.amazonaws.com"),
+    ("AWSServiceRoleForElasticLoadBalancing", "elasticloadbalancing.amazonaws.com"),
+    ("AWSServiceRoleForApplicationAutoScaling_ECSService", "ecs.application-autoscaling.amazonaws.com"),
+];
+
+pub async fn create_service_linked_role(iam: &aws_sdk_iam::Client, role: &str, service: &str) {
+    let trust = format!(
+        r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Principal": {{"Service": "{service}"}}, "Action": "sts:AssumeRole"}}]}}"#
+    );
+    iam.create_role()
+        .role_name(role)
+        .path(format!("/aws-service-role/{service}/"))
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("CreateRole {role}: {e:?}"));
+}
+
+/// A trail in `region` with its bucket, logging CloudTrail's default (every management event)
+/// unless selectors are put afterwards; not started. Returns a client for its region.
+pub async fn create_trail(moto: &Moto, region: &str, name: &str, multi_region: bool) -> aws_sdk_cloudtrail::Client {
+    let config =
+        aws_sdk_cloudtrail::config::Builder::from(&moto.sdk_config()).region(Region::new(region.to_string())).build();
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&moto.sdk_config()).force_path_style(true).build(),
+    );
+    let bucket = format!("{name}-logs");
+    s3.create_bucket().bucket(&bucket).send().await.expect("CreateBucket for the trail");
+    let trail = aws_sdk_cloudtrail::Client::from_conf(config);
+    trail
+        .create_trail()
+        .name(name)
+        .s3_bucket_name(&bucket)
+        .is_multi_region_trail(multi_region)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("CreateTrail {name}: {e:?}"));
+    trail
+}
+
+/// Replace a trail's selectors with one basic selector of management events.
+pub async fn put_management_selector(
+    trail: &aws_sdk_cloudtrail::Client,
+    name: &str,
+    events: aws_sdk_cloudtrail::types::ReadWriteType,
+) {
+    let selector = aws_sdk_cloudtrail::types::EventSelector::builder()
+        .read_write_type(events)
+        .include_management_events(true)
+        .build();
+    trail.put_event_selectors().trail_name(name).event_selectors(selector).send().await.expect("PutEventSelectors");
+}
+
+/// What `doctor` needs of the account: a trail logging write management events in us-east-1, and
+/// the service-linked roles.
+pub async fn account_preconditions(moto: &Moto) {
+    let trail = create_trail(moto, "us-east-1", "writes", false).await;
+    put_management_selector(&trail, "writes", aws_sdk_cloudtrail::types::ReadWriteType::WriteOnly).await;
+    trail.start_logging().name("writes").send().await.expect("StartLogging");
+    let iam = aws_sdk_iam::Client::new(&moto.sdk_config());
+    for (role, service) in SERVICE_LINKED_ROLES {
+        create_service_linked_role(&iam, role, service).await;
     }
 }
