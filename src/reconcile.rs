@@ -15,6 +15,9 @@ use crate::plan::{self, Action, Call, Ec2Call, EcsCall, Elbv2Call, Observed, Op,
 /// How many independent steps run at once within a phase.
 const CONCURRENCY: usize = 8;
 
+/// The message of a step not started because the run's deadline passed.
+pub const DEADLINE_PASSED: &str = "not started: the run's deadline passed; the next run does it";
+
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     /// Delete owned resources whose manifests left the set.
@@ -28,6 +31,9 @@ pub struct RunOptions {
     pub holds: BTreeMap<String, crate::store::status::Hold>,
     /// Apply only the steps of these resources (a targeted repair); `None`: all.
     pub only: Option<std::collections::BTreeSet<(Kind, String)>>,
+    /// No step starts after this instant (the Lambda's remaining time, the CLI's `--deadline`);
+    /// the steps left are reported as skipped and done by the next run.
+    pub deadline: Option<Instant>,
 }
 
 /// Why a run could not even plan.
@@ -222,8 +228,12 @@ fn done(r: Result<(), AwsError>) -> (Outcome, Option<String>) {
 }
 
 impl StepCtx<'_> {
-    /// Refused steps and replacements without permission are not attempted.
+    /// Refused steps and replacements without permission are not attempted, nor any step once
+    /// the run's deadline has passed.
     fn gate(&self, s: &Step) -> Option<(Outcome, Option<String>)> {
+        if s.op != Op::NoOp && self.opts.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Some((Outcome::Skipped, Some(DEADLINE_PASSED.to_string())));
+        }
         if let Some(hold) = self.held(s) {
             return Some((
                 Outcome::Skipped,
@@ -317,6 +327,8 @@ pub struct Summary {
     pub aws_calls: BTreeMap<String, u64>,
     pub aws_calls_total: u64,
     pub aws_writes_total: u64,
+    /// Attempts the SDK retried (throttling, 5xx, resets, timeouts), by this process so far.
+    pub aws_retries: u64,
     pub duration_ms: u128,
 }
 
@@ -334,6 +346,7 @@ impl Summary {
             aws_calls_total: calls.values().sum(),
             aws_writes_total: clients.calls.writes().values().sum(),
             aws_calls: calls,
+            aws_retries: clients.calls.retries(),
             results,
             duration_ms: started.elapsed().as_millis(),
         }

@@ -6,6 +6,7 @@ pub mod ec2;
 pub mod ecs;
 pub mod ecs_convert;
 pub mod elbv2;
+pub mod retry;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 
@@ -25,28 +26,45 @@ pub struct Clients {
 
 impl Clients {
     /// Clients from the standard AWS environment: `AWS_REGION`, `AWS_PROFILE`, credentials, and
-    /// `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT_URL_<SERVICE>`) for an emulator.
+    /// `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT_URL_<SERVICE>`) for an emulator. Retries and
+    /// timeouts are the product's ([`retry`]) unless `AWS_MAX_ATTEMPTS` or `AWS_RETRY_MODE` say
+    /// otherwise.
     pub async fn from_env() -> Self {
-        Self::new(&aws_config::defaults(BehaviorVersion::latest()).load().await)
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(retry::timeout_config());
+        if std::env::var_os("AWS_MAX_ATTEMPTS").is_none() && std::env::var_os("AWS_RETRY_MODE").is_none() {
+            loader = loader.retry_config(retry::retry_config());
+        }
+        Self::new(&loader.load().await)
     }
 
+    /// Clients from a config as given; reads get more attempts than its retry config's
+    /// ([`retry::read_attempts`]).
     pub fn new(config: &SdkConfig) -> Self {
         let calls = CallCounter::default();
         let counting = || CountingInterceptor(calls.clone());
-        let mut s3 = aws_sdk_s3::config::Builder::from(config).interceptor(counting());
+        let mut s3 = aws_sdk_s3::config::Builder::from(config).interceptor(counting()).interceptor(retry::ReadAttempts);
         if config.endpoint_url().is_some() {
             // A custom endpoint (an emulator, a VPC endpoint by IP) has no per-bucket DNS names.
             s3 = s3.force_path_style(true);
         }
         Clients {
             ecs: aws_sdk_ecs::Client::from_conf(
-                aws_sdk_ecs::config::Builder::from(config).interceptor(counting()).build(),
+                aws_sdk_ecs::config::Builder::from(config)
+                    .interceptor(counting())
+                    .interceptor(retry::ReadAttempts)
+                    .build(),
             ),
             ec2: aws_sdk_ec2::Client::from_conf(
-                aws_sdk_ec2::config::Builder::from(config).interceptor(counting()).build(),
+                aws_sdk_ec2::config::Builder::from(config)
+                    .interceptor(counting())
+                    .interceptor(retry::ReadAttempts)
+                    .build(),
             ),
             elbv2: aws_sdk_elasticloadbalancingv2::Client::from_conf(
-                aws_sdk_elasticloadbalancingv2::config::Builder::from(config).interceptor(counting()).build(),
+                aws_sdk_elasticloadbalancingv2::config::Builder::from(config)
+                    .interceptor(counting())
+                    .interceptor(retry::ReadAttempts)
+                    .build(),
             ),
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
             calls,
