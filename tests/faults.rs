@@ -1,0 +1,237 @@
+//! Surviving AWS under load and faults, through the fault-injecting AWS-shaped proxy
+//! (`tests/awslike/proxy.py`): reads retried harder than writes, stalled calls ended by their
+//! timeout, a run's deadline, one lease for every writer (recognising its own lost write), and
+//! the example set converging under throttling, 5xx, resets and lost replies.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use aws_config::SdkConfig;
+use aws_sdk_ecs::config::retry::RetryConfig;
+use common::{AwsLike, Moto, aws_env, cli, cli_json, create_network, example_set};
+use ecs_reconciler::aws::Clients;
+use ecs_reconciler::lambda::Config;
+use ecs_reconciler::lambda::handler::{Ctx, handle_until};
+use ecs_reconciler::store::{SetLocation, lease};
+use serde_json::json;
+
+/// A test SDK config with retries on (`attempts` for writes) and a short back-off.
+fn retrying(config: SdkConfig, attempts: u32) -> SdkConfig {
+    config
+        .to_builder()
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(attempts)
+                .with_initial_backoff(Duration::from_millis(5))
+                .with_max_backoff(Duration::from_millis(50)),
+        )
+        .build()
+}
+
+async fn bucket(clients: &Clients) {
+    clients.s3.create_bucket().bucket("manifests").send().await.unwrap();
+}
+
+async fn lock(clients: &Clients, prefix: &str) -> serde_json::Value {
+    let out = clients.s3.get_object().bucket("manifests").key(format!("{prefix}/lock")).send().await.unwrap();
+    serde_json::from_slice(&out.body.collect().await.unwrap().into_bytes()).unwrap()
+}
+
+// ---- retries and timeouts ---------------------------------------------------------------------
+
+/// A read throttled more often than a write may be retried still succeeds; a write gives up
+/// after its fewer attempts. Both are counted as retries.
+#[tokio::test]
+async fn a_throttled_read_is_retried_more_than_a_write() {
+    let moto = Moto::start();
+    let aws = AwsLike::start(&moto);
+    let clients = Clients::new(&retrying(aws.sdk_config(), 3));
+    aws.set_faults(json!({"faults": [
+        {"kind": "throttle", "ops": ["ecs.ListClusters"], "count": 5},
+        {"kind": "throttle", "ops": ["ecs.CreateCluster"], "count": 5},
+    ]}));
+    clients.ecs.list_clusters().send().await.expect("a read throttled 5 times gets through on its 6th attempt");
+    let e = clients.ecs.create_cluster().cluster_name("c").send().await.unwrap_err();
+    assert_eq!(aws_smithy_types::error::metadata::ProvideErrorMetadata::code(&e), Some("ThrottlingException"));
+    let stats = aws.stats();
+    assert_eq!(stats["requests"]["ecs.ListClusters"], 6, "{stats}");
+    assert_eq!(stats["requests"]["ecs.CreateCluster"], 3, "a write has 3 attempts: {stats}");
+    assert_eq!(clients.calls.retries(), 5 + 2);
+    assert_eq!(clients.calls.snapshot()["ECS:ListClusters"], 1, "a call is counted once, however many attempts");
+}
+
+/// With retries off (as the other tests run), reads stay at one attempt.
+#[tokio::test]
+async fn retries_off_stay_off_for_reads() {
+    let moto = Moto::start();
+    let aws = AwsLike::start(&moto);
+    let clients = Clients::new(&aws.sdk_config());
+    aws.set_faults(json!({"faults": [{"kind": "throttle", "ops": ["ecs.ListClusters"], "count": 1}]}));
+    assert!(clients.ecs.list_clusters().send().await.is_err());
+    assert_eq!(aws.stats()["requests"]["ecs.ListClusters"], 1);
+}
+
+/// A call whose answer is held ends at the product's per-attempt timeout
+/// (`ECS_RECONCILER_ATTEMPT_TIMEOUT`), not when the network gives the answer back.
+#[tokio::test]
+async fn a_stalled_call_ends_at_its_timeout() {
+    let moto = Moto::start();
+    let aws = AwsLike::start(&moto);
+    // moto's first call to each service takes about a second (it loads lazily): not a stall.
+    let warm = Clients::new(&aws.sdk_config());
+    warm.ec2.describe_vpcs().send().await.unwrap();
+    warm.ecs.list_clusters().send().await.unwrap();
+    warm.elbv2.describe_load_balancers().send().await.unwrap();
+    aws.set_faults(json!({"faults": [{"kind": "stall", "ops": ["ecs.DescribeClusters"], "seconds": 30}]}));
+    let bin = env!("CARGO_BIN_EXE_ecs-reconciler");
+    let started = Instant::now();
+    let out = aws_env(std::process::Command::new(bin).args(["plan", "--desired", "desired"]), &aws)
+        .env("ECS_RECONCILER_ATTEMPT_TIMEOUT", "2")
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(elapsed < Duration::from_secs(15), "held for {elapsed:?}:\n{text}");
+    assert!(text.contains("DescribeClusters") && text.contains("timeout"), "{text}");
+}
+
+/// Past its deadline, a run starts no step; each is reported as not started.
+#[tokio::test]
+async fn no_step_starts_after_the_deadline() {
+    let moto = Moto::start();
+    let clients = Clients::new(&moto.sdk_config());
+    let network = create_network(&moto, &clients.ec2).await;
+    let dir = example_set("shop", &network);
+    let desired = dir.path().join("shop").display().to_string();
+    let (code, out) = cli_json(&moto, &["apply", "--desired", &desired, "--deadline", "0"]);
+    assert_eq!(code, 1, "{out:#}");
+    let results = out["summary"]["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for r in results {
+        assert_eq!(r["outcome"], "skipped", "{r}");
+        assert!(r["message"].as_str().unwrap().contains("deadline"), "{r}");
+    }
+    assert_eq!(out["summary"]["aws_writes_total"], 0, "{out:#}");
+}
+
+/// The Lambda's deadline comes from its context: a run with too little time left records every
+/// step it did not start.
+#[tokio::test]
+async fn a_lambda_run_ends_before_its_deadline_with_the_unfinished_steps_recorded() {
+    let moto = Moto::start();
+    let clients = Clients::new(&moto.sdk_config());
+    bucket(&clients).await;
+    let network = create_network(&moto, &clients.ec2).await;
+    let dir = example_set("prod", &network);
+    let (code, _, err) =
+        cli(&moto, &["sync", dir.path().join("prod").to_str().unwrap(), "s3://manifests/prod", "--commit", "c1"]);
+    assert_eq!(code, 0, "{err}");
+    let ctx = Ctx {
+        clients: Clients::new(&moto.sdk_config()),
+        config: Config {
+            bucket: "manifests".into(),
+            sets: vec!["prod".into()],
+            observe: false,
+            prune: false,
+            function_name: None,
+        },
+    };
+    // 5 s left: less than the margin kept for status and the lease.
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let answer =
+        handle_until(&ctx, json!({"action": "apply", "set": "prod"}), "req-1", Some(now_ms + 5000)).await.unwrap();
+    let errors = answer["run"]["errors"].as_array().unwrap();
+    assert!(!errors.is_empty(), "{answer:#}");
+    assert!(errors.iter().all(|e| e.as_str().unwrap().contains("deadline")), "{answer:#}");
+    assert_eq!(answer["run"]["changes"], 0);
+    assert_eq!(lock(&ctx.clients, "prod").await["expiresAt"], 0, "the lease was given back");
+}
+
+// ---- the lease --------------------------------------------------------------------------------
+
+/// 8 CLI applies of one S3 set at once: one applies, the others say who holds the lease.
+#[tokio::test]
+async fn eight_cli_applies_at_once_one_applies() {
+    let moto = Moto::start();
+    let clients = Clients::new(&moto.sdk_config());
+    bucket(&clients).await;
+    let network = create_network(&moto, &clients.ec2).await;
+    let dir = example_set("prod", &network);
+    let (code, _, err) =
+        cli(&moto, &["sync", dir.path().join("prod").to_str().unwrap(), "s3://manifests/prod", "--commit", "c1"]);
+    assert_eq!(code, 0, "{err}");
+    let bin = env!("CARGO_BIN_EXE_ecs-reconciler");
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            aws_env(std::process::Command::new(bin).args(["apply", "--desired", "s3://manifests/prod"]), &moto)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outs: Vec<_> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+    let applied: Vec<_> = outs.iter().filter(|o| o.status.success()).collect();
+    let refused: Vec<String> =
+        outs.iter().filter(|o| !o.status.success()).map(|o| String::from_utf8_lossy(&o.stderr).to_string()).collect();
+    assert_eq!(applied.len(), 1, "exactly one applies: {refused:#?}");
+    assert_eq!(refused.len(), 7);
+    for e in &refused {
+        assert!(e.contains("the lease is held by cli@") && e.contains("nothing applied"), "{e}");
+    }
+    // Nothing registered twice.
+    let tds = clients.ecs.list_task_definitions().send().await.unwrap();
+    assert_eq!(tds.task_definition_arns().len(), 2, "{:?}", tds.task_definition_arns());
+    assert_eq!(lock(&clients, "prod").await["expiresAt"], 0, "given back");
+}
+
+/// A lost answer to the lease's own PUT does not lock the set: the CLI (one attempt, so the
+/// PUT fails) and the library (retries on, so the resend finds its own lock: 412) both read the
+/// lock back and recognise their own.
+#[tokio::test]
+async fn a_lost_reply_to_the_lease_write_does_not_lock_the_set() {
+    let moto = Moto::start();
+    let aws = AwsLike::start(&moto);
+    let clients = Clients::new(&aws.sdk_config());
+    bucket(&clients).await;
+    let network = create_network(&aws, &clients.ec2).await;
+    let dir = example_set("shop", &network);
+    let desired = dir.path().join("shop").display().to_string();
+
+    aws.set_faults(json!({"faults": [{"kind": "lost", "ops": ["s3.PUT"], "count": 1}]}));
+    let (code, out, err) = cli(&aws, &["apply", "--desired", &desired, "--lease", "s3://manifests/shop"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(aws.stats()["faults"]["s3.PUT"]["lost"], 1);
+    assert_eq!(lock(&clients, "shop").await["expiresAt"], 0, "given back");
+
+    // Retries on: the SDK resends the lost PUT, which finds the lock it wrote itself.
+    let retrying = Clients::new(&retrying(aws.sdk_config(), 3));
+    aws.set_faults(json!({"faults": [{"kind": "lost", "ops": ["s3.PUT"], "count": 1}]}));
+    let loc = SetLocation::new("manifests", "other");
+    let held = lease::acquire(&retrying, &loc, "me", lease::TTL).await.unwrap().expect("not locked out by itself");
+    assert!(aws.stats()["requests"]["s3.PUT"].as_u64().unwrap() >= 2, "resent");
+    // Another run sees it held, by whom.
+    let Err(lease::Held(by)) = lease::acquire(&clients, &loc, "someone", lease::TTL).await.unwrap() else {
+        panic!("two runs held the lease")
+    };
+    assert_eq!(by.owner, "me");
+    lease::release(&retrying, held).await.unwrap();
+    assert!(lease::acquire(&clients, &loc, "someone", lease::TTL).await.unwrap().is_ok(), "free once given back");
+}
+
+/// The heartbeat renews the lease while its run lasts.
+#[tokio::test]
+async fn the_lease_is_renewed_while_held() {
+    let moto = Moto::start();
+    let clients = Clients::new(&moto.sdk_config());
+    bucket(&clients).await;
+    let loc = SetLocation::new("manifests", "beat");
+    let held = lease::acquire(&clients, &loc, "me", Duration::from_secs(3)).await.unwrap().unwrap();
+    let first = lock(&clients, "beat").await["expiresAt"].as_i64().unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let later = lock(&clients, "beat").await["expiresAt"].as_i64().unwrap();
+    assert!(later > first, "renewed: {first} -> {later}");
+    assert!(lease::acquire(&clients, &loc, "other", Duration::from_secs(3)).await.unwrap().is_err());
+    lease::release(&clients, held).await.unwrap();
+}
