@@ -77,24 +77,65 @@ pub enum Outcome {
     Skipped,
 }
 
-/// Read live state for everything the set names (and, with prune, everything it owns).
-pub async fn observe(clients: &Clients, set: &str, desired: &ManifestSet, prune: bool) -> Result<Observed, AwsError> {
+/// Read live state for everything the set names (and, with prune, everything it owns). A read
+/// that still fails after its retries leaves the resources it concerns `Unknown` (an adapter
+/// that marks none itself: every resource of its kinds); the rest is observed as usual.
+pub async fn observe(clients: &Clients, set: &str, desired: &ManifestSet, prune: bool) -> Observed {
     let hashes: BTreeMap<String, String> =
         desired.of_kind(Kind::TaskDefinition).map(|r| (r.name().to_string(), plan::task_definition_hash(r))).collect();
     let (mut ec2, mut elbv2, mut ecs) = (Observed::default(), Observed::default(), Observed::default());
     // The three services are independent: observe them at once.
-    tokio::try_join!(
+    let (r_ec2, r_elbv2, r_ecs) = tokio::join!(
         aws::ec2::observe(clients, set, desired, prune, &mut ec2),
         aws::elbv2::observe(clients, set, desired, prune, &mut elbv2),
         aws::ecs::observe(clients, set, desired, &hashes, prune, &mut ecs),
-    )?;
-    let mut observed = ec2;
-    for other in [elbv2, ecs] {
-        observed.live.extend(other.live);
-        observed.orphans.extend(other.orphans);
-        observed.task_definition_matches.extend(other.task_definition_matches);
+    );
+    let mut observed = Observed::default();
+    for (result, part, kinds) in [
+        (r_ec2, ec2, &[Kind::SecurityGroup][..]),
+        (r_elbv2, elbv2, &[Kind::TargetGroup, Kind::LoadBalancer][..]),
+        (r_ecs, ecs, &[Kind::TaskDefinition, Kind::Cluster, Kind::Service][..]),
+    ] {
+        let failed = result.err();
+        if let Some(e) = &failed {
+            warn!(error = %e, "a read failed: its resources are unknown this run");
+        }
+        for kind in kinds.iter().copied() {
+            for r in desired.of_kind(kind) {
+                let key = (kind, r.name().to_string());
+                if let Some(e) = &failed {
+                    observed.unknown.entry(key.clone()).or_insert_with(|| e.to_string());
+                }
+            }
+        }
+        if failed.is_some() && kinds.contains(&Kind::SecurityGroup) {
+            // The VPC and subnet names are read with the groups: without them nothing that names a
+            // VPC or subnet can be compared.
+            for kind in [Kind::TargetGroup, Kind::LoadBalancer, Kind::Service] {
+                for r in desired.of_kind(kind) {
+                    observed
+                        .unknown
+                        .entry((kind, r.name().to_string()))
+                        .or_insert_with(|| "the VPC and subnet names could not be read".into());
+                }
+            }
+        }
+        if failed.is_some() {
+            // Orphans of a failed adapter may be incomplete: none of its kinds is pruned.
+            observed.orphans.retain(|o| !kinds.contains(&o.kind));
+            observed.unknown.extend(part.unknown);
+            continue;
+        }
+        observed.live.extend(part.live);
+        observed.orphans.extend(part.orphans);
+        observed.task_definition_matches.extend(part.task_definition_matches);
+        observed.unknown.extend(part.unknown);
+        if kinds.contains(&Kind::SecurityGroup) {
+            observed.vpcs = part.vpcs;
+            observed.subnets = part.subnets;
+        }
     }
-    Ok(observed)
+    observed
 }
 
 /// Validate, observe and plan.
@@ -107,10 +148,7 @@ pub async fn plan_set(
     if !desired.is_valid() {
         return Err(RunError::Invalid(desired.errors().count()));
     }
-    let observed = observe(clients, set, desired, opts.prune)
-        .instrument(info_span!("observe", set))
-        .await
-        .map_err(RunError::Observe)?;
+    let observed = observe(clients, set, desired, opts.prune).instrument(info_span!("observe", set)).await;
     let plan = plan::plan(set, desired, &observed, &PlanOptions { prune: opts.prune });
     Ok((observed, plan))
 }
@@ -246,6 +284,7 @@ impl StepCtx<'_> {
         }
         match s.op {
             Op::NoOp => Some((Outcome::Applied, None)),
+            Op::Unknown => Some((Outcome::Skipped, s.reason.clone())),
             Op::Refuse => Some((Outcome::Skipped, s.reason.clone())),
             Op::Replace if !self.opts.allow_replace => Some((
                 Outcome::Skipped,
@@ -339,7 +378,7 @@ impl Summary {
         Summary {
             set: plan.set.clone(),
             mode,
-            changes: plan.steps.iter().filter(|s| s.op != Op::NoOp).count(),
+            changes: plan.steps.iter().filter(|s| !matches!(s.op, Op::NoOp | Op::Unknown)).count(),
             applied: count(Outcome::Applied),
             failed: count(Outcome::Failed),
             skipped: count(Outcome::Skipped),

@@ -235,3 +235,47 @@ async fn the_lease_is_renewed_while_held() {
     assert!(lease::acquire(&clients, &loc, "other", Duration::from_secs(3)).await.unwrap().is_err());
     lease::release(&clients, held).await.unwrap();
 }
+
+// ---- partial observation ----------------------------------------------------------------------
+
+/// A read that fails after its retries (every DescribeTaskDefinition throttled, one attempt)
+/// leaves the task definitions and the services that run them Unknown; the rest of the set is
+/// applied. The next run, without faults, does the rest.
+#[tokio::test]
+async fn a_failed_read_leaves_only_its_resources_and_their_dependents_unknown() {
+    let moto = Moto::start();
+    let aws = AwsLike::start(&moto);
+    let clients = Clients::new(&aws.sdk_config());
+    let network = create_network(&aws, &clients.ec2).await;
+    let dir = example_set("shop", &network);
+    let desired = dir.path().join("shop").display().to_string();
+    aws.set_faults(json!({"faults": [{"kind": "throttle", "ops": ["ecs.DescribeTaskDefinition"]}]}));
+    let (code, out) = cli_json(&aws, &["apply", "--desired", &desired]);
+    assert_eq!(code, 1, "not everything applied: {out:#}");
+    let steps = out["plan"]["steps"].as_array().unwrap();
+    let op = |kind: &str, name: &str| {
+        steps.iter().find(|s| s["kind"] == kind && s["name"] == name).map(|s| s["op"].clone()).unwrap()
+    };
+    for (kind, name) in [("TaskDefinition", "web"), ("TaskDefinition", "worker"), ("Service", "web")] {
+        assert_eq!(op(kind, name), "unknown", "{kind}/{name}");
+    }
+    for (kind, name) in
+        [("SecurityGroup", "web-alb"), ("TargetGroup", "web"), ("LoadBalancer", "web"), ("Cluster", "main")]
+    {
+        assert_eq!(op(kind, name), "create", "{kind}/{name}");
+    }
+    let svc = steps.iter().find(|s| s["kind"] == "Service" && s["name"] == "web").unwrap();
+    assert!(svc["reason"].as_str().unwrap().contains("depends on TaskDefinition/web"), "{svc}");
+    let writes = out["summary"]["aws_calls"].as_object().unwrap();
+    assert!(
+        !writes.contains_key("ECS:RegisterTaskDefinition") && !writes.contains_key("ECS:CreateService"),
+        "{writes:?}"
+    );
+    assert!(writes.contains_key("ELBv2:CreateLoadBalancer"), "{writes:?}");
+    assert_eq!(out["summary"]["failed"], 0, "{out:#}");
+
+    aws.set_faults(json!({"faults": []}));
+    let (code, out) = cli_json(&aws, &["apply", "--desired", &desired]);
+    assert_eq!(code, 0, "{out:#}");
+    assert!(out["summary"]["aws_calls"]["ECS:CreateService"].as_u64() >= Some(1), "{out:#}");
+}

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_ecs::types::{ClusterField, ServiceField, SortOrder, TaskDefinitionField, TaskDefinitionStatus};
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use serde_json::Value;
 use tracing::debug;
 
@@ -57,7 +57,21 @@ pub async fn observe(
         }
     }
     let mut cluster_arns: BTreeMap<String, String> = BTreeMap::new();
-    for live in describe_clusters(clients, &clusters).await? {
+    let described = match describe_clusters(clients, &clusters).await {
+        Ok(d) => d,
+        Err(e) => {
+            // Without the clusters, neither they nor their services can be compared.
+            for c in &clusters {
+                observed.unknown.insert((Kind::Cluster, c.clone()), e.to_string());
+            }
+            for r in desired.of_kind(Kind::Service) {
+                let why = format!("its cluster could not be read: {e}");
+                observed.unknown.insert((Kind::Service, r.name().to_string()), why);
+            }
+            vec![]
+        }
+    };
+    for live in described {
         cluster_arns.insert(live.name.clone(), live.id.clone());
         if desired.get(Kind::Cluster, &live.name).is_some() {
             observed.live.insert((Kind::Cluster, live.name.clone()), live);
@@ -66,16 +80,24 @@ pub async fn observe(
 
     // Task definitions: one call per family (there is no batch describe), more only on change;
     // the families are independent, so their reads run concurrently.
-    let families: Vec<(String, Option<(Live, Option<String>)>)> =
+    // A family whose reads fail is unknown; the others are observed.
+    let families: Vec<(String, Result<Option<(Live, Option<String>)>, AwsError>)> =
         futures::stream::iter(desired.of_kind(Kind::TaskDefinition).map(|r| r.name().to_string()))
             .map(|family| async move {
-                let found = observe_family(clients, set, &family, hashes.get(&family)).await?;
-                Ok::<_, AwsError>((family, found))
+                let found = observe_family(clients, set, &family, hashes.get(&family)).await;
+                (family, found)
             })
             .buffered(CONCURRENCY)
-            .try_collect()
-            .await?;
+            .collect()
+            .await;
     for (family, found) in families {
+        let found = match found {
+            Ok(f) => f,
+            Err(e) => {
+                observed.unknown.insert((Kind::TaskDefinition, family), e.to_string());
+                continue;
+            }
+        };
         if let Some((latest, matching)) = found {
             if let Some(arn) = matching {
                 observed.task_definition_matches.insert(family.clone(), arn);
@@ -95,8 +117,19 @@ pub async fn observe(
         let Some(arn) = cluster_arns.get(cluster) else {
             continue;
         };
-        for live in describe_services(clients, arn, names).await? {
-            observed.live.insert((Kind::Service, live.name.clone()), live);
+        for chunk in names.chunks(SERVICES_PER_CALL) {
+            match describe_services(clients, arn, chunk).await {
+                Ok(found) => {
+                    for live in found {
+                        observed.live.insert((Kind::Service, live.name.clone()), live);
+                    }
+                }
+                Err(e) => {
+                    for name in chunk {
+                        observed.unknown.insert((Kind::Service, name.clone()), e.to_string());
+                    }
+                }
+            }
         }
     }
 
