@@ -49,14 +49,14 @@ async fn a_throttled_read_is_retried_more_than_a_write() {
     let clients = Clients::new(&retrying(aws.sdk_config(), 3));
     aws.set_faults(json!({"faults": [
         {"kind": "throttle", "ops": ["ecs.ListClusters"], "count": 5},
-        {"kind": "throttle", "ops": ["ecs.CreateCluster"], "count": 5},
+        {"kind": "throttle", "ops": ["ecs.DeleteCluster"], "count": 5},
     ]}));
     clients.ecs.list_clusters().send().await.expect("a read throttled 5 times gets through on its 6th attempt");
-    let e = clients.ecs.create_cluster().cluster_name("c").send().await.unwrap_err();
+    let e = clients.ecs.delete_cluster().cluster("c").send().await.unwrap_err();
     assert_eq!(aws_smithy_types::error::metadata::ProvideErrorMetadata::code(&e), Some("ThrottlingException"));
     let stats = aws.stats();
     assert_eq!(stats["requests"]["ecs.ListClusters"], 6, "{stats}");
-    assert_eq!(stats["requests"]["ecs.CreateCluster"], 3, "a write has 3 attempts: {stats}");
+    assert_eq!(stats["requests"]["ecs.DeleteCluster"], 3, "a write has the configured 3 attempts: {stats}");
     assert_eq!(clients.calls.retries(), 5 + 2);
     assert_eq!(clients.calls.snapshot()["ECS:ListClusters"], 1, "a call is counted once, however many attempts");
 }

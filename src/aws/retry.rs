@@ -16,10 +16,10 @@ use aws_smithy_types::timeout::TimeoutConfig;
 
 /// Attempts for a write (create, update, delete, tag): a resend after a lost reply is
 /// recognised by the adapters, but each one still costs a round trip of "already exists".
-pub const WRITE_ATTEMPTS: u32 = 3;
+pub const WRITE_ATTEMPTS: u32 = 5;
 /// Attempts for a read (Describe, List, Get): safe to repeat, and one read that gives up leaves
 /// its resources Unknown for the whole run.
-pub const READ_ATTEMPTS: u32 = 8;
+pub const READ_ATTEMPTS: u32 = 10;
 /// One attempt (connect, send, answer) may take this long.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(20);
 /// One call, all attempts and back-off included.
@@ -54,6 +54,21 @@ pub fn read_attempts(configured: u32) -> u32 {
     if configured <= 1 { configured } else { configured.max(READ_ATTEMPTS) }
 }
 
+/// Creates that AWS does not repeat safely (a resend after a lost answer may make a second load
+/// balancer, listener or revision, or wipe a cluster's tags): the SDK sends them once, and the
+/// adapter retries them itself after looking for what the lost attempt made
+/// ([`super::create_or_find`]).
+pub const CREATES_RETRIED_BY_ADAPTERS: &[&str] = &[
+    "CreateSecurityGroup",
+    "CreateTargetGroup",
+    "CreateLoadBalancer",
+    "CreateListener",
+    "CreateRule",
+    "RegisterTaskDefinition",
+    "CreateCluster",
+    "CreateService",
+];
+
 /// Gives read operations more attempts than the client's retry config (which is the writes').
 /// The retry strategy reads its config from the operation's config bag on every attempt, so a
 /// per-operation layer put there before the first attempt decides.
@@ -72,11 +87,12 @@ impl Intercept for ReadAttempts {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let Some(m) = cfg.load::<Metadata>() else { return Ok(()) };
-        if super::calls::is_write(m.name()) {
+        let once = CREATES_RETRIED_BY_ADAPTERS.contains(&m.name());
+        if super::calls::is_write(m.name()) && !once {
             return Ok(());
         }
         if let Some(rc) = cfg.load::<RetryConfig>() {
-            let attempts = read_attempts(rc.max_attempts());
+            let attempts = if once { 1 } else { read_attempts(rc.max_attempts()) };
             if attempts != rc.max_attempts() {
                 let rc = rc.clone().with_max_attempts(attempts);
                 cfg.interceptor_state().store_put(rc);
