@@ -316,8 +316,9 @@ fn issue_faults(seed: u64) -> serde_json::Value {
     ]})
 }
 
-/// What one convergence took.
+/// What one convergence took (printed).
 #[derive(Debug)]
+#[allow(dead_code)] // read through Debug
 struct Converged {
     runs: usize,
     retries: u64,

@@ -7,6 +7,7 @@ pub mod ecs;
 pub mod ecs_convert;
 pub mod elbv2;
 pub mod retry;
+pub mod sdk_json;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 
