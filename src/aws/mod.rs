@@ -391,10 +391,10 @@ mod tests {
             (vec![err("", true)], None, Ok("new"), 2, 1),
             (vec![err("Throttling", true), err("Throttling", true)], Some("mine"), Ok("new"), 3, 0),
             (
-                vec![err("Throttling", true), err("Throttling", true), err("Throttling", true)],
+                (0..retry::WRITE_ATTEMPTS).map(|_| err("Throttling", true)).collect(),
                 None,
                 Err(Some("Throttling")),
-                3,
+                retry::WRITE_ATTEMPTS,
                 0,
             ),
             (vec![err("ValidationError", false)], Some("mine"), Err(Some("ValidationError")), 1, 0),

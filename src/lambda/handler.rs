@@ -399,7 +399,7 @@ async fn run_once(ctx: &Ctx, loc: &SetLocation, ask: &Ask) -> Result<(Value, Opt
             if let Some(only) = &opts.only {
                 plan.steps.retain(|s| only.contains(&(s.kind, s.name.clone())));
             }
-            record.drift = plan.steps.iter().filter(|s| s.op != Op::NoOp).count();
+            record.drift = plan.steps.iter().filter(|s| !matches!(s.op, Op::NoOp | Op::Unknown)).count();
             record.changes = results.iter().filter(|r| r.outcome == Outcome::Applied).count();
             record.errors.extend(
                 results
