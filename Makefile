@@ -8,7 +8,7 @@ CARGO  ?= cargo
 # plain `cargo test` is the fallback where nextest is not installed.
 NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: all build test demo lint fmt schema clean venv bench lambda
+.PHONY: all build test demo lint fmt schema clean venv bench lambda fuzz
 
 all: build
 
@@ -34,6 +34,11 @@ endif
 # operation (docs/BENCHMARKS.md). The dev profile, as `make build`: a release build takes ~18 min.
 bench: venv
 	$(CARGO) bench --locked --profile dev --bench noop_plan
+
+# Manifest parsing and validation on mutated inputs for FUZZ_SECONDS (default 30): no panic, every
+# rejected input positioned; what breaks is kept in tests/fixtures/fuzz-crashes/. Not part of `test`.
+fuzz:
+	$(CARGO) bench --locked --profile dev --bench fuzz_manifests
 
 # The main job on a local AWS emulator: validate desired/, then sync it to S3, run the Lambda
 # handler for the S3 event, drift behind its back, repair it on the schedule, show the status.

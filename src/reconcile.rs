@@ -15,6 +15,9 @@ use crate::plan::{self, Action, Call, Ec2Call, EcsCall, Elbv2Call, Observed, Op,
 /// How many independent steps run at once within a phase.
 const CONCURRENCY: usize = 8;
 
+/// The message of a step not started because the run's deadline passed.
+pub const DEADLINE_PASSED: &str = "not started: the run's deadline passed; the next run does it";
+
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     /// Delete owned resources whose manifests left the set.
@@ -28,6 +31,9 @@ pub struct RunOptions {
     pub holds: BTreeMap<String, crate::store::status::Hold>,
     /// Apply only the steps of these resources (a targeted repair); `None`: all.
     pub only: Option<std::collections::BTreeSet<(Kind, String)>>,
+    /// No step starts after this instant (the Lambda's remaining time, the CLI's `--deadline`);
+    /// the steps left are reported as skipped and done by the next run.
+    pub deadline: Option<Instant>,
 }
 
 /// Why a run could not even plan.
@@ -71,24 +77,65 @@ pub enum Outcome {
     Skipped,
 }
 
-/// Read live state for everything the set names (and, with prune, everything it owns).
-pub async fn observe(clients: &Clients, set: &str, desired: &ManifestSet, prune: bool) -> Result<Observed, AwsError> {
+/// Read live state for everything the set names (and, with prune, everything it owns). A read
+/// that still fails after its retries leaves the resources it concerns `Unknown` (an adapter
+/// that marks none itself: every resource of its kinds); the rest is observed as usual.
+pub async fn observe(clients: &Clients, set: &str, desired: &ManifestSet, prune: bool) -> Observed {
     let hashes: BTreeMap<String, String> =
         desired.of_kind(Kind::TaskDefinition).map(|r| (r.name().to_string(), plan::task_definition_hash(r))).collect();
     let (mut ec2, mut elbv2, mut ecs) = (Observed::default(), Observed::default(), Observed::default());
     // The three services are independent: observe them at once.
-    tokio::try_join!(
+    let (r_ec2, r_elbv2, r_ecs) = tokio::join!(
         aws::ec2::observe(clients, set, desired, prune, &mut ec2),
         aws::elbv2::observe(clients, set, desired, prune, &mut elbv2),
         aws::ecs::observe(clients, set, desired, &hashes, prune, &mut ecs),
-    )?;
-    let mut observed = ec2;
-    for other in [elbv2, ecs] {
-        observed.live.extend(other.live);
-        observed.orphans.extend(other.orphans);
-        observed.task_definition_matches.extend(other.task_definition_matches);
+    );
+    let mut observed = Observed::default();
+    for (result, part, kinds) in [
+        (r_ec2, ec2, &[Kind::SecurityGroup][..]),
+        (r_elbv2, elbv2, &[Kind::TargetGroup, Kind::LoadBalancer][..]),
+        (r_ecs, ecs, &[Kind::TaskDefinition, Kind::Cluster, Kind::Service][..]),
+    ] {
+        let failed = result.err();
+        if let Some(e) = &failed {
+            warn!(error = %e, "a read failed: its resources are unknown this run");
+        }
+        for kind in kinds.iter().copied() {
+            for r in desired.of_kind(kind) {
+                let key = (kind, r.name().to_string());
+                if let Some(e) = &failed {
+                    observed.unknown.entry(key.clone()).or_insert_with(|| e.to_string());
+                }
+            }
+        }
+        if failed.is_some() && kinds.contains(&Kind::SecurityGroup) {
+            // The VPC and subnet names are read with the groups: without them nothing that names a
+            // VPC or subnet can be compared.
+            for kind in [Kind::TargetGroup, Kind::LoadBalancer, Kind::Service] {
+                for r in desired.of_kind(kind) {
+                    observed
+                        .unknown
+                        .entry((kind, r.name().to_string()))
+                        .or_insert_with(|| "the VPC and subnet names could not be read".into());
+                }
+            }
+        }
+        if failed.is_some() {
+            // Orphans of a failed adapter may be incomplete: none of its kinds is pruned.
+            observed.orphans.retain(|o| !kinds.contains(&o.kind));
+            observed.unknown.extend(part.unknown);
+            continue;
+        }
+        observed.live.extend(part.live);
+        observed.orphans.extend(part.orphans);
+        observed.task_definition_matches.extend(part.task_definition_matches);
+        observed.unknown.extend(part.unknown);
+        if kinds.contains(&Kind::SecurityGroup) {
+            observed.vpcs = part.vpcs;
+            observed.subnets = part.subnets;
+        }
     }
-    Ok(observed)
+    observed
 }
 
 /// Validate, observe and plan.
@@ -101,10 +148,7 @@ pub async fn plan_set(
     if !desired.is_valid() {
         return Err(RunError::Invalid(desired.errors().count()));
     }
-    let observed = observe(clients, set, desired, opts.prune)
-        .instrument(info_span!("observe", set))
-        .await
-        .map_err(RunError::Observe)?;
+    let observed = observe(clients, set, desired, opts.prune).instrument(info_span!("observe", set)).await;
     let plan = plan::plan(set, desired, &observed, &PlanOptions { prune: opts.prune });
     Ok((observed, plan))
 }
@@ -222,8 +266,12 @@ fn done(r: Result<(), AwsError>) -> (Outcome, Option<String>) {
 }
 
 impl StepCtx<'_> {
-    /// Refused steps and replacements without permission are not attempted.
+    /// Refused steps and replacements without permission are not attempted, nor any step once
+    /// the run's deadline has passed.
     fn gate(&self, s: &Step) -> Option<(Outcome, Option<String>)> {
+        if s.op != Op::NoOp && self.opts.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Some((Outcome::Skipped, Some(DEADLINE_PASSED.to_string())));
+        }
         if let Some(hold) = self.held(s) {
             return Some((
                 Outcome::Skipped,
@@ -236,6 +284,7 @@ impl StepCtx<'_> {
         }
         match s.op {
             Op::NoOp => Some((Outcome::Applied, None)),
+            Op::Unknown => Some((Outcome::Skipped, s.reason.clone())),
             Op::Refuse => Some((Outcome::Skipped, s.reason.clone())),
             Op::Replace if !self.opts.allow_replace => Some((
                 Outcome::Skipped,
@@ -317,6 +366,8 @@ pub struct Summary {
     pub aws_calls: BTreeMap<String, u64>,
     pub aws_calls_total: u64,
     pub aws_writes_total: u64,
+    /// Attempts the SDK retried (throttling, 5xx, resets, timeouts), by this process so far.
+    pub aws_retries: u64,
     pub duration_ms: u128,
 }
 
@@ -327,13 +378,14 @@ impl Summary {
         Summary {
             set: plan.set.clone(),
             mode,
-            changes: plan.steps.iter().filter(|s| s.op != Op::NoOp).count(),
+            changes: plan.steps.iter().filter(|s| !matches!(s.op, Op::NoOp | Op::Unknown)).count(),
             applied: count(Outcome::Applied),
             failed: count(Outcome::Failed),
             skipped: count(Outcome::Skipped),
             aws_calls_total: calls.values().sum(),
             aws_writes_total: clients.calls.writes().values().sum(),
             aws_calls: calls,
+            aws_retries: clients.calls.retries(),
             results,
             duration_ms: started.elapsed().as_millis(),
         }

@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
@@ -15,6 +17,8 @@ use aws_smithy_types::config_bag::ConfigBag;
 #[derive(Debug, Clone, Default)]
 pub struct CallCounter {
     counts: Arc<Mutex<BTreeMap<String, u64>>>,
+    /// Attempts beyond the first of each call (the SDK's retries), in total.
+    retries: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl CallCounter {
@@ -24,6 +28,12 @@ impl CallCounter {
 
     pub fn reset(&self) {
         self.counts.lock().expect("call counter poisoned").clear();
+        self.retries.store(0, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Retry attempts made so far (every attempt after a call's first).
+    pub fn retries(&self) -> u64 {
+        self.retries.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn total(&self) -> u64 {
@@ -85,6 +95,20 @@ impl Intercept for CountingInterceptor {
     ) -> Result<(), BoxError> {
         if let Some(m) = cfg.load::<Metadata>() {
             self.0.record(m.service(), m.name());
+        }
+        Ok(())
+    }
+
+    fn read_before_attempt(
+        &self,
+        _ctx: &BeforeTransmitInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let attempt =
+            cfg.load::<aws_smithy_runtime_api::client::retries::RequestAttempts>().map_or(1, |a| a.attempts());
+        if attempt > 1 {
+            self.0.retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         Ok(())
     }

@@ -284,6 +284,37 @@ fn ec2_tags(tags: BTreeMap<String, String>) -> Vec<Tag> {
     tags.into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
 }
 
+/// A rule written by a resend after a lost answer (authorize: `InvalidPermission.Duplicate`),
+/// or already removed (revoke: `InvalidPermission.NotFound`), is done.
+fn already_there(r: Result<(), AwsError>, code: &str) -> Result<(), AwsError> {
+    match r {
+        Err(e) if e.code() == Some(code) => {
+            tracing::info!(error = %e, "already done");
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// The ID of the group of this name in this VPC that the set owns (by its tags).
+async fn find_group(clients: &Clients, name: &str, vpc: &str, set: &str) -> Result<Option<String>, AwsError> {
+    let filter = |k: &str, v: &str| aws_sdk_ec2::types::Filter::builder().name(k).values(v).build();
+    let out = clients
+        .ec2
+        .describe_security_groups()
+        .filters(filter("group-name", name))
+        .filters(filter("vpc-id", vpc))
+        .send()
+        .await
+        .map_err(call_error("DescribeSecurityGroups", format!("SecurityGroup/{name}")))?;
+    Ok(out
+        .security_groups()
+        .iter()
+        .find(|g| g.tags().iter().any(|t| t.key() == Some(crate::plan::TAG_SET) && t.value() == Some(set)))
+        .and_then(|g| g.group_id())
+        .map(str::to_string))
+}
+
 /// Run one planned EC2 action against the target group (or create it).
 pub async fn execute(
     clients: &Clients,
@@ -301,25 +332,33 @@ pub async fn execute(
         Ec2Call::CreateSecurityGroup => {
             let vpc: String = action.param("vpc").map_err(param)?.unwrap_or_default();
             let tags: BTreeMap<String, String> = action.param("tags").map_err(param)?.unwrap_or_default();
-            let out = ec2
+            let set = tags.get(crate::plan::TAG_SET).cloned().unwrap_or_default();
+            let vpc = ids.vpc(&vpc)?;
+            let request = ec2
                 .create_security_group()
                 .group_name(target.name)
                 .description(action.param::<String>("description").map_err(param)?.unwrap_or_default())
-                .vpc_id(ids.vpc(&vpc)?)
+                .vpc_id(&vpc)
                 // Tagged at creation: a group whose reply was lost is still recognisably ours.
                 .tag_specifications(
                     TagSpecification::builder()
                         .resource_type(ResourceType::SecurityGroup)
                         .set_tags(Some(ec2_tags(tags)))
                         .build(),
-                )
-                .send()
-                .await
-                .map_err(call_error(op, &resource))?;
-            let id = out.group_id.unwrap_or_default();
-            if id.is_empty() {
-                return Err(AwsError::unresolved(resource, "CreateSecurityGroup returned no GroupId"));
-            }
+                );
+            let send = || {
+                let req = request.clone();
+                let resource = resource.clone();
+                async move {
+                    let out = req.send().await.map_err(call_error(op, &resource))?;
+                    let id = out.group_id.unwrap_or_default();
+                    if id.is_empty() {
+                        return Err(AwsError::unresolved(resource, "CreateSecurityGroup returned no GroupId"));
+                    }
+                    Ok(id)
+                }
+            };
+            let id = super::create_or_find(send, || find_group(clients, target.name, &vpc, &set)).await?;
             Ok(Created::Resource(id))
         }
         Ec2Call::AuthorizeSecurityGroupIngress
@@ -331,36 +370,36 @@ pub async fn execute(
             let permissions = Some(permissions(&rules, ids)?);
             match call {
                 Ec2Call::AuthorizeSecurityGroupIngress => {
-                    ec2.authorize_security_group_ingress()
+                    let r = ec2
+                        .authorize_security_group_ingress()
                         .group_id(group)
                         .set_ip_permissions(permissions)
                         .send()
-                        .await
-                        .map_err(call_error(op, &resource))?;
+                        .await;
+                    already_there(r.map(|_| ()).map_err(call_error(op, &resource)), "InvalidPermission.Duplicate")?;
                 }
                 Ec2Call::AuthorizeSecurityGroupEgress => {
-                    ec2.authorize_security_group_egress()
+                    let r = ec2
+                        .authorize_security_group_egress()
                         .group_id(group)
                         .set_ip_permissions(permissions)
                         .send()
-                        .await
-                        .map_err(call_error(op, &resource))?;
+                        .await;
+                    already_there(r.map(|_| ()).map_err(call_error(op, &resource)), "InvalidPermission.Duplicate")?;
                 }
                 Ec2Call::RevokeSecurityGroupIngress => {
-                    ec2.revoke_security_group_ingress()
+                    let r = ec2
+                        .revoke_security_group_ingress()
                         .group_id(group)
                         .set_ip_permissions(permissions)
                         .send()
-                        .await
-                        .map_err(call_error(op, &resource))?;
+                        .await;
+                    already_there(r.map(|_| ()).map_err(call_error(op, &resource)), "InvalidPermission.NotFound")?;
                 }
                 _ => {
-                    ec2.revoke_security_group_egress()
-                        .group_id(group)
-                        .set_ip_permissions(permissions)
-                        .send()
-                        .await
-                        .map_err(call_error(op, &resource))?;
+                    let r =
+                        ec2.revoke_security_group_egress().group_id(group).set_ip_permissions(permissions).send().await;
+                    already_there(r.map(|_| ()).map_err(call_error(op, &resource)), "InvalidPermission.NotFound")?;
                 }
             }
             Ok(Created::Nothing)

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_ecs::types::{ClusterField, ServiceField, SortOrder, TaskDefinitionField, TaskDefinitionStatus};
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use serde_json::Value;
 use tracing::debug;
 
@@ -57,7 +57,21 @@ pub async fn observe(
         }
     }
     let mut cluster_arns: BTreeMap<String, String> = BTreeMap::new();
-    for live in describe_clusters(clients, &clusters).await? {
+    let described = match describe_clusters(clients, &clusters).await {
+        Ok(d) => d,
+        Err(e) => {
+            // Without the clusters, neither they nor their services can be compared.
+            for c in &clusters {
+                observed.unknown.insert((Kind::Cluster, c.clone()), e.to_string());
+            }
+            for r in desired.of_kind(Kind::Service) {
+                let why = format!("its cluster could not be read: {e}");
+                observed.unknown.insert((Kind::Service, r.name().to_string()), why);
+            }
+            vec![]
+        }
+    };
+    for live in described {
         cluster_arns.insert(live.name.clone(), live.id.clone());
         if desired.get(Kind::Cluster, &live.name).is_some() {
             observed.live.insert((Kind::Cluster, live.name.clone()), live);
@@ -66,16 +80,24 @@ pub async fn observe(
 
     // Task definitions: one call per family (there is no batch describe), more only on change;
     // the families are independent, so their reads run concurrently.
-    let families: Vec<(String, Option<(Live, Option<String>)>)> =
+    // A family whose reads fail is unknown; the others are observed.
+    let families: Vec<(String, Result<Option<(Live, Option<String>)>, AwsError>)> =
         futures::stream::iter(desired.of_kind(Kind::TaskDefinition).map(|r| r.name().to_string()))
             .map(|family| async move {
-                let found = observe_family(clients, set, &family, hashes.get(&family)).await?;
-                Ok::<_, AwsError>((family, found))
+                let found = observe_family(clients, set, &family, hashes.get(&family)).await;
+                (family, found)
             })
             .buffered(CONCURRENCY)
-            .try_collect()
-            .await?;
+            .collect()
+            .await;
     for (family, found) in families {
+        let found = match found {
+            Ok(f) => f,
+            Err(e) => {
+                observed.unknown.insert((Kind::TaskDefinition, family), e.to_string());
+                continue;
+            }
+        };
         if let Some((latest, matching)) = found {
             if let Some(arn) = matching {
                 observed.task_definition_matches.insert(family.clone(), arn);
@@ -95,8 +117,19 @@ pub async fn observe(
         let Some(arn) = cluster_arns.get(cluster) else {
             continue;
         };
-        for live in describe_services(clients, arn, names).await? {
-            observed.live.insert((Kind::Service, live.name.clone()), live);
+        for chunk in names.chunks(SERVICES_PER_CALL) {
+            match describe_services(clients, arn, chunk).await {
+                Ok(found) => {
+                    for live in found {
+                        observed.live.insert((Kind::Service, live.name.clone()), live);
+                    }
+                }
+                Err(e) => {
+                    for name in chunk {
+                        observed.unknown.insert((Kind::Service, name.clone()), e.to_string());
+                    }
+                }
+            }
         }
     }
 
@@ -362,6 +395,19 @@ fn tags_param(action: &Action, key: Option<&str>) -> Result<BTreeMap<String, Str
     }
 }
 
+/// The set a create's tags name as owner.
+fn owner(action: &Action) -> String {
+    tags_param(action, Some("tags")).ok().and_then(|t| t.get(TAG_SET).cloned()).unwrap_or_default()
+}
+
+/// CreateService's `clientToken`: the same for the same set, cluster, service and content, so a
+/// resend after a lost answer is recognised by ECS (at most 36 ASCII characters).
+fn client_token(cluster: &str, name: &str, task_definition: &str, params: &Value) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("{cluster}\n{name}\n{task_definition}\n{params}"));
+    hex::encode(&digest[..16])
+}
+
 /// Run one planned ECS action.
 pub async fn execute(
     clients: &Clients,
@@ -385,7 +431,7 @@ pub async fn execute(
                 }
                 serde_json::from_value(v).map_err(|e| p(e.to_string()))?
             };
-            let resp = ecs
+            let request = ecs
                 .create_cluster()
                 .cluster_name(target.name)
                 .set_settings(non_empty(convert::cluster_settings(&spec.settings)))
@@ -397,12 +443,21 @@ pub async fn execute(
                 .set_service_connect_defaults(convert::service_connect_defaults(
                     spec.service_connect_defaults.as_ref(),
                 )?)
-                .set_tags(Some(convert::tags(&tags_param(action, Some("tags")).map_err(p)?)))
-                .send()
-                .await
-                .map_err(call_error(op, &resource))?;
-            let arn = resp.cluster().and_then(|c| c.cluster_arn()).unwrap_or_default();
-            Ok(Created::Resource(arn.to_string()))
+                .set_tags(Some(convert::tags(&tags_param(action, Some("tags")).map_err(p)?)));
+            let send = || {
+                let req = request.clone();
+                let resource = resource.clone();
+                async move {
+                    let resp = req.send().await.map_err(call_error(op, &resource))?;
+                    Ok(resp.cluster().and_then(|c| c.cluster_arn()).unwrap_or_default().to_string())
+                }
+            };
+            let set = owner(action);
+            let find = || async {
+                let found = describe_clusters(clients, &[target.name.to_string()]).await?;
+                Ok(found.into_iter().find(|c| c.tags.get(TAG_SET) == Some(&set)).map(|c| c.id))
+            };
+            Ok(Created::Resource(super::create_or_find(send, find).await?))
         }
         EcsCall::UpdateClusterSettings => {
             let settings: Vec<NameValue> = action.param("settings").map_err(p)?.unwrap_or_default();
@@ -451,12 +506,23 @@ pub async fn execute(
                 o.remove("tags");
             }
             let spec: TaskDefinitionSpec = serde_json::from_value(v).map_err(|e| p(e.to_string()))?;
-            let resp = convert::register_task_definition(ecs, target.name, &spec, &tags)?
-                .send()
-                .await
-                .map_err(call_error(op, &resource))?;
-            let arn = resp.task_definition().and_then(|t| t.task_definition_arn()).unwrap_or_default();
-            Ok(Created::Resource(arn.to_string()))
+            let request = convert::register_task_definition(ecs, target.name, &spec, &tags)?;
+            let send = || {
+                let req = request.clone();
+                let resource = resource.clone();
+                async move {
+                    let resp = req.send().await.map_err(call_error(op, &resource))?;
+                    Ok(resp.task_definition().and_then(|t| t.task_definition_arn()).unwrap_or_default().to_string())
+                }
+            };
+            // A revision registered by an attempt whose answer was lost carries this content's hash.
+            let (set, hash) = (tags.get(TAG_SET).cloned().unwrap_or_default(), tags.get(TAG_HASH).cloned());
+            let find = || async {
+                let Some(hash) = &hash else { return Ok(None) };
+                let (found, _) = search_revisions(clients, &set, target.name, "", Some(hash)).await?;
+                Ok(found)
+            };
+            Ok(Created::Resource(super::create_or_find(send, find).await?))
         }
         EcsCall::DeregisterTaskDefinition => {
             // Every ACTIVE revision of the family: listed here, one deregister call each (the
@@ -487,8 +553,10 @@ pub async fn execute(
             let spec = service_spec(action).map_err(p)?;
             let cluster = ids.resolve(Kind::Cluster, &spec.cluster)?;
             let task_definition = ids.resolve(Kind::TaskDefinition, &spec.task_definition)?;
-            let resp = ecs
+            let token = client_token(&cluster, target.name, &task_definition, &action.params);
+            let request = ecs
                 .create_service()
+                .client_token(token)
                 .cluster(&cluster)
                 .service_name(target.name)
                 .task_definition(task_definition)
@@ -516,12 +584,21 @@ pub async fn execute(
                 .set_propagate_tags(spec.propagate_tags.as_deref().map(Into::into))
                 .set_enable_execute_command(spec.enable_execute_command)
                 .set_availability_zone_rebalancing(spec.availability_zone_rebalancing.as_deref().map(Into::into))
-                .set_tags(Some(convert::tags(&tags_param(action, Some("tags")).map_err(p)?)))
-                .send()
-                .await
-                .map_err(call_error(op, &resource))?;
-            let arn = resp.service().and_then(|s| s.service_arn()).unwrap_or_default();
-            Ok(Created::Resource(arn.to_string()))
+                .set_tags(Some(convert::tags(&tags_param(action, Some("tags")).map_err(p)?)));
+            let send = || {
+                let req = request.clone();
+                let resource = resource.clone();
+                async move {
+                    let resp = req.send().await.map_err(call_error(op, &resource))?;
+                    Ok(resp.service().and_then(|s| s.service_arn()).unwrap_or_default().to_string())
+                }
+            };
+            let set = owner(action);
+            let find = || async {
+                let found = describe_services(clients, &cluster, &[target.name.to_string()]).await?;
+                Ok(found.into_iter().find(|s| s.tags.get(TAG_SET) == Some(&set)).map(|s| s.id))
+            };
+            Ok(Created::Resource(super::create_or_find(send, find).await?))
         }
         EcsCall::UpdateService => {
             let spec = service_spec(action).map_err(p)?;

@@ -800,6 +800,62 @@ fn attributes_param(action: &PlanAction) -> Result<BTreeMap<String, String>, Str
     Ok(action.param("attributes")?.unwrap_or_default())
 }
 
+/// The set a create's tags name as owner.
+fn owner_of(action: &PlanAction) -> String {
+    action
+        .param::<BTreeMap<String, String>>("tags")
+        .ok()
+        .flatten()
+        .and_then(|t| t.get(TAG_SET).cloned())
+        .unwrap_or_default()
+}
+
+/// The ARN of the target group or load balancer of this name that the set owns (by its tags).
+async fn find_owned(clients: &Clients, kind: Kind, name: &str, set: &str) -> Result<Option<String>, AwsError> {
+    let arns: Vec<String> = if kind == Kind::TargetGroup {
+        match clients.elbv2.describe_target_groups().names(name).send().await {
+            Ok(out) => out.target_groups().iter().filter_map(|t| t.target_group_arn().map(str::to_string)).collect(),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_target_group_not_found_exception()) => vec![],
+            Err(e) => return Err(call_error("DescribeTargetGroups", format!("{kind}/{name}"))(e)),
+        }
+    } else {
+        match clients.elbv2.describe_load_balancers().names(name).send().await {
+            Ok(out) => out.load_balancers().iter().filter_map(|l| l.load_balancer_arn().map(str::to_string)).collect(),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_load_balancer_not_found_exception()) => vec![],
+            Err(e) => return Err(call_error("DescribeLoadBalancers", format!("{kind}/{name}"))(e)),
+        }
+    };
+    if arns.is_empty() {
+        return Ok(None);
+    }
+    let tags = describe_tags(clients, &arns).await?;
+    Ok(arns.into_iter().find(|a| tags.get(a).and_then(|t| t.get(TAG_SET)).is_some_and(|s| s == set)))
+}
+
+/// The ARN of the load balancer's listener on `port`.
+async fn find_listener(clients: &Clients, lb: &str, port: Option<i32>) -> Result<Option<String>, AwsError> {
+    let out = clients
+        .elbv2
+        .describe_listeners()
+        .load_balancer_arn(lb)
+        .send()
+        .await
+        .map_err(call_error("DescribeListeners", lb.to_string()))?;
+    Ok(out.listeners().iter().find(|l| l.port() == port).and_then(|l| l.listener_arn()).map(str::to_string))
+}
+
+/// The ARN of the listener's rule with this priority.
+async fn find_rule(clients: &Clients, listener: &str, priority: &str) -> Result<Option<String>, AwsError> {
+    let out = clients
+        .elbv2
+        .describe_rules()
+        .listener_arn(listener)
+        .send()
+        .await
+        .map_err(call_error("DescribeRules", listener.to_string()))?;
+    Ok(out.rules().iter().find(|r| r.priority() == Some(priority)).and_then(|r| r.rule_arn()).map(str::to_string))
+}
+
 /// Run one planned ELBv2 action.
 pub async fn execute(
     clients: &Clients,
@@ -817,7 +873,7 @@ pub async fn execute(
     match call {
         Elbv2Call::CreateTargetGroup => {
             let vpc = action.param::<String>("vpc").map_err(p)?.map(|v| ids.vpc(&v)).transpose()?;
-            let out = elb
+            let request = elb
                 .create_target_group()
                 .name(target.name)
                 .set_protocol(
@@ -849,13 +905,20 @@ pub async fn execute(
                 .set_healthy_threshold_count(action.param("healthyThresholdCount").map_err(p)?)
                 .set_unhealthy_threshold_count(action.param("unhealthyThresholdCount").map_err(p)?)
                 .set_matcher(action.param::<Matcher>("matcher").map_err(p)?.as_ref().map(sdk_matcher))
-                .set_tags(Some(tags_of(action, Some("tags")).map_err(p)?))
-                .send()
-                .await
-                .map_err(call_error(op, &resource))?;
-            let arn = out.target_groups().first().and_then(|tg| tg.target_group_arn());
-            arn.map(|a| Created::Resource(a.to_string()))
-                .ok_or_else(|| AwsError::unresolved(&resource, "CreateTargetGroup returned no ARN"))
+                .set_tags(Some(tags_of(action, Some("tags")).map_err(p)?));
+            let send = || {
+                let req = request.clone();
+                let resource = resource.clone();
+                async move {
+                    let out = req.send().await.map_err(call_error(op, &resource))?;
+                    let arn = out.target_groups().first().and_then(|tg| tg.target_group_arn());
+                    arn.map(str::to_string)
+                        .ok_or_else(|| AwsError::unresolved(&resource, "CreateTargetGroup returned no ARN"))
+                }
+            };
+            let set = owner_of(action);
+            let arn = super::create_or_find(send, || find_owned(clients, Kind::TargetGroup, target.name, &set)).await?;
+            Ok(Created::Resource(arn))
         }
         Elbv2Call::ModifyTargetGroup => {
             elb.modify_target_group()
@@ -900,7 +963,7 @@ pub async fn execute(
             let mappings = mappings.iter().map(|m| sdk_subnet_mapping(m, ids)).collect::<Result<Vec<_>, _>>()?;
             let groups: Vec<String> = action.param("securityGroups").map_err(p)?.unwrap_or_default();
             let groups = groups.iter().map(|g| ids.resolve(Kind::SecurityGroup, g)).collect::<Result<Vec<_>, _>>()?;
-            let out = elb
+            let request = elb
                 .create_load_balancer()
                 .name(target.name)
                 .set_type(
@@ -918,13 +981,21 @@ pub async fn execute(
                 .set_ip_address_type(
                     action.param::<String>("ipAddressType").map_err(p)?.map(|v| types::IpAddressType::from(v.as_str())),
                 )
-                .set_tags(Some(tags_of(action, Some("tags")).map_err(p)?))
-                .send()
-                .await
-                .map_err(call_error(op, &resource))?;
-            let arn = out.load_balancers().first().and_then(|lb| lb.load_balancer_arn());
-            arn.map(|a| Created::Resource(a.to_string()))
-                .ok_or_else(|| AwsError::unresolved(&resource, "CreateLoadBalancer returned no ARN"))
+                .set_tags(Some(tags_of(action, Some("tags")).map_err(p)?));
+            let send = || {
+                let req = request.clone();
+                let resource = resource.clone();
+                async move {
+                    let out = req.send().await.map_err(call_error(op, &resource))?;
+                    let arn = out.load_balancers().first().and_then(|lb| lb.load_balancer_arn());
+                    arn.map(str::to_string)
+                        .ok_or_else(|| AwsError::unresolved(&resource, "CreateLoadBalancer returned no ARN"))
+                }
+            };
+            let set = owner_of(action);
+            let arn =
+                super::create_or_find(send, || find_owned(clients, Kind::LoadBalancer, target.name, &set)).await?;
+            Ok(Created::Resource(arn))
         }
         Elbv2Call::SetSecurityGroups => {
             let groups: Vec<String> = action.param("securityGroups").map_err(p)?.unwrap_or_default();
@@ -976,7 +1047,7 @@ pub async fn execute(
             Ok(Created::Nothing)
         }
         Elbv2Call::CreateListener => {
-            let out = elb
+            let request = elb
                 .create_listener()
                 .load_balancer_arn(target.id()?)
                 .set_port(action.param("port").map_err(p)?)
@@ -987,14 +1058,22 @@ pub async fn execute(
                 .set_certificates(certificates_of(action).map_err(p)?)
                 .set_alpn_policy(action.param("alpnPolicy").map_err(p)?)
                 .set_default_actions(actions_of(action, "defaultActions", ids)?)
-                .set_tags(Some(tags_of(action, Some("tags")).map_err(p)?))
-                .send()
-                .await
-                .map_err(call_error(op, &resource))?;
-            let arn = out.listeners().first().and_then(|l| l.listener_arn());
-            let part = action.part.clone().unwrap_or_default();
-            arn.map(|a| Created::Part(part, a.to_string()))
-                .ok_or_else(|| AwsError::unresolved(&resource, "CreateListener returned no ARN"))
+                .set_tags(Some(tags_of(action, Some("tags")).map_err(p)?));
+            let send = || {
+                let req = request.clone();
+                let resource = resource.clone();
+                async move {
+                    let out = req.send().await.map_err(call_error(op, &resource))?;
+                    let arn = out.listeners().first().and_then(|l| l.listener_arn());
+                    arn.map(str::to_string)
+                        .ok_or_else(|| AwsError::unresolved(&resource, "CreateListener returned no ARN"))
+                }
+            };
+            let lb = target.id()?.to_string();
+            let port: Option<i32> = action.param("port").map_err(p)?;
+            let find = || find_listener(clients, &lb, port);
+            let arn = super::create_or_find(send, find).await?;
+            Ok(Created::Part(action.part.clone().unwrap_or_default(), arn))
         }
         Elbv2Call::ModifyListener => {
             elb.modify_listener()
@@ -1037,19 +1116,25 @@ pub async fn execute(
         Elbv2Call::CreateRule => {
             let priority = action.param::<NumberString>("priority").map_err(p)?.map(|n| n.0).unwrap_or_default();
             let priority_n: i32 = priority.parse().map_err(|_| p(format!("rule priority `{priority}`")))?;
-            let out = elb
+            let request = elb
                 .create_rule()
                 .listener_arn(target.part(action)?)
                 .priority(priority_n)
                 .set_conditions(conditions_of(action).map_err(p)?.or(Some(vec![])))
                 .set_actions(actions_of(action, "actions", ids)?)
-                .set_tags(Some(tags_of(action, Some("tags")).map_err(p)?))
-                .send()
-                .await
-                .map_err(call_error(op, &resource))?;
+                .set_tags(Some(tags_of(action, Some("tags")).map_err(p)?));
+            let send = || {
+                let req = request.clone();
+                let resource = resource.clone();
+                async move {
+                    let out = req.send().await.map_err(call_error(op, &resource))?;
+                    Ok(out.rules().first().and_then(|r| r.rule_arn()).unwrap_or_default().to_string())
+                }
+            };
+            let listener = target.part(action)?.to_string();
+            let arn = super::create_or_find(send, || find_rule(clients, &listener, &priority)).await?;
             let port = action.part.as_deref().and_then(|l| l.strip_prefix("listener:")).unwrap_or("0");
-            let arn = out.rules().first().and_then(|r| r.rule_arn()).unwrap_or_default();
-            Ok(Created::Part(format!("rule:{port}:{priority}"), arn.to_string()))
+            Ok(Created::Part(format!("rule:{port}:{priority}"), arn))
         }
         Elbv2Call::ModifyRule => {
             elb.modify_rule()

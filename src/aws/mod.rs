@@ -6,6 +6,7 @@ pub mod ec2;
 pub mod ecs;
 pub mod ecs_convert;
 pub mod elbv2;
+pub mod retry;
 pub mod sdk_json;
 
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -26,28 +27,45 @@ pub struct Clients {
 
 impl Clients {
     /// Clients from the standard AWS environment: `AWS_REGION`, `AWS_PROFILE`, credentials, and
-    /// `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT_URL_<SERVICE>`) for an emulator.
+    /// `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT_URL_<SERVICE>`) for an emulator. Retries and
+    /// timeouts are the product's ([`retry`]) unless `AWS_MAX_ATTEMPTS` or `AWS_RETRY_MODE` say
+    /// otherwise.
     pub async fn from_env() -> Self {
-        Self::new(&aws_config::defaults(BehaviorVersion::latest()).load().await)
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(retry::timeout_config());
+        if std::env::var_os("AWS_MAX_ATTEMPTS").is_none() && std::env::var_os("AWS_RETRY_MODE").is_none() {
+            loader = loader.retry_config(retry::retry_config());
+        }
+        Self::new(&loader.load().await)
     }
 
+    /// Clients from a config as given; reads get more attempts than its retry config's
+    /// ([`retry::read_attempts`]).
     pub fn new(config: &SdkConfig) -> Self {
         let calls = CallCounter::default();
         let counting = || CountingInterceptor(calls.clone());
-        let mut s3 = aws_sdk_s3::config::Builder::from(config).interceptor(counting());
+        let mut s3 = aws_sdk_s3::config::Builder::from(config).interceptor(counting()).interceptor(retry::ReadAttempts);
         if config.endpoint_url().is_some() {
             // A custom endpoint (an emulator, a VPC endpoint by IP) has no per-bucket DNS names.
             s3 = s3.force_path_style(true);
         }
         Clients {
             ecs: aws_sdk_ecs::Client::from_conf(
-                aws_sdk_ecs::config::Builder::from(config).interceptor(counting()).build(),
+                aws_sdk_ecs::config::Builder::from(config)
+                    .interceptor(counting())
+                    .interceptor(retry::ReadAttempts)
+                    .build(),
             ),
             ec2: aws_sdk_ec2::Client::from_conf(
-                aws_sdk_ec2::config::Builder::from(config).interceptor(counting()).build(),
+                aws_sdk_ec2::config::Builder::from(config)
+                    .interceptor(counting())
+                    .interceptor(retry::ReadAttempts)
+                    .build(),
             ),
             elbv2: aws_sdk_elasticloadbalancingv2::Client::from_conf(
-                aws_sdk_elasticloadbalancingv2::config::Builder::from(config).interceptor(counting()).build(),
+                aws_sdk_elasticloadbalancingv2::config::Builder::from(config)
+                    .interceptor(counting())
+                    .interceptor(retry::ReadAttempts)
+                    .build(),
             ),
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
             calls,
@@ -119,6 +137,70 @@ where
         let transient =
             transient || code.as_deref().is_some_and(|c| c.contains("Throttl") || c == "RequestLimitExceeded");
         AwsError::Call { operation, resource, code, message, transient }
+    }
+}
+
+/// An answer that says the resource a create asked for is already there (a resend after a lost
+/// answer, or a create whose answer timed out).
+pub fn is_duplicate(e: &AwsError) -> bool {
+    match e {
+        AwsError::Call { code: Some(c), message, .. } => {
+            matches!(
+                c.as_str(),
+                "DuplicateTargetGroupName"
+                    | "DuplicateLoadBalancerName"
+                    | "DuplicateListener"
+                    | "PriorityInUse"
+                    | "InvalidGroup.Duplicate"
+                    | "ResourceAlreadyExists"
+            ) || (c == "InvalidParameterException" && message.contains("idempotent"))
+        }
+        _ => false,
+    }
+}
+
+fn is_throttle(e: &AwsError) -> bool {
+    e.code().is_some_and(|c| c.contains("Throttl") || c == "RequestLimitExceeded" || c == "SlowDown")
+}
+
+/// A create AWS may not repeat safely, made idempotent: sent (the SDK sends it once, see
+/// [`retry::CREATES_RETRIED_BY_ADAPTERS`]); when the answer says it already exists, or the answer
+/// was lost (a reset, a timeout, a 5xx: it may have happened), `find` looks for it, and what it
+/// finds carrying the set's tags (creates tag at creation) is taken as created. Throttled sends
+/// were not made and are sent again, up to [`retry::WRITE_ATTEMPTS`] in all, with back-off.
+pub(crate) async fn create_or_find<T, S, SF, F, FF>(send: S, find: F) -> Result<T, AwsError>
+where
+    S: Fn() -> SF,
+    SF: std::future::Future<Output = Result<T, AwsError>>,
+    F: Fn() -> FF,
+    FF: std::future::Future<Output = Result<Option<T>, AwsError>>,
+{
+    let mut attempt = 0;
+    loop {
+        let e = match send().await {
+            Ok(v) => return Ok(v),
+            Err(e) => e,
+        };
+        attempt += 1;
+        if is_duplicate(&e) {
+            tracing::info!(error = %e, "already exists: looking for our own");
+            return find().await?.ok_or(e);
+        }
+        if !e.is_transient() {
+            return Err(e);
+        }
+        if !is_throttle(&e) {
+            if let Some(v) = find().await? {
+                tracing::info!(error = %e, "the create's answer was lost, but it was made: found it");
+                return Ok(v);
+            }
+        }
+        if attempt >= retry::WRITE_ATTEMPTS {
+            return Err(e);
+        }
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let jitter = u64::from(nanos % 100);
+        tokio::time::sleep(std::time::Duration::from_millis((100 << attempt) + jitter)).await;
     }
 }
 
@@ -280,4 +362,61 @@ pub fn owned_tags(set: &str, name: &str, tags: &[crate::manifest::spec::Tag]) ->
     out.insert(crate::plan::TAG_SET.to_string(), set.to_string());
     out.insert(crate::plan::TAG_NAME.to_string(), name.to_string());
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    fn err(code: &str, transient: bool) -> AwsError {
+        AwsError::Call {
+            operation: "CreateTargetGroup",
+            resource: "TargetGroup/web".into(),
+            code: (!code.is_empty()).then(|| code.to_string()),
+            message: "m".into(),
+            transient,
+        }
+    }
+
+    /// A create whose answer was lost (or that says it already exists) is looked up; a throttled
+    /// one is sent again without a lookup; anything else fails at once.
+    #[tokio::test]
+    async fn creates_recover_their_own_resource() {
+        let cases: Vec<(Vec<AwsError>, Option<&str>, Result<&str, Option<&str>>, u32, u32)> = vec![
+            (vec![], None, Ok("new"), 1, 0),
+            (vec![err("DuplicateTargetGroupName", false)], Some("mine"), Ok("mine"), 1, 1),
+            (vec![err("DuplicateTargetGroupName", false)], None, Err(Some("DuplicateTargetGroupName")), 1, 1),
+            (vec![err("", true)], Some("mine"), Ok("mine"), 1, 1),
+            (vec![err("", true)], None, Ok("new"), 2, 1),
+            (vec![err("Throttling", true), err("Throttling", true)], Some("mine"), Ok("new"), 3, 0),
+            (
+                (0..retry::WRITE_ATTEMPTS).map(|_| err("Throttling", true)).collect(),
+                None,
+                Err(Some("Throttling")),
+                retry::WRITE_ATTEMPTS,
+                0,
+            ),
+            (vec![err("ValidationError", false)], Some("mine"), Err(Some("ValidationError")), 1, 0),
+        ];
+        for (i, (errors, found, want, sends, finds)) in cases.into_iter().enumerate() {
+            let (n_send, n_find) = (AtomicU32::new(0), AtomicU32::new(0));
+            let errors = std::sync::Mutex::new(errors.into_iter());
+            let got = create_or_find(
+                || {
+                    n_send.fetch_add(1, Ordering::Relaxed);
+                    let e = errors.lock().unwrap().next();
+                    async move { e.map_or(Ok("new".to_string()), Err) }
+                },
+                || {
+                    n_find.fetch_add(1, Ordering::Relaxed);
+                    async move { Ok(found.map(str::to_string)) }
+                },
+            )
+            .await;
+            let got = got.as_deref().map_err(|e| e.code());
+            assert_eq!(got, want.as_ref().map(|s| *s).map_err(|c| *c), "case {i}");
+            assert_eq!((n_send.into_inner(), n_find.into_inner()), (sends, finds), "case {i}: sends, finds");
+        }
+    }
 }

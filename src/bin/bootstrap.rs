@@ -24,10 +24,11 @@ async fn main() -> Result<(), Error> {
     let ctx = &ctx;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let request_id = event.context.request_id.clone();
+        let deadline = Some(event.context.deadline);
         let span = tracing::info_span!("invoke", request_id = %request_id);
         // Only a transient failure is an error to Lambda (which retries async events); the rest
         // is recorded in the set's status and acknowledged.
-        let answer = handler::handle(ctx, event.payload, &request_id)
+        let answer = handler::handle_until(ctx, event.payload, &request_id, deadline)
             .instrument(span)
             .await
             .map_err(|e| Diagnostic { error_type: "Transient".into(), error_message: e.to_string() })?;

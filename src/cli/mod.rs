@@ -80,6 +80,15 @@ pub enum Command {
         /// How long `--wait` waits, in seconds.
         #[arg(long, default_value_t = 600, value_name = "SECONDS")]
         timeout: u64,
+        /// Start no step after this many seconds from the start (the unfinished steps are listed
+        /// as skipped; the next apply does them). Each AWS call also has its own timeouts.
+        #[arg(long, value_name = "SECONDS")]
+        deadline: Option<u64>,
+        /// Take the set's lease in this bucket prefix (s3://BUCKET/PREFIX) while applying a
+        /// local folder, so no other CLI or Lambda applies the set at the same time. A set
+        /// read from S3 always takes its own lease.
+        #[arg(long, value_name = "s3://BUCKET/PREFIX")]
+        lease: Option<String>,
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
@@ -172,10 +181,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plan { set, prune, output, detailed_exitcode, verbose } => {
             runtime()?.block_on(plan::plan(set.source(), prune, output, detailed_exitcode, verbose))
         }
-        Command::Apply { set, prune, force, allow_replace, wait, timeout, output } => {
-            let opts = crate::reconcile::RunOptions { prune, force, allow_replace, ..Default::default() };
+        Command::Apply { set, prune, force, allow_replace, wait, timeout, deadline, lease, output } => {
+            let deadline = deadline.map(|s| std::time::Instant::now() + std::time::Duration::from_secs(s));
+            let opts = crate::reconcile::RunOptions { prune, force, allow_replace, deadline, ..Default::default() };
             let wait = wait.then(|| std::time::Duration::from_secs(timeout));
-            runtime()?.block_on(plan::apply(set.source(), opts, wait, output))
+            runtime()?.block_on(plan::apply(set.source(), opts, wait, lease, output))
         }
     }
 }

@@ -18,6 +18,7 @@ use crate::manifest::{Kind, ManifestSet, Spec};
 use crate::plan::Op;
 use crate::plan::render;
 use crate::reconcile::{self, Outcome, RunOptions, Summary};
+use crate::store::{SetLocation, lease};
 use crate::wait;
 
 /// Where the desired set comes from and what it is called.
@@ -27,12 +28,31 @@ pub struct Source {
 }
 
 impl Source {
-    /// Load and validate the set; print the findings on stderr when it is invalid.
-    fn load(&self) -> anyhow::Result<(String, ManifestSet)> {
-        if self.desired.to_string_lossy().starts_with("s3://") {
-            bail!("reading the set from S3 is not supported by this release; give a local folder");
+    /// The set's S3 location when `--desired` is one (`s3://BUCKET/PREFIX`).
+    fn location(&self) -> anyhow::Result<Option<SetLocation>> {
+        let text = self.desired.to_string_lossy();
+        if !text.starts_with("s3://") {
+            return Ok(None);
         }
-        let set = ManifestSet::load(std::slice::from_ref(&self.desired))?;
+        match SetLocation::parse(&text) {
+            Some(loc) => Ok(Some(loc)),
+            None => bail!("{text}: give s3://BUCKET/PREFIX"),
+        }
+    }
+
+    /// Load and validate the set (from a folder, or the generation synced to S3); print the
+    /// findings on stderr when it is invalid.
+    async fn load(&self, clients: &Clients) -> anyhow::Result<(String, ManifestSet)> {
+        let set = match self.location()? {
+            Some(loc) => {
+                let (_, set) = crate::store::load(clients, &loc).await?;
+                for d in set.diagnostics.iter().filter(|d| d.is_error()) {
+                    eprintln!("{d}");
+                }
+                return Ok((self.set.clone().unwrap_or_else(|| loc.name().to_string()), set));
+            }
+            None => ManifestSet::load(std::slice::from_ref(&self.desired))?,
+        };
         for d in set.diagnostics.iter().filter(|d| d.is_error()) {
             eprintln!("{d}");
         }
@@ -59,8 +79,8 @@ pub async fn plan(
     verbose: bool,
 ) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let (set_name, set) = src.load()?;
     let clients = Clients::from_env().await;
+    let (set_name, set) = src.load(&clients).await?;
     let opts = RunOptions { prune, ..Default::default() };
     let (_, plan) = reconcile::plan_set(&clients, &set_name, &set, &opts).await?;
     let summary = Summary::new(&plan, "plan", vec![], &clients, started);
@@ -81,10 +101,67 @@ pub async fn plan(
     })
 }
 
-pub async fn apply(src: Source, opts: RunOptions, wait: Option<Duration>, output: Output) -> anyhow::Result<ExitCode> {
+/// Who takes the lease: `cli@HOST:PID`.
+fn lease_owner() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!("cli@{host}:{}", std::process::id())
+}
+
+/// `apply` under the set's lease: the set's own when it is read from S3, `--lease`'s for a
+/// folder, none otherwise.
+pub async fn apply(
+    src: Source,
+    opts: RunOptions,
+    wait: Option<Duration>,
+    lease: Option<String>,
+    output: Output,
+) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let (set_name, set) = src.load()?;
     let clients = Clients::from_env().await;
+    let at = match (&lease, src.location()?) {
+        (Some(url), _) => {
+            Some(SetLocation::parse(url).with_context(|| format!("--lease {url}: give s3://BUCKET/PREFIX"))?)
+        }
+        (None, loc) => loc,
+    };
+    let held = match &at {
+        None => None,
+        Some(loc) => match lease::acquire(&clients, loc, &lease_owner(), lease::TTL).await? {
+            Ok(l) => Some(l),
+            Err(lease::Held(b)) => {
+                eprintln!(
+                    "{loc}: the lease is held by {} until {}; nothing applied (try again once it is given back)",
+                    b.owner,
+                    crate::store::status::epoch_rfc3339(b.expires_at)
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+        },
+    };
+    let result = apply_held(&clients, src, opts, wait, output, started).await;
+    if let Some(l) = held {
+        if let Err(e) = lease::release(&clients, l).await {
+            eprintln!("warning: the lease was not given back ({e}); it expires by itself");
+        }
+    }
+    result
+}
+
+async fn apply_held(
+    clients: &Clients,
+    src: Source,
+    opts: RunOptions,
+    wait: Option<Duration>,
+    output: Output,
+    started: Instant,
+) -> anyhow::Result<ExitCode> {
+    let clients = clients.clone();
+    let (set_name, set) = src.load(&clients).await?;
     let (observed, plan) = reconcile::plan_set(&clients, &set_name, &set, &opts).await?;
     if output == Output::Text {
         let mut out = anstream::stdout().lock();

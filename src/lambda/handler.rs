@@ -46,8 +46,12 @@ enum Target {
     },
 }
 
-/// The lease outlives the Lambda's 15-minute limit, so a run that died frees its set after it.
-const LEASE_TTL: Duration = Duration::from_secs(15 * 60);
+/// Short, renewed by a heartbeat while the run lasts: a run that died frees its set within it.
+const LEASE_TTL: Duration = lease::TTL;
+
+/// Time kept back from the invocation's deadline for what follows the last step: writing status,
+/// giving the lease back, answering.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(10);
 
 /// Runs of one set in one invocation at most: the first, and reruns for what was asked while it
 /// held the lease. What is still asked for after them stays recorded for the next run.
@@ -60,15 +64,48 @@ struct Ask {
     target: Target,
     /// ECS's word on services, written into status under the lease.
     events: Vec<ServiceEvent>,
+    /// No step starts after this (the invocation's deadline less [`DEADLINE_MARGIN`]).
+    deadline: Option<Instant>,
 }
 
 impl Ask {
     fn new(trigger: &str, apply: bool, target: Target) -> Ask {
-        Ask { trigger: trigger.to_string(), apply, target, events: vec![] }
+        Ask {
+            trigger: trigger.to_string(),
+            apply,
+            target,
+            events: vec![],
+            deadline: DEADLINE.try_with(|d| *d).ok().flatten(),
+        }
     }
 }
 
+tokio::task_local! {
+    /// The invocation's deadline for steps, set by [`handle_until`] for the runs it makes.
+    static DEADLINE: Option<Instant>;
+}
+
 pub async fn handle(ctx: &Ctx, event: Value, request_id: &str) -> Result<Value, Transient> {
+    handle_until(ctx, event, request_id, None).await
+}
+
+/// [`handle`] with the invocation's deadline (the Lambda context's, in ms since the epoch): no
+/// step starts within [`DEADLINE_MARGIN`] of it; the steps left are recorded as not started.
+pub async fn handle_until(
+    ctx: &Ctx,
+    event: Value,
+    request_id: &str,
+    deadline_ms: Option<u64>,
+) -> Result<Value, Transient> {
+    let deadline = deadline_ms.filter(|ms| *ms > 0).map(|ms| {
+        let at = std::time::UNIX_EPOCH + Duration::from_millis(ms);
+        let left = at.duration_since(std::time::SystemTime::now()).unwrap_or_default();
+        Instant::now() + left.saturating_sub(DEADLINE_MARGIN)
+    });
+    DEADLINE.scope(deadline, Box::pin(route(ctx, event, request_id))).await
+}
+
+async fn route(ctx: &Ctx, event: Value, request_id: &str) -> Result<Value, Transient> {
     let trigger = decode(&event, &ctx.config);
     info!(trigger = trigger.name(), "event");
     let apply = !ctx.config.observe;
@@ -345,7 +382,7 @@ async fn run_once(ctx: &Ctx, loc: &SetLocation, ask: &Ask) -> Result<(Value, Opt
         .filter(|r| r.kind == Kind::Service)
         .filter_map(|r| r.hold.clone().map(|h| (r.name.clone(), h)))
         .collect();
-    let mut opts = RunOptions { prune: ctx.config.prune, holds, ..Default::default() };
+    let mut opts = RunOptions { prune: ctx.config.prune, holds, deadline: ask.deadline, ..Default::default() };
     let outcome = async {
         let (observed, plan) = reconcile::plan_set(clients, loc.name(), &set, &opts).await?;
         opts.only = match &ask.target {
@@ -362,7 +399,7 @@ async fn run_once(ctx: &Ctx, loc: &SetLocation, ask: &Ask) -> Result<(Value, Opt
             if let Some(only) = &opts.only {
                 plan.steps.retain(|s| only.contains(&(s.kind, s.name.clone())));
             }
-            record.drift = plan.steps.iter().filter(|s| s.op != Op::NoOp).count();
+            record.drift = plan.steps.iter().filter(|s| !matches!(s.op, Op::NoOp | Op::Unknown)).count();
             record.changes = results.iter().filter(|r| r.outcome == Outcome::Applied).count();
             record.errors.extend(
                 results

@@ -33,24 +33,36 @@ pub struct Positions {
 impl Positions {
     /// Position of the value at `path`, or of the nearest ancestor that has one.
     pub fn value(&self, path: &str) -> Pos {
-        self.nearest(path, &self.values)
+        match self.values.get(path).filter(|pos| pos.line >= 1) {
+            Some(pos) => *pos,
+            // An unplaced value is pointed at by its key.
+            None => self
+                .keys
+                .get(path)
+                .copied()
+                .filter(|pos| pos.line >= 1)
+                .unwrap_or_else(|| self.nearest(path, &self.values)),
+        }
     }
 
     /// Position of the key of the mapping entry at `path` (the value's when it has no key).
     pub fn key(&self, path: &str) -> Pos {
-        self.keys.get(path).copied().unwrap_or_else(|| self.value(path))
+        self.keys.get(path).copied().filter(|pos| pos.line >= 1).unwrap_or_else(|| self.value(path))
     }
 
     fn nearest(&self, path: &str, map: &HashMap<String, Pos>) -> Pos {
         let mut p = path;
         loop {
-            if let Some(pos) = map.get(p) {
+            // A node the parser gave no place (line 0: e.g. a tagged scalar) is pointed at
+            // through its nearest parent that has one.
+            if let Some(pos) = map.get(p).filter(|pos| pos.line >= 1) {
                 return *pos;
             }
             match p.rfind(['.', '[']) {
                 Some(i) => p = &p[..i],
                 None => {
-                    return self.values.get("").copied().unwrap_or(Pos { line: 1, column: 1 });
+                    let root = self.values.get("").copied().filter(|pos| pos.line >= 1);
+                    return root.unwrap_or(Pos { line: 1, column: 1 });
                 }
             }
         }

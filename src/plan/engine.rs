@@ -75,6 +75,7 @@ pub fn plan(set: &str, desired: &ManifestSet, observed: &Observed, opts: &PlanOp
 
     let mut steps: Vec<Step> = resources.iter().map(|r| step_for(set, r, observed, &ctx)).collect();
     mark_disruptive(&mut steps, desired);
+    mark_unknown(&mut steps, desired, observed);
 
     if opts.prune {
         let mut orphans: Vec<&Live> = observed.orphans.iter().collect();
@@ -93,6 +94,42 @@ pub fn plan(set: &str, desired: &ManifestSet, observed: &Observed, opts: &PlanOp
         }
     }
     Plan { set: set.to_string(), steps }
+}
+
+/// Resources whose live state could not be read, and everything that references them (directly
+/// or through others): their steps do nothing this run and say why.
+fn mark_unknown(steps: &mut [Step], desired: &ManifestSet, observed: &Observed) {
+    if observed.unknown.is_empty() {
+        return;
+    }
+    let mut why: BTreeMap<(Kind, String), String> = observed.unknown.clone();
+    loop {
+        let mut grew = false;
+        for r in &desired.resources {
+            let key = (r.kind, r.name().to_string());
+            if why.contains_key(&key) {
+                continue;
+            }
+            let dep = r.spec.references().into_iter().find(|d| why.contains_key(&(d.kind, d.value.clone())));
+            if let Some(d) = dep {
+                why.insert(key, format!("depends on {}/{}, whose live state is unknown", d.kind, d.value));
+                grew = true;
+            }
+        }
+        if !grew {
+            break;
+        }
+    }
+    for s in steps.iter_mut() {
+        if let Some(reason) = why.get(&(s.kind, s.name.clone())) {
+            s.op = Op::Unknown;
+            s.reason = Some(format!("live state unknown: {reason}"));
+            s.changes.clear();
+            s.actions.clear();
+            s.adopt = false;
+            s.disruptive = false;
+        }
+    }
 }
 
 fn step_for(set: &str, r: &Resource, observed: &Observed, ctx: &Ctx) -> Step {
@@ -326,6 +363,24 @@ mod tests {
 
     fn op(plan: &Plan, kind: Kind, name: &str) -> Op {
         plan.steps.iter().find(|s| s.kind == kind && s.name == name).unwrap().op
+    }
+
+    /// A resource whose read failed, and what references it, do nothing; the rest is planned.
+    #[test]
+    fn unknown_live_state_leaves_a_resource_and_its_dependents_alone() {
+        let (s, mut o) = world(&format!("{TG}{SVC}"), Some(SET));
+        o.live.remove(&(Kind::TargetGroup, "web".to_string()));
+        let p = plan(SET, &s, &o, &PlanOptions::default());
+        assert_eq!(op(&p, Kind::TargetGroup, "web"), Op::Create, "absent: created");
+        o.unknown.insert((Kind::TargetGroup, "web".into()), "DescribeTargetGroups: Rate exceeded".into());
+        let p = plan(SET, &s, &o, &PlanOptions::default());
+        let tg = p.steps.iter().find(|s| s.kind == Kind::TargetGroup).unwrap();
+        assert_eq!((tg.op, tg.actions.len()), (Op::Unknown, 0));
+        assert!(tg.reason.as_deref().unwrap().contains("Rate exceeded"), "{tg:?}");
+        let svc = p.steps.iter().find(|s| s.kind == Kind::Service).unwrap();
+        assert_eq!((svc.op, svc.actions.len()), (Op::Unknown, 0));
+        assert!(svc.reason.as_deref().unwrap().contains("depends on TargetGroup/web"), "{svc:?}");
+        assert!(!p.has_changes());
     }
 
     #[test]

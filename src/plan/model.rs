@@ -72,6 +72,9 @@ pub struct Observed {
     /// Task-definition family → ARN of an ACTIVE revision registered from exactly the desired
     /// content (its hash tag matches), when there is one.
     pub task_definition_matches: BTreeMap<String, String>,
+    /// Resources whose live state could not be read (a read failed after its retries), with
+    /// why: the plan leaves them, and what depends on them, alone this run.
+    pub unknown: BTreeMap<(Kind, String), String>,
 }
 
 impl Observed {
@@ -115,6 +118,8 @@ pub enum Op {
     Refuse,
     #[serde(rename = "no-op")]
     NoOp,
+    /// Its live state (or that of something it depends on) could not be read: nothing is done.
+    Unknown,
 }
 
 impl Op {
@@ -126,6 +131,7 @@ impl Op {
             Op::Delete => "delete",
             Op::Refuse => "refuse",
             Op::NoOp => "no-op",
+            Op::Unknown => "unknown",
         }
     }
 }
@@ -191,7 +197,7 @@ pub struct Plan {
 
 impl Plan {
     pub fn has_changes(&self) -> bool {
-        self.steps.iter().any(|s| !matches!(s.op, Op::NoOp))
+        self.steps.iter().any(|s| !matches!(s.op, Op::NoOp | Op::Unknown))
     }
 
     pub fn count(&self, op: Op) -> usize {

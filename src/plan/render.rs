@@ -14,6 +14,7 @@ fn style(op: Op) -> Style {
         Op::Update => AnsiColor::Yellow,
         Op::Replace => AnsiColor::Magenta,
         Op::Delete | Op::Refuse => AnsiColor::Red,
+        Op::Unknown => AnsiColor::Cyan,
         Op::NoOp => AnsiColor::BrightBlack,
     };
     Style::new().fg_color(Some(c.into()))
@@ -27,6 +28,7 @@ fn sigil(op: Op) -> &'static str {
         Op::Delete => "-",
         Op::Refuse => "!",
         Op::NoOp => "=",
+        Op::Unknown => "?",
     }
 }
 
@@ -62,6 +64,13 @@ pub fn text(plan: &Plan, verbose: bool) -> String {
         n(Op::Refuse),
         n(Op::NoOp)
     );
+    if n(Op::Unknown) > 0 {
+        let _ = writeln!(
+            out,
+            "{} unknown: their live state could not be read; nothing is done to them or what depends on them.",
+            n(Op::Unknown)
+        );
+    }
     out
 }
 

@@ -27,6 +27,8 @@ pub enum Condition {
     Degraded,
     /// The reconciler could not apply the manifest: an AWS error, or a resource it may not own.
     Failed,
+    /// Its live state could not be read this run (or that of something it depends on).
+    Unknown,
 }
 
 /// Back-off for content ECS rolled back: the same content is not deployed again before `until`
@@ -204,6 +206,7 @@ impl Summary {
                     continue;
                 }
                 (Op::Refuse, _) => (Condition::Failed, "NotOwned", step.reason.clone()),
+                (Op::Unknown, _) => (Condition::Unknown, "ReadFailed", step.reason.clone()),
                 (_, None) if observe_only => (Condition::Drifted, "Drift", Some(changed_fields(step))),
                 (_, Some((Outcome::Applied, _))) if step.kind == Kind::Service => {
                     (Condition::Progressing, "Applied", Some(changed_fields(step)))
