@@ -19,6 +19,8 @@ const CONCURRENCY: usize = 8;
 pub struct RunOptions {
     /// Delete owned resources whose manifests left the set.
     pub prune: bool,
+    /// Read every task definition, even those a service's binding tag proves unchanged.
+    pub deep: bool,
     /// Allow a prune that deletes every resource the set owns (an empty or truncated set).
     pub force: bool,
     /// Allow replacements that take a running service down.
@@ -73,6 +75,17 @@ pub enum Outcome {
 
 /// Read live state for everything the set names (and, with prune, everything it owns).
 pub async fn observe(clients: &Clients, set: &str, desired: &ManifestSet, prune: bool) -> Result<Observed, AwsError> {
+    observe_with(clients, set, desired, prune, false).await
+}
+
+/// [`observe`]; `deep` reads every task definition (`plan --deep`, the Lambda's `DEEP_EVERY`).
+pub async fn observe_with(
+    clients: &Clients,
+    set: &str,
+    desired: &ManifestSet,
+    prune: bool,
+    deep: bool,
+) -> Result<Observed, AwsError> {
     let hashes: BTreeMap<String, String> =
         desired.of_kind(Kind::TaskDefinition).map(|r| (r.name().to_string(), plan::task_definition_hash(r))).collect();
     let (mut ec2, mut elbv2, mut ecs) = (Observed::default(), Observed::default(), Observed::default());
@@ -80,7 +93,7 @@ pub async fn observe(clients: &Clients, set: &str, desired: &ManifestSet, prune:
     tokio::try_join!(
         aws::ec2::observe(clients, set, desired, prune, &mut ec2),
         aws::elbv2::observe(clients, set, desired, prune, &mut elbv2),
-        aws::ecs::observe(clients, set, desired, &hashes, prune, &mut ecs),
+        aws::ecs::observe(clients, set, desired, &hashes, prune, deep, &mut ecs),
     )?;
     let mut observed = ec2;
     for other in [elbv2, ecs] {
@@ -101,7 +114,7 @@ pub async fn plan_set(
     if !desired.is_valid() {
         return Err(RunError::Invalid(desired.errors().count()));
     }
-    let observed = observe(clients, set, desired, opts.prune)
+    let observed = observe_with(clients, set, desired, opts.prune, opts.deep)
         .instrument(info_span!("observe", set))
         .await
         .map_err(RunError::Observe)?;

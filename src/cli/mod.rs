@@ -50,6 +50,10 @@ pub enum Command {
         /// Also plan deleting owned resources whose manifests left the set.
         #[arg(long)]
         prune: bool,
+        /// Read every task definition, also those a service's binding tag proves unchanged
+        /// (finds a revision deregistered under a running service).
+        #[arg(long)]
+        deep: bool,
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
         /// Exit 0 when there is nothing to change, 2 when there is, 1 on error.
@@ -149,8 +153,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sync { path, url, commit, output } => runtime()?.block_on(sync::sync(&path, &url, commit, output)),
         Command::Status { url, output } => runtime()?.block_on(sync::status(&url, output)),
         Command::Rollback { url, to, output } => runtime()?.block_on(sync::rollback(&url, &to, output)),
-        Command::Plan { set, prune, output, detailed_exitcode, verbose } => {
-            runtime()?.block_on(plan::plan(set.source(), prune, output, detailed_exitcode, verbose))
+        Command::Plan { set, prune, deep, output, detailed_exitcode, verbose } => {
+            let opts = crate::reconcile::RunOptions { prune, deep, ..Default::default() };
+            runtime()?.block_on(plan::plan(set.source(), opts, output, detailed_exitcode, verbose))
         }
         Command::Apply { set, prune, force, allow_replace, wait, timeout, output } => {
             let opts = crate::reconcile::RunOptions { prune, force, allow_replace, ..Default::default() };

@@ -53,7 +53,7 @@ impl Source {
 
 pub async fn plan(
     src: Source,
-    prune: bool,
+    opts: RunOptions,
     output: Output,
     detailed_exitcode: bool,
     verbose: bool,
@@ -61,7 +61,6 @@ pub async fn plan(
     let started = Instant::now();
     let (set_name, set) = src.load()?;
     let clients = Clients::from_env().await;
-    let opts = RunOptions { prune, ..Default::default() };
     let (_, plan) = reconcile::plan_set(&clients, &set_name, &set, &opts).await?;
     let summary = Summary::new(&plan, "plan", vec![], &clients, started);
     match output {

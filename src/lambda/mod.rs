@@ -11,6 +11,14 @@ use serde_json::Value;
 use crate::store::SetLocation;
 use crate::store::status::{Report, ServiceEvent};
 
+/// The default of `DEEP_EVERY`: one scheduled run in 12 reads every task definition.
+pub const DEEP_EVERY: u64 = 12;
+
+/// Whether scheduled run number `tick` (1, 2, ...) is a deep one.
+pub fn is_deep_tick(tick: u64, every: u64) -> bool {
+    every > 0 && tick % every == 0
+}
+
 /// The function's settings, from its environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -45,6 +53,14 @@ impl Config {
         };
         let prune = matches!(var("PRUNE").as_deref(), Some("true" | "1" | "yes"));
         Ok(Config { bucket, sets, observe, prune, function_name: var("AWS_LAMBDA_FUNCTION_NAME") })
+    }
+
+    /// `DEEP_EVERY=N` (default 12; 0 never): every Nth scheduled run of a set reads every task
+    /// definition, also those the services' binding tags prove unchanged (a revision
+    /// deregistered under a running service is seen then). Read apart from [`Config`] so the
+    /// struct stays as callers build it.
+    pub fn deep_every() -> u64 {
+        std::env::var("DEEP_EVERY").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(DEEP_EVERY)
     }
 
     pub fn location(&self, prefix: &str) -> SetLocation {

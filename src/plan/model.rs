@@ -14,6 +14,10 @@ pub const TAG_NAME: &str = "ecs-reconciler:name";
 /// Tag on a task-definition revision: the hash of the normalised manifest content it was
 /// registered from, so an unchanged manifest never registers a new revision.
 pub const TAG_HASH: &str = "ecs-reconciler:hash";
+/// Tag on a service: the revision the reconciler pointed it at and that revision's content hash
+/// (`family:rev@hash`). Revisions are immutable, so while the service runs that revision the
+/// observe knows its content without reading it (`aws::ecs::observe`).
+pub const TAG_TD: &str = "ecs-reconciler:td";
 
 /// One live resource, as an adapter read it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
