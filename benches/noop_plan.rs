@@ -262,21 +262,6 @@ fn cpu_time() -> Option<Duration> {
     Some(Duration::from_millis(ticks * 10))
 }
 
-async fn median_round_trip<F, Fut>(f: F) -> Duration
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    let mut trips = Vec::new();
-    for _ in 0..21 {
-        let t = Instant::now();
-        f().await;
-        trips.push(t.elapsed());
-    }
-    trips.sort();
-    trips[trips.len() / 2]
-}
-
 /// Returns how many applies it took.
 async fn apply_until_settled(clients: &Clients, set: &str, desired: &ManifestSet) -> usize {
     let opts = RunOptions::default();
@@ -413,7 +398,7 @@ async fn measure(services: usize) -> Row {
 async fn reference(clients: &Clients, shape: &Shape) {
     use aws_sdk_ec2::types::Filter;
     use aws_sdk_ecs::types::{ClusterField, ServiceField};
-    use futures::{StreamExt, TryStreamExt};
+    use futures::StreamExt;
     let ecs = async {
         let clusters: Vec<String> = (0..shape.clusters).map(|c| format!("bench-{c:02}")).collect();
         for chunk in clusters.chunks(DESCRIBE_CLUSTERS_MAX) {
@@ -653,7 +638,7 @@ fn report(rows: &[Row]) -> String {
         let reference = r.reference[r.reference.len() / 2];
         writeln!(
             out,
-            "| {} | {} | {} / {} / {} | {} / {} / {} | {:.2} | {} | {} / {} | {} | {}, {:.1} MiB | {:.0} s |",
+            "| {} | {} | {} / {} / {} | {} / {} / {} | {:.2} | {} | {} / {} | {} | {}, {:.1} MiB | {:.0} s, {} applies |",
             r.shape.services,
             r.times.len(),
             ms(r.times[0]),
@@ -670,6 +655,7 @@ fn report(rows: &[Row]) -> String {
             ms(r.cli_wall),
             r.cli_peak_kib as f64 / 1024.0,
             r.setup.as_secs_f64(),
+            r.applies,
         )
         .unwrap();
     }

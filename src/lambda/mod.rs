@@ -306,6 +306,14 @@ fn cloudtrail_trigger(call: AWSAPICall, detail: Value, config: &Config) -> Trigg
 mod tests {
     use super::*;
 
+    #[test]
+    fn every_nth_scheduled_run_is_deep_and_zero_means_never() {
+        let deep: Vec<u64> = (1..=25).filter(|t| is_deep_tick(*t, 12)).collect();
+        assert_eq!(deep, [12, 24]);
+        assert!((1..=25).all(|t| !is_deep_tick(t, 0)));
+        assert!((1..=3).all(|t| is_deep_tick(t, 1)));
+    }
+
     fn config() -> Config {
         Config {
             bucket: "manifests".into(),
