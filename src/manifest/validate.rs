@@ -670,7 +670,9 @@ fn execution_role(r: &Resource, td: &TaskDefinitionSpec, diags: &mut Vec<Diagnos
 /// (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_AuthorizeSecurityGroupIngress.html;
 /// AuthorizeSecurityGroupEgress says the same of destinations.)
 fn rule_peers(r: &Resource, sg: &SecurityGroupSpec, diags: &mut Vec<Diagnostic>) {
-    for (direction, peer, rules) in [("ingress", "source", &sg.ingress), ("egress", "destination", &sg.egress)] {
+    for (direction, peer, rules) in
+        [("ingress", "source", &sg.ingress[..]), ("egress", "destination", sg.egress.as_deref().unwrap_or_default())]
+    {
         for (i, rule) in rules.iter().enumerate() {
             let given: Vec<&str> = [
                 ("cidr", rule.cidr.is_some()),

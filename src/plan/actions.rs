@@ -868,4 +868,21 @@ mod tests {
             ["ec2:CreateSecurityGroup", "ec2:AuthorizeSecurityGroupEgress", "ec2:RevokeSecurityGroupEgress"]
         );
     }
+
+    #[test]
+    fn egress_left_out_keeps_aws_defaults_and_an_empty_egress_means_none() {
+        let sg = |egress: &str| {
+            format!(
+                "{HEAD}kind: SecurityGroup\nmetadata: {{name: web}}\nspec:\n  vpc: vpc-1\n  description: d\n{egress}"
+            )
+        };
+        let live = json!({"vpc": "vpc-1", "description": "d", "ingress": [],
+            "egress": [{"protocol": "-1", "cidr": "0.0.0.0/0"}, {"protocol": "-1", "ipv6Cidr": "::/0"}]});
+        assert_eq!(step(&sg(""), Kind::SecurityGroup, live.clone()).op, Op::NoOp);
+        let s = step(&sg("  egress: []\n"), Kind::SecurityGroup, live);
+        assert_eq!(calls(&s), ["ec2:RevokeSecurityGroupEgress"]);
+        assert_eq!(s.actions[0].summary, "egress all from 0.0.0.0/0; egress all from ::/0");
+        let p = plan(SET, &set(&sg("  egress: []\n")), &Observed::default(), &PlanOptions::default());
+        assert_eq!(calls(&p.steps[0]), ["ec2:CreateSecurityGroup", "ec2:RevokeSecurityGroupEgress"]);
+    }
 }

@@ -173,9 +173,16 @@ fn step_for(set: &str, r: &Resource, observed: &Observed, ctx: &Ctx, binding: Op
     let mut changes = Vec::new();
     diff(&desired, Some(&live_spec), "", &mut changes);
     changes.retain(|c| !ignored(&c.path, &r.metadata.ignore_differences));
-    if r.kind == Kind::SecurityGroup {
+    if let Spec::SecurityGroup(sg) = &r.spec {
         // Rule descriptions are labels, not access: sent with a new rule, never drift.
         changes.retain(|c| !c.path.ends_with(".description"));
+        if sg.egress.is_none() {
+            // A manifest without `egress` keeps AWS's default egress, which in a VPC with an IPv6
+            // CIDR includes all IPv6 traffic too (EC2 User Guide, security group rules: "If your
+            // VPC has an IPv6 CIDR block, ... also includes an outbound rule that allows all IPv6
+            // traffic").
+            changes.retain(|c| !(c.path == "egress[all from ::/0]" && c.after.is_none()));
+        }
     }
     changes.extend(tag_changes(set, r, live, binding));
     if step.adopt && !changes.iter().any(|c| c.path.starts_with("tags.")) {

@@ -17,9 +17,10 @@ pub struct SecurityGroupSpec {
     /// The inbound rules; none means no inbound traffic is allowed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ingress: Vec<SecurityGroupRule>,
-    /// The outbound rules, each a destination and a port range.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub egress: Vec<SecurityGroupRule>,
+    /// The outbound rules, each a destination and a port range. Left out, the group keeps the
+    /// rule AWS gives every new group (all traffic to 0.0.0.0/0); `[]` means no outbound traffic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub egress: Option<Vec<SecurityGroupRule>>,
     /// Metadata applied to the security group, each a key and an optional value.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
@@ -29,7 +30,9 @@ impl SecurityGroupSpec {
     /// Every rule source or destination that may name a security group, literal `sg-` IDs included.
     pub fn references(&self) -> Vec<Reference> {
         let mut refs = Vec::new();
-        for (direction, rules) in [("ingress", &self.ingress), ("egress", &self.egress)] {
+        for (direction, rules) in
+            [("ingress", &self.ingress[..]), ("egress", self.egress.as_deref().unwrap_or_default())]
+        {
             for (i, rule) in rules.iter().enumerate() {
                 if let Some(sg) = &rule.security_group {
                     refs.push(Reference::new(format!("spec.{direction}[{i}].securityGroup"), Kind::SecurityGroup, sg));
