@@ -51,7 +51,7 @@ fn replace_reasons(kind: Kind, changes: &[Change], desired: &Value, live: &Value
 pub fn task_definition_hash(r: &Resource) -> String {
     let empty = Observed::default();
     let revisions = BTreeMap::new();
-    let ctx = Ctx { observed: &empty, revisions: &revisions };
+    let ctx = Ctx { observed: &empty, revisions: &revisions, names: None };
     let spec = normalize::desired(Kind::TaskDefinition, serde_json::to_value(&r.spec).unwrap_or_default(), &ctx);
     let digest = Sha256::digest(serde_json::to_vec(&spec).unwrap_or_default());
     hex::encode(&digest[..16])
@@ -71,7 +71,8 @@ pub fn plan(set: &str, desired: &ManifestSet, observed: &Observed, opts: &PlanOp
         };
         revisions.insert(r.name().to_string(), label);
     }
-    let ctx = Ctx { observed, revisions: &revisions };
+    let names = observed.names();
+    let ctx = Ctx { observed, revisions: &revisions, names: Some(&names) };
     // Each service that runs a task definition of the set carries the revision and its content
     // hash as a tag, so the next observe knows the revision's content without reading it.
     let bindings: BTreeMap<&str, String> = resources

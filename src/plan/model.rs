@@ -88,6 +88,16 @@ impl Observed {
         self.live.values().chain(self.orphans.iter()).find(|l| l.kind == kind && l.id == id).map(|l| l.name.as_str())
     }
 
+    /// Every [`Observed::name_of`] answer at once: (kind, ARN or ID) → manifest name, the first
+    /// match winning as there.
+    pub fn names(&self) -> BTreeMap<(Kind, String), String> {
+        let mut out = BTreeMap::new();
+        for l in self.live.values().chain(self.orphans.iter()) {
+            out.entry((l.kind, l.id.clone())).or_insert_with(|| l.name.clone());
+        }
+        out
+    }
+
     /// The ARN or ID behind a reference as written in a manifest: a literal stays itself, a name
     /// becomes the ID of the live resource of that name.
     pub fn id_of(&self, kind: Kind, reference: &str) -> Option<String> {
