@@ -354,7 +354,8 @@ async fn run_once(ctx: &Ctx, loc: &SetLocation, ask: &Ask) -> Result<(Value, Opt
         }
         Target::Touched { source, detail } => {
             let name = detail.get("eventName").and_then(Value::as_str).unwrap_or_default();
-            source.starts_with("ecs") && (name.contains("TaskDefinition") || name.ends_with("TagResource"))
+            source.starts_with("ecs")
+                && (name.contains("TaskDefinition") || matches!(name, "TagResource" | "UntagResource"))
         }
         _ => false,
     };
