@@ -860,3 +860,13 @@ async fn manifests_with_protocol_dependent_defaults_converge_through_the_aws_sha
     let (code, text) = apply_then_plan(&aws, &set.display().to_string());
     assert_eq!(code, 0, "not converged:\n{text}");
 }
+
+/// The valid fixture corpus (pasted `describe-task-definition` output, ...) applied through the
+/// proxy converges too.
+#[tokio::test]
+async fn the_valid_fixtures_converge_through_the_aws_shaped_proxy() {
+    let (_moto, aws, _, _) = shaped_account().await;
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/valid");
+    let (code, text) = apply_then_plan(&aws, &src.display().to_string());
+    assert_eq!(code, 0, "not converged:\n{text}");
+}

@@ -6,12 +6,12 @@
 //! (camelCase, our serde field names), leaving out read-only fields and whatever AWS returns as
 //! absent. Everything here is pure: no AWS calls.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use aws_sdk_ecs::error::BuildError;
 use aws_sdk_ecs::operation::register_task_definition::builders::RegisterTaskDefinitionFluentBuilder;
 use aws_sdk_ecs::types as ecs;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use super::{AwsError, Ids};
 use crate::manifest::Kind;
@@ -27,305 +27,33 @@ fn built(resource: &str) -> impl FnOnce(BuildError) -> AwsError + '_ {
     move |err| AwsError::unresolved(resource, err.to_string())
 }
 
-/// `Some(f(v))` when the manifest sets `v`, for converters that can fail.
-fn opt<T, U, E>(v: &Option<T>, f: impl FnOnce(&T) -> Result<U, E>) -> Result<Option<U>, E> {
-    v.as_ref().map(f).transpose()
-}
-
-/// A converted list, or `None` (leave unset) for an empty one, for converters that can fail.
-fn list<T, U, E>(v: &[T], f: impl FnMut(&T) -> Result<U, E>) -> Result<Option<Vec<U>>, E> {
-    if v.is_empty() {
-        return Ok(None);
-    }
-    v.iter().map(f).collect::<Result<Vec<_>, _>>().map(Some)
-}
-
 /// A converted list, or `None` (leave unset) for an empty one.
 fn each<T, U>(v: &[T], f: impl FnMut(&T) -> U) -> Option<Vec<U>> {
     (!v.is_empty()).then(|| v.iter().map(f).collect())
 }
 
-fn strings(v: &[String]) -> Option<Vec<String>> {
-    (!v.is_empty()).then(|| v.to_vec())
-}
-
-fn hash_map(m: &BTreeMap<String, String>) -> Option<HashMap<String, String>> {
-    (!m.is_empty()).then(|| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-}
-
-fn key_value(nv: &NameValue) -> ecs::KeyValuePair {
-    ecs::KeyValuePair::builder().name(&nv.name).set_value(nv.value.clone()).build()
-}
-
-/// A JSON object built field by field, leaving out what AWS returned as absent.
-#[derive(Default)]
-struct Obj(Map<String, Value>);
-
-impl Obj {
-    fn new() -> Self {
-        Obj::default()
-    }
-
-    fn set(mut self, key: &str, v: impl Into<Value>) -> Self {
-        self.0.insert(key.to_string(), v.into());
-        self
-    }
-
-    fn opt(self, key: &str, v: Option<impl Into<Value>>) -> Self {
-        match v {
-            Some(v) => self.set(key, v),
-            None => self,
-        }
-    }
-
-    /// A list as AWS returned it (an empty list stays an empty array), absent when `None`.
-    fn list<T>(self, key: &str, v: &Option<Vec<T>>, f: impl FnMut(&T) -> Value) -> Self {
-        match v {
-            Some(v) => self.set(key, Value::Array(v.iter().map(f).collect())),
-            None => self,
-        }
-    }
-
-    fn strings(self, key: &str, v: &Option<Vec<String>>) -> Self {
-        self.list(key, v, |s| Value::from(s.as_str()))
-    }
-
-    /// A string map, keys sorted.
-    fn map(self, key: &str, v: &Option<HashMap<String, String>>) -> Self {
-        match v {
-            Some(m) => {
-                let sorted: BTreeMap<&String, &String> = m.iter().collect();
-                self.set(key, json!(sorted))
-            }
-            None => self,
-        }
-    }
-
-    fn done(self) -> Value {
-        Value::Object(self.0)
-    }
-}
-
 // ---- task definitions: manifest → SDK ----------------------------------------------------------
+
+/// A manifest value as the SDK structure of the same name, through the SDK's codec: the
+/// manifest's field names are the API's.
+fn sdk<T, S: serde::Serialize>(
+    resource: &str,
+    value: &S,
+    deserialize: fn(
+        &mut dyn aws_smithy_schema::serde::ShapeDeserializer,
+    ) -> Result<T, aws_smithy_schema::serde::SerdeError>,
+) -> Result<T, AwsError> {
+    let json = serde_json::to_value(value).map_err(|e| AwsError::unresolved(resource, e.to_string()))?;
+    super::sdk_json::from_json(&json, deserialize).map_err(|e| AwsError::unresolved(resource, e))
+}
 
 /// One container of a manifest as an SDK container definition, setting only what it sets.
 pub fn container_definition(c: &td::ContainerDefinition) -> Result<ecs::ContainerDefinition, AwsError> {
     let resource = format!("container {}", c.name);
-    let cpu = c
-        .cpu
-        .map(|cpu| {
-            i32::try_from(cpu).map_err(|_| AwsError::unresolved(&resource, format!("cpu {cpu} is out of range")))
-        })
-        .transpose()?;
-    build_container(c, cpu).map_err(built(&resource))
-}
-
-fn build_container(c: &td::ContainerDefinition, cpu: Option<i32>) -> Result<ecs::ContainerDefinition, BuildError> {
-    Ok(ecs::ContainerDefinition::builder()
-        .name(&c.name)
-        .image(&c.image)
-        .set_repository_credentials(opt(&c.repository_credentials, |r| {
-            ecs::RepositoryCredentials::builder().credentials_parameter(&r.credentials_parameter).build()
-        })?)
-        .set_cpu(cpu)
-        .set_memory(c.memory)
-        .set_memory_reservation(c.memory_reservation)
-        .set_links(strings(&c.links))
-        .set_port_mappings(each(&c.port_mappings, port_mapping))
-        .set_essential(c.essential)
-        .set_restart_policy(opt(&c.restart_policy, |r| {
-            ecs::ContainerRestartPolicy::builder()
-                .enabled(r.enabled)
-                .set_ignored_exit_codes((!r.ignored_exit_codes.is_empty()).then(|| r.ignored_exit_codes.clone()))
-                .set_restart_attempt_period(r.restart_attempt_period)
-                .build()
-        })?)
-        .set_entry_point(strings(&c.entry_point))
-        .set_command(strings(&c.command))
-        .set_environment(each(&c.environment, key_value))
-        .set_environment_files(list(&c.environment_files, |f| {
-            ecs::EnvironmentFile::builder()
-                .value(&f.value)
-                .r#type(ecs::EnvironmentFileType::from(f.r#type.as_str()))
-                .build()
-        })?)
-        .set_mount_points(each(&c.mount_points, |m| {
-            ecs::MountPoint::builder()
-                .set_source_volume(m.source_volume.clone())
-                .set_container_path(m.container_path.clone())
-                .set_read_only(m.read_only)
-                .build()
-        }))
-        .set_volumes_from(each(&c.volumes_from, |v| {
-            ecs::VolumeFrom::builder()
-                .set_source_container(v.source_container.clone())
-                .set_read_only(v.read_only)
-                .build()
-        }))
-        .set_linux_parameters(opt(&c.linux_parameters, linux_parameters)?)
-        .set_secrets(list(&c.secrets, secret)?)
-        .set_depends_on(list(&c.depends_on, |d| {
-            ecs::ContainerDependency::builder()
-                .container_name(&d.container_name)
-                .condition(ecs::ContainerCondition::from(d.condition.as_str()))
-                .build()
-        })?)
-        .set_start_timeout(c.start_timeout)
-        .set_stop_timeout(c.stop_timeout)
-        .set_version_consistency(c.version_consistency.as_deref().map(ecs::VersionConsistency::from))
-        .set_hostname(c.hostname.clone())
-        .set_user(c.user.clone())
-        .set_working_directory(c.working_directory.clone())
-        .set_disable_networking(c.disable_networking)
-        .set_privileged(c.privileged)
-        .set_readonly_root_filesystem(c.readonly_root_filesystem)
-        .set_dns_servers(strings(&c.dns_servers))
-        .set_dns_search_domains(strings(&c.dns_search_domains))
-        .set_extra_hosts(list(&c.extra_hosts, |h| {
-            ecs::HostEntry::builder().hostname(&h.hostname).ip_address(&h.ip_address).build()
-        })?)
-        .set_docker_security_options(strings(&c.docker_security_options))
-        .set_interactive(c.interactive)
-        .set_pseudo_terminal(c.pseudo_terminal)
-        .set_docker_labels(hash_map(&c.docker_labels))
-        .set_ulimits(list(&c.ulimits, |u| {
-            ecs::Ulimit::builder()
-                .name(ecs::UlimitName::from(u.name.as_str()))
-                .soft_limit(u.soft_limit)
-                .hard_limit(u.hard_limit)
-                .build()
-        })?)
-        .set_log_configuration(opt(&c.log_configuration, |l| {
-            ecs::LogConfiguration::builder()
-                .log_driver(ecs::LogDriver::from(l.log_driver.as_str()))
-                .set_options(hash_map(&l.options))
-                .set_secret_options(list(&l.secret_options, secret)?)
-                .build()
-        })?)
-        .set_health_check(opt(&c.health_check, |h| {
-            ecs::HealthCheck::builder()
-                .set_command(Some(h.command.clone()))
-                .set_interval(h.interval)
-                .set_timeout(h.timeout)
-                .set_retries(h.retries)
-                .set_start_period(h.start_period)
-                .build()
-        })?)
-        .set_system_controls(each(&c.system_controls, |s| {
-            ecs::SystemControl::builder().set_namespace(s.namespace.clone()).set_value(s.value.clone()).build()
-        }))
-        .set_resource_requirements(list(&c.resource_requirements, |r| {
-            ecs::ResourceRequirement::builder()
-                .value(&r.value)
-                .r#type(ecs::ResourceType::from(r.r#type.as_str()))
-                .build()
-        })?)
-        .set_firelens_configuration(opt(&c.firelens_configuration, |f| {
-            ecs::FirelensConfiguration::builder()
-                .r#type(ecs::FirelensConfigurationType::from(f.r#type.as_str()))
-                .set_options(hash_map(&f.options))
-                .build()
-        })?)
-        .set_credential_specs(strings(&c.credential_specs))
-        .build())
-}
-
-fn port_mapping(p: &td::PortMapping) -> ecs::PortMapping {
-    ecs::PortMapping::builder()
-        .set_container_port(p.container_port)
-        .set_host_port(p.host_port)
-        .set_protocol(p.protocol.as_deref().map(ecs::TransportProtocol::from))
-        .set_name(p.name.clone())
-        .set_app_protocol(p.app_protocol.as_deref().map(ecs::ApplicationProtocol::from))
-        .set_container_port_range(p.container_port_range.clone())
-        .build()
-}
-
-fn secret(s: &td::Secret) -> Result<ecs::Secret, BuildError> {
-    ecs::Secret::builder().name(&s.name).value_from(&s.value_from).build()
-}
-
-fn linux_parameters(l: &td::LinuxParameters) -> Result<ecs::LinuxParameters, BuildError> {
-    Ok(ecs::LinuxParameters::builder()
-        .set_capabilities(
-            l.capabilities.as_ref().map(|k| {
-                ecs::KernelCapabilities::builder().set_add(strings(&k.add)).set_drop(strings(&k.drop)).build()
-            }),
-        )
-        .set_devices(list(&l.devices, |d| {
-            ecs::Device::builder()
-                .host_path(&d.host_path)
-                .set_container_path(d.container_path.clone())
-                .set_permissions(each(&d.permissions, |p| ecs::DeviceCgroupPermission::from(p.as_str())))
-                .build()
-        })?)
-        .set_init_process_enabled(l.init_process_enabled)
-        .set_shared_memory_size(l.shared_memory_size)
-        .set_tmpfs(list(&l.tmpfs, |t| {
-            ecs::Tmpfs::builder()
-                .container_path(&t.container_path)
-                .size(t.size)
-                .set_mount_options(strings(&t.mount_options))
-                .build()
-        })?)
-        .set_max_swap(l.max_swap)
-        .set_swappiness(l.swappiness)
-        .build())
-}
-
-fn volume(v: &td::Volume) -> Result<ecs::Volume, BuildError> {
-    Ok(ecs::Volume::builder()
-        .set_name(v.name.clone())
-        .set_host(
-            v.host
-                .as_ref()
-                .map(|h| ecs::HostVolumeProperties::builder().set_source_path(h.source_path.clone()).build()),
-        )
-        .set_configured_at_launch(v.configured_at_launch)
-        .set_docker_volume_configuration(v.docker_volume_configuration.as_ref().map(|d| {
-            ecs::DockerVolumeConfiguration::builder()
-                .set_scope(d.scope.as_deref().map(ecs::Scope::from))
-                .set_autoprovision(d.autoprovision)
-                .set_driver(d.driver.clone())
-                .set_driver_opts(hash_map(&d.driver_opts))
-                .set_labels(hash_map(&d.labels))
-                .build()
-        }))
-        .set_efs_volume_configuration(opt(&v.efs_volume_configuration, |e| {
-            ecs::EfsVolumeConfiguration::builder()
-                .file_system_id(&e.file_system_id)
-                .set_root_directory(e.root_directory.clone())
-                .set_transit_encryption(e.transit_encryption.as_deref().map(ecs::EfsTransitEncryption::from))
-                .set_transit_encryption_port(e.transit_encryption_port)
-                .set_authorization_config(e.authorization_config.as_ref().map(|a| {
-                    ecs::EfsAuthorizationConfig::builder()
-                        .set_access_point_id(a.access_point_id.clone())
-                        .set_iam(a.iam.as_deref().map(ecs::EfsAuthorizationConfigIam::from))
-                        .build()
-                }))
-                .build()
-        })?)
-        .set_fsx_windows_file_server_volume_configuration(opt(&v.fsx_windows_file_server_volume_configuration, |f| {
-            ecs::FSxWindowsFileServerVolumeConfiguration::builder()
-                .file_system_id(&f.file_system_id)
-                .root_directory(&f.root_directory)
-                .set_authorization_config(opt(&f.authorization_config, |a| {
-                    ecs::FSxWindowsFileServerAuthorizationConfig::builder()
-                        .credentials_parameter(&a.credentials_parameter)
-                        .domain(&a.domain)
-                        .build()
-                })?)
-                .build()
-        })?)
-        .build())
-}
-
-fn proxy_configuration(p: &td::ProxyConfiguration) -> Result<ecs::ProxyConfiguration, BuildError> {
-    ecs::ProxyConfiguration::builder()
-        .set_type(p.r#type.as_deref().map(ecs::ProxyConfigurationType::from))
-        .container_name(&p.container_name)
-        .set_properties(each(&p.properties, key_value))
-        .build()
+    if let Some(cpu) = c.cpu.filter(|cpu| i32::try_from(*cpu).is_err()) {
+        return Err(AwsError::unresolved(&resource, format!("cpu {cpu} is out of range")));
+    }
+    sdk(&resource, c, ecs::ContainerDefinition::deserialize)
 }
 
 /// A RegisterTaskDefinition request for `family` with every field of the spec and `tags`; the
@@ -338,8 +66,16 @@ pub fn register_task_definition(
 ) -> Result<RegisterTaskDefinitionFluentBuilder, AwsError> {
     let resource = format!("{}/{family}", Kind::TaskDefinition);
     let containers = spec.container_definitions.iter().map(container_definition).collect::<Result<Vec<_>, _>>()?;
-    let volumes = list(&spec.volumes, volume).map_err(built(&resource))?;
-    let proxy = opt(&spec.proxy_configuration, proxy_configuration).map_err(built(&resource))?;
+    let volumes = (!spec.volumes.is_empty())
+        .then(|| {
+            spec.volumes.iter().map(|v| sdk(&resource, v, ecs::Volume::deserialize)).collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?;
+    let proxy = spec
+        .proxy_configuration
+        .as_ref()
+        .map(|p| sdk(&resource, p, ecs::ProxyConfiguration::deserialize))
+        .transpose()?;
     Ok(client
         .register_task_definition()
         .family(family)
@@ -375,404 +111,22 @@ pub fn register_task_definition(
         .set_enable_fault_injection(spec.enable_fault_injection))
 }
 
-// ---- task definitions: SDK → manifest ----------------------------------------------------------
+// ---- SDK → manifest: the SDK's schema-based codec ----------------------------------------------
 
-/// A registered task definition in the manifest's shape, without `family` and the read-only
-/// fields (ARN, revision, status, ...).
+/// A registered revision in the manifest's shape, without `family` and the read-only fields
+/// (ARN, revision, status, ...).
 pub fn task_definition_json(t: &ecs::TaskDefinition) -> Value {
-    Obj::new()
-        .opt("taskRoleArn", t.task_role_arn.as_deref())
-        .opt("executionRoleArn", t.execution_role_arn.as_deref())
-        .opt("networkMode", t.network_mode.as_ref().map(|m| m.as_str()))
-        .list("containerDefinitions", &t.container_definitions, container_json)
-        .list("volumes", &t.volumes, volume_json)
-        .list("placementConstraints", &t.placement_constraints, |p| {
-            Obj::new()
-                .opt("type", p.r#type.as_ref().map(|t| t.as_str()))
-                .opt("expression", p.expression.as_deref())
-                .done()
-        })
-        .list("requiresCompatibilities", &t.requires_compatibilities, |c| c.as_str().into())
-        .opt("cpu", t.cpu.as_deref())
-        .opt("memory", t.memory.as_deref())
-        .opt("pidMode", t.pid_mode.as_ref().map(|m| m.as_str()))
-        .opt("ipcMode", t.ipc_mode.as_ref().map(|m| m.as_str()))
-        .opt(
-            "proxyConfiguration",
-            t.proxy_configuration.as_ref().map(|p| {
-                Obj::new()
-                    .opt("type", p.r#type.as_ref().map(|t| t.as_str()))
-                    .set("containerName", p.container_name.as_str())
-                    .list("properties", &p.properties, key_value_json)
-                    .done()
-            }),
-        )
-        .opt("ephemeralStorage", t.ephemeral_storage.as_ref().map(|e| json!({"sizeInGiB": e.size_in_gib})))
-        .opt(
-            "runtimePlatform",
-            t.runtime_platform.as_ref().map(|r| {
-                Obj::new()
-                    .opt("cpuArchitecture", r.cpu_architecture.as_ref().map(|a| a.as_str()))
-                    .opt("operatingSystemFamily", r.operating_system_family.as_ref().map(|f| f.as_str()))
-                    .done()
-            }),
-        )
-        .opt("enableFaultInjection", t.enable_fault_injection)
-        .done()
+    super::sdk_json::manifest_json(Kind::TaskDefinition, t, &[])
 }
 
-fn key_value_json(kv: &ecs::KeyValuePair) -> Value {
-    Obj::new().opt("name", kv.name.as_deref()).opt("value", kv.value.as_deref()).done()
-}
-
-fn secret_json(s: &ecs::Secret) -> Value {
-    json!({"name": s.name, "valueFrom": s.value_from})
-}
-
-/// A container as AWS returns it. `cpu` is always there (AWS reports 0 when unset).
-fn container_json(c: &ecs::ContainerDefinition) -> Value {
-    Obj::new()
-        .opt("name", c.name.as_deref())
-        .opt("image", c.image.as_deref())
-        .opt(
-            "repositoryCredentials",
-            c.repository_credentials.as_ref().map(|r| json!({"credentialsParameter": r.credentials_parameter})),
-        )
-        .set("cpu", c.cpu)
-        .opt("memory", c.memory)
-        .opt("memoryReservation", c.memory_reservation)
-        .strings("links", &c.links)
-        .list("portMappings", &c.port_mappings, |p| {
-            Obj::new()
-                .opt("containerPort", p.container_port)
-                .opt("hostPort", p.host_port)
-                .opt("protocol", p.protocol.as_ref().map(|x| x.as_str()))
-                .opt("name", p.name.as_deref())
-                .opt("appProtocol", p.app_protocol.as_ref().map(|x| x.as_str()))
-                .opt("containerPortRange", p.container_port_range.as_deref())
-                .done()
-        })
-        .opt("essential", c.essential)
-        .opt(
-            "restartPolicy",
-            c.restart_policy.as_ref().map(|r| {
-                Obj::new()
-                    .set("enabled", r.enabled)
-                    .list("ignoredExitCodes", &r.ignored_exit_codes, |x| json!(x))
-                    .opt("restartAttemptPeriod", r.restart_attempt_period)
-                    .done()
-            }),
-        )
-        .strings("entryPoint", &c.entry_point)
-        .strings("command", &c.command)
-        .list("environment", &c.environment, key_value_json)
-        .list("environmentFiles", &c.environment_files, |f| json!({"value": f.value, "type": f.r#type.as_str()}))
-        .list("mountPoints", &c.mount_points, |m| {
-            Obj::new()
-                .opt("sourceVolume", m.source_volume.as_deref())
-                .opt("containerPath", m.container_path.as_deref())
-                .opt("readOnly", m.read_only)
-                .done()
-        })
-        .list("volumesFrom", &c.volumes_from, |v| {
-            Obj::new().opt("sourceContainer", v.source_container.as_deref()).opt("readOnly", v.read_only).done()
-        })
-        .opt("linuxParameters", c.linux_parameters.as_ref().map(linux_parameters_json))
-        .list("secrets", &c.secrets, secret_json)
-        .list(
-            "dependsOn",
-            &c.depends_on,
-            |d| json!({"containerName": d.container_name, "condition": d.condition.as_str()}),
-        )
-        .opt("startTimeout", c.start_timeout)
-        .opt("stopTimeout", c.stop_timeout)
-        .opt("versionConsistency", c.version_consistency.as_ref().map(|v| v.as_str()))
-        .opt("hostname", c.hostname.as_deref())
-        .opt("user", c.user.as_deref())
-        .opt("workingDirectory", c.working_directory.as_deref())
-        .opt("disableNetworking", c.disable_networking)
-        .opt("privileged", c.privileged)
-        .opt("readonlyRootFilesystem", c.readonly_root_filesystem)
-        .strings("dnsServers", &c.dns_servers)
-        .strings("dnsSearchDomains", &c.dns_search_domains)
-        .list("extraHosts", &c.extra_hosts, |h| json!({"hostname": h.hostname, "ipAddress": h.ip_address}))
-        .strings("dockerSecurityOptions", &c.docker_security_options)
-        .opt("interactive", c.interactive)
-        .opt("pseudoTerminal", c.pseudo_terminal)
-        .map("dockerLabels", &c.docker_labels)
-        .list(
-            "ulimits",
-            &c.ulimits,
-            |u| json!({"name": u.name.as_str(), "softLimit": u.soft_limit, "hardLimit": u.hard_limit}),
-        )
-        .opt(
-            "logConfiguration",
-            c.log_configuration.as_ref().map(|l| {
-                Obj::new()
-                    .set("logDriver", l.log_driver.as_str())
-                    .map("options", &l.options)
-                    .list("secretOptions", &l.secret_options, secret_json)
-                    .done()
-            }),
-        )
-        .opt(
-            "healthCheck",
-            c.health_check.as_ref().map(|h| {
-                Obj::new()
-                    .set("command", h.command.clone())
-                    .opt("interval", h.interval)
-                    .opt("timeout", h.timeout)
-                    .opt("retries", h.retries)
-                    .opt("startPeriod", h.start_period)
-                    .done()
-            }),
-        )
-        .list("systemControls", &c.system_controls, |s| {
-            Obj::new().opt("namespace", s.namespace.as_deref()).opt("value", s.value.as_deref()).done()
-        })
-        .list(
-            "resourceRequirements",
-            &c.resource_requirements,
-            |r| json!({"value": r.value, "type": r.r#type.as_str()}),
-        )
-        .opt(
-            "firelensConfiguration",
-            c.firelens_configuration
-                .as_ref()
-                .map(|f| Obj::new().set("type", f.r#type.as_str()).map("options", &f.options).done()),
-        )
-        .strings("credentialSpecs", &c.credential_specs)
-        .done()
-}
-
-fn linux_parameters_json(l: &ecs::LinuxParameters) -> Value {
-    Obj::new()
-        .opt(
-            "capabilities",
-            l.capabilities.as_ref().map(|k| Obj::new().strings("add", &k.add).strings("drop", &k.drop).done()),
-        )
-        .list("devices", &l.devices, |d| {
-            Obj::new()
-                .set("hostPath", d.host_path.as_str())
-                .opt("containerPath", d.container_path.as_deref())
-                .list("permissions", &d.permissions, |p| p.as_str().into())
-                .done()
-        })
-        .opt("initProcessEnabled", l.init_process_enabled)
-        .opt("sharedMemorySize", l.shared_memory_size)
-        .list("tmpfs", &l.tmpfs, |t| {
-            Obj::new()
-                .set("containerPath", t.container_path.as_str())
-                .set("size", t.size)
-                .strings("mountOptions", &t.mount_options)
-                .done()
-        })
-        .opt("maxSwap", l.max_swap)
-        .opt("swappiness", l.swappiness)
-        .done()
-}
-
-fn volume_json(v: &ecs::Volume) -> Value {
-    Obj::new()
-        .opt("name", v.name.as_deref())
-        .opt("host", v.host.as_ref().map(|h| Obj::new().opt("sourcePath", h.source_path.as_deref()).done()))
-        .opt("configuredAtLaunch", v.configured_at_launch)
-        .opt(
-            "dockerVolumeConfiguration",
-            v.docker_volume_configuration.as_ref().map(|d| {
-                Obj::new()
-                    .opt("scope", d.scope.as_ref().map(|s| s.as_str()))
-                    .opt("autoprovision", d.autoprovision)
-                    .opt("driver", d.driver.as_deref())
-                    .map("driverOpts", &d.driver_opts)
-                    .map("labels", &d.labels)
-                    .done()
-            }),
-        )
-        .opt(
-            "efsVolumeConfiguration",
-            v.efs_volume_configuration.as_ref().map(|e| {
-                Obj::new()
-                    .set("fileSystemId", e.file_system_id.as_str())
-                    .opt("rootDirectory", e.root_directory.as_deref())
-                    .opt("transitEncryption", e.transit_encryption.as_ref().map(|t| t.as_str()))
-                    .opt("transitEncryptionPort", e.transit_encryption_port)
-                    .opt(
-                        "authorizationConfig",
-                        e.authorization_config.as_ref().map(|a| {
-                            Obj::new()
-                                .opt("accessPointId", a.access_point_id.as_deref())
-                                .opt("iam", a.iam.as_ref().map(|i| i.as_str()))
-                                .done()
-                        }),
-                    )
-                    .done()
-            }),
-        )
-        .opt(
-            "fsxWindowsFileServerVolumeConfiguration",
-            v.fsx_windows_file_server_volume_configuration.as_ref().map(|f| {
-                Obj::new()
-                    .set("fileSystemId", f.file_system_id.as_str())
-                    .set("rootDirectory", f.root_directory.as_str())
-                    .opt(
-                        "authorizationConfig",
-                        f.authorization_config.as_ref().map(|a| {
-                            json!({
-                                "credentialsParameter": a.credentials_parameter,
-                                "domain": a.domain,
-                            })
-                        }),
-                    )
-                    .done()
-            }),
-        )
-        .done()
-}
-
-// ---- services: SDK → manifest ------------------------------------------------------------------
-
-/// A described service in the manifest's shape. References stay as AWS returns them (cluster
-/// and task definition ARNs, target group ARNs as `targetGroupArn`, subnet and security group
-/// IDs); tags are left out (they are observed separately).
+/// A described service in the manifest's shape (`clusterArn` → `cluster`, `roleArn` → `role`).
 pub fn service_json(s: &ecs::Service) -> Value {
-    Obj::new()
-        .opt("cluster", s.cluster_arn.as_deref())
-        .opt("taskDefinition", s.task_definition.as_deref())
-        .list("loadBalancers", &s.load_balancers, |lb| {
-            Obj::new()
-                .opt("targetGroupArn", lb.target_group_arn.as_deref())
-                .opt("loadBalancerName", lb.load_balancer_name.as_deref())
-                .opt("containerName", lb.container_name.as_deref())
-                .opt("containerPort", lb.container_port)
-                .done()
-        })
-        .list("serviceRegistries", &s.service_registries, |r| {
-            Obj::new()
-                .opt("registryArn", r.registry_arn.as_deref())
-                .opt("port", r.port)
-                .opt("containerName", r.container_name.as_deref())
-                .opt("containerPort", r.container_port)
-                .done()
-        })
-        .set("desiredCount", s.desired_count)
-        .opt("launchType", s.launch_type.as_ref().map(|l| l.as_str()))
-        .list("capacityProviderStrategy", &s.capacity_provider_strategy, capacity_provider_json)
-        .opt("platformVersion", s.platform_version.as_deref())
-        .opt("role", s.role_arn.as_deref())
-        .opt("deploymentConfiguration", s.deployment_configuration.as_ref().map(deployment_configuration_json))
-        .list("placementConstraints", &s.placement_constraints, |p| {
-            Obj::new()
-                .opt("type", p.r#type.as_ref().map(|t| t.as_str()))
-                .opt("expression", p.expression.as_deref())
-                .done()
-        })
-        .list("placementStrategy", &s.placement_strategy, |p| {
-            Obj::new().opt("type", p.r#type.as_ref().map(|t| t.as_str())).opt("field", p.field.as_deref()).done()
-        })
-        .opt(
-            "networkConfiguration",
-            s.network_configuration.as_ref().map(|n| {
-                Obj::new()
-                    .opt(
-                        "awsvpcConfiguration",
-                        n.awsvpc_configuration.as_ref().map(|a| {
-                            Obj::new()
-                                .set("subnets", a.subnets.clone())
-                                .strings("securityGroups", &a.security_groups)
-                                .opt("assignPublicIp", a.assign_public_ip.as_ref().map(|x| x.as_str()))
-                                .done()
-                        }),
-                    )
-                    .done()
-            }),
-        )
-        .opt("healthCheckGracePeriodSeconds", s.health_check_grace_period_seconds)
-        .opt("schedulingStrategy", s.scheduling_strategy.as_ref().map(|x| x.as_str()))
-        .opt("deploymentController", s.deployment_controller.as_ref().map(|d| json!({"type": d.r#type.as_str()})))
-        .set("enableECSManagedTags", s.enable_ecs_managed_tags)
-        .opt("propagateTags", s.propagate_tags.as_ref().map(|x| x.as_str()))
-        .set("enableExecuteCommand", s.enable_execute_command)
-        .opt("availabilityZoneRebalancing", s.availability_zone_rebalancing.as_ref().map(|x| x.as_str()))
-        .done()
+    super::sdk_json::manifest_json(Kind::Service, s, &[("clusterArn", "cluster"), ("roleArn", "role")])
 }
 
-fn capacity_provider_json(c: &ecs::CapacityProviderStrategyItem) -> Value {
-    json!({"capacityProvider": c.capacity_provider, "weight": c.weight, "base": c.base})
-}
-
-fn deployment_configuration_json(d: &ecs::DeploymentConfiguration) -> Value {
-    Obj::new()
-        .opt(
-            "deploymentCircuitBreaker",
-            d.deployment_circuit_breaker.as_ref().map(|b| json!({"enable": b.enable, "rollback": b.rollback})),
-        )
-        .opt("maximumPercent", d.maximum_percent)
-        .opt("minimumHealthyPercent", d.minimum_healthy_percent)
-        .opt(
-            "alarms",
-            d.alarms.as_ref().map(|a| json!({"alarmNames": a.alarm_names, "enable": a.enable, "rollback": a.rollback})),
-        )
-        .opt("strategy", d.strategy.as_ref().map(|s| s.as_str()))
-        .opt("bakeTimeInMinutes", d.bake_time_in_minutes)
-        .done()
-}
-
-// ---- clusters: SDK → manifest ------------------------------------------------------------------
-
-/// A described cluster in the manifest's shape; tags are left out (observed separately).
+/// A described cluster in the manifest's shape.
 pub fn cluster_json(c: &ecs::Cluster) -> Value {
-    Obj::new()
-        .list("settings", &c.settings, |s| {
-            Obj::new().opt("name", s.name.as_ref().map(|n| n.as_str())).opt("value", s.value.as_deref()).done()
-        })
-        .opt(
-            "configuration",
-            c.configuration.as_ref().map(|conf| {
-                Obj::new()
-                    .opt(
-                        "executeCommandConfiguration",
-                        conf.execute_command_configuration.as_ref().map(|e| {
-                            Obj::new()
-                                .opt("kmsKeyId", e.kms_key_id.as_deref())
-                                .opt("logging", e.logging.as_ref().map(|l| l.as_str()))
-                                .opt(
-                                    "logConfiguration",
-                                    e.log_configuration.as_ref().map(|l| {
-                                        Obj::new()
-                                            .opt("cloudWatchLogGroupName", l.cloud_watch_log_group_name.as_deref())
-                                            .set("cloudWatchEncryptionEnabled", l.cloud_watch_encryption_enabled)
-                                            .opt("s3BucketName", l.s3_bucket_name.as_deref())
-                                            .set("s3EncryptionEnabled", l.s3_encryption_enabled)
-                                            .opt("s3KeyPrefix", l.s3_key_prefix.as_deref())
-                                            .done()
-                                    }),
-                                )
-                                .done()
-                        }),
-                    )
-                    .opt(
-                        "managedStorageConfiguration",
-                        conf.managed_storage_configuration.as_ref().map(|m| {
-                            Obj::new()
-                                .opt("kmsKeyId", m.kms_key_id.as_deref())
-                                .opt(
-                                    "fargateEphemeralStorageKmsKeyId",
-                                    m.fargate_ephemeral_storage_kms_key_id.as_deref(),
-                                )
-                                .done()
-                        }),
-                    )
-                    .done()
-            }),
-        )
-        .strings("capacityProviders", &c.capacity_providers)
-        .list("defaultCapacityProviderStrategy", &c.default_capacity_provider_strategy, capacity_provider_json)
-        .opt(
-            "serviceConnectDefaults",
-            c.service_connect_defaults.as_ref().and_then(|d| d.namespace.as_deref()).map(|n| json!({"namespace": n})),
-        )
-        .done()
+    super::sdk_json::manifest_json(Kind::Cluster, c, &[])
 }
 
 // ---- services and clusters: manifest → SDK -----------------------------------------------------
@@ -964,6 +318,7 @@ pub fn tags(map: &BTreeMap<String, String>) -> Vec<ecs::Tag> {
 mod tests {
     use super::*;
     use crate::manifest::spec::TaskDefinitionSpec;
+    use serde_json::json;
 
     fn manifest() -> Value {
         json!({
@@ -1047,7 +402,9 @@ mod tests {
         assert_eq!(containers[0].cpu, 128);
         assert_eq!(containers[0].log_configuration.as_ref().unwrap().log_driver, ecs::LogDriver::Awslogs);
         assert!(containers[1].links.is_none(), "empty lists stay unset");
-        let volumes = list(&spec.volumes, volume).unwrap();
+        let volumes = Some(
+            spec.volumes.iter().map(|v| sdk("t", v, ecs::Volume::deserialize)).collect::<Result<Vec<_>, _>>().unwrap(),
+        );
         let td = ecs::TaskDefinition::builder()
             .task_definition_arn("arn:aws:ecs:eu-west-1:123456789012:task-definition/web:3")
             .family("web")

@@ -6,6 +6,7 @@ pub mod ec2;
 pub mod ecs;
 pub mod ecs_convert;
 pub mod elbv2;
+pub mod sdk_json;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 

@@ -885,4 +885,34 @@ mod tests {
         let p = plan(SET, &set(&sg("  egress: []\n")), &Observed::default(), &PlanOptions::default());
         assert_eq!(calls(&p.steps[0]), ["ec2:CreateSecurityGroup", "ec2:RevokeSecurityGroupEgress"]);
     }
+
+    #[test]
+    fn cluster_settings_send_only_the_named_ones_and_capacity_providers_both_lists() {
+        let yaml = format!(
+            "{HEAD}kind: Cluster\nmetadata: {{name: main}}\nspec:\n  settings: [{{name: containerInsights, value: enhanced}}]\n  \
+             capacityProviders: [FARGATE]\n  defaultCapacityProviderStrategy: [{{capacityProvider: FARGATE, weight: 1}}]\n"
+        );
+        let live = json!({"settings": [{"name": "containerInsights", "value": "disabled"}, {"name": "other", "value": "x"}],
+            "capacityProviders": ["FARGATE", "FARGATE_SPOT"], "defaultCapacityProviderStrategy": [{"capacityProvider": "FARGATE", "weight": 1, "base": 0}]});
+        let s = step(&yaml, Kind::Cluster, live);
+        assert_eq!(calls(&s), ["ecs:UpdateClusterSettings", "ecs:PutClusterCapacityProviders"]);
+        assert_eq!(s.actions[0].params, json!({"settings": [{"name": "containerInsights", "value": "enhanced"}]}));
+        assert_eq!(
+            s.actions[1].params,
+            json!({"capacityProviders": ["FARGATE"], "defaultCapacityProviderStrategy": [{"capacityProvider": "FARGATE", "weight": 1, "base": 0}]})
+        );
+    }
+
+    #[test]
+    fn a_service_s_load_balancers_are_sent_whole_with_target_groups_by_name() {
+        let yaml = service(
+            "  desiredCount: 2\n  loadBalancers: [{targetGroupArn: arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web/1, containerName: web, containerPort: 80}]\n",
+        );
+        let s = step(&yaml, Kind::Service, live_service(json!({"loadBalancers": []})));
+        assert_eq!(calls(&s), ["ecs:UpdateService"]);
+        assert_eq!(
+            s.actions[0].params["loadBalancers"],
+            json!([{"targetGroup": "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web/1", "containerName": "web", "containerPort": 80}])
+        );
+    }
 }

@@ -208,9 +208,19 @@ fn step_for(set: &str, r: &Resource, observed: &Observed, ctx: &Ctx, binding: Op
             step.reason = Some(format!("not sent: {}", why.join("; ")));
         }
         step.actions = calls;
+        if step.adopt {
+            // Adoption tags first: every later call then acts on a resource that carries the
+            // set's tag, so IAM can require it (aws:ResourceTag) on updates too.
+            step.actions.sort_by_key(|a| !is_tagging(a.call));
+        }
     }
     step.changes = changes;
     step
+}
+
+fn is_tagging(call: super::action::Call) -> bool {
+    use super::action::{Call, Ec2Call, EcsCall, Elbv2Call};
+    matches!(call, Call::Ecs(EcsCall::TagResource) | Call::Elbv2(Elbv2Call::AddTags) | Call::Ec2(Ec2Call::CreateTags))
 }
 
 /// Fields AWS fills on create that a service manifest rarely names; a create shows the rest.
@@ -375,7 +385,17 @@ mod tests {
             let step = &p.steps[0];
             assert_eq!((step.op, step.adopt), (Op::Update, true), "owner {owner:?}");
             assert!(step.changes.iter().any(|c| c.path == format!("tags.{TAG_SET}")));
+            assert_eq!(step.actions.first().map(|a| a.call.to_string()).as_deref(), Some("elbv2:AddTags"));
         }
+    }
+
+    #[test]
+    fn an_adopted_resource_is_tagged_before_anything_else_is_changed() {
+        let (s, mut o) = world(&TG.replace("metadata: {name: web}", "metadata: {name: web, adopt: true}"), None);
+        o.live.get_mut(&(Kind::TargetGroup, "web".into())).unwrap().spec["healthCheckPath"] = json!("/other");
+        let p = plan(SET, &s, &o, &PlanOptions::default());
+        let calls: Vec<String> = p.steps[0].actions.iter().map(|a| a.call.to_string()).collect();
+        assert_eq!(calls, ["elbv2:AddTags", "elbv2:ModifyTargetGroup"]);
     }
 
     #[test]
