@@ -30,8 +30,9 @@ else
 	$(CARGO) test --locked --no-fail-fast
 endif
 
-# A no-op plan for 10, 100 and 300 services against the emulator: wall time and AWS calls by
-# operation (docs/BENCHMARKS.md). The dev profile, as `make build`: a release build takes ~18 min.
+# A no-op plan for 10, 100 and 1000 services against the emulator: AWS calls against the floor,
+# wall time against a minimal reference (docs/BENCHMARKS.md). The dev profile, as `make build`;
+# the published numbers use `--profile lambda` (a cold build of it takes ~16 min).
 bench: venv
 	$(CARGO) bench --locked --profile dev --bench noop_plan
 

@@ -111,10 +111,10 @@ fn corpus(root: &Path) -> Vec<String> {
             let p = e.path();
             if p.is_dir() {
                 dirs.push(p);
-            } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml" || x == "json") {
-                if let Ok(t) = std::fs::read_to_string(&p) {
-                    out.push(t);
-                }
+            } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml" || x == "json")
+                && let Ok(t) = std::fs::read_to_string(&p)
+            {
+                out.push(t);
             }
         }
     }

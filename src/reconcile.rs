@@ -22,6 +22,8 @@ pub const DEADLINE_PASSED: &str = "not started: the run's deadline passed; the n
 pub struct RunOptions {
     /// Delete owned resources whose manifests left the set.
     pub prune: bool,
+    /// Read every task definition, even those a service's binding tag proves unchanged.
+    pub deep: bool,
     /// Allow a prune that deletes every resource the set owns (an empty or truncated set).
     pub force: bool,
     /// Allow replacements that take a running service down.
@@ -81,6 +83,11 @@ pub enum Outcome {
 /// that still fails after its retries leaves the resources it concerns `Unknown` (an adapter
 /// that marks none itself: every resource of its kinds); the rest is observed as usual.
 pub async fn observe(clients: &Clients, set: &str, desired: &ManifestSet, prune: bool) -> Observed {
+    observe_with(clients, set, desired, prune, false).await
+}
+
+/// [`observe`]; `deep` reads every task definition (`plan --deep`, the Lambda's `DEEP_EVERY`).
+pub async fn observe_with(clients: &Clients, set: &str, desired: &ManifestSet, prune: bool, deep: bool) -> Observed {
     let hashes: BTreeMap<String, String> =
         desired.of_kind(Kind::TaskDefinition).map(|r| (r.name().to_string(), plan::task_definition_hash(r))).collect();
     let (mut ec2, mut elbv2, mut ecs) = (Observed::default(), Observed::default(), Observed::default());
@@ -88,7 +95,7 @@ pub async fn observe(clients: &Clients, set: &str, desired: &ManifestSet, prune:
     let (r_ec2, r_elbv2, r_ecs) = tokio::join!(
         aws::ec2::observe(clients, set, desired, prune, &mut ec2),
         aws::elbv2::observe(clients, set, desired, prune, &mut elbv2),
-        aws::ecs::observe(clients, set, desired, &hashes, prune, &mut ecs),
+        aws::ecs::observe(clients, set, desired, &hashes, prune, deep, &mut ecs),
     );
     let mut observed = Observed::default();
     for (result, part, kinds) in [
@@ -148,7 +155,8 @@ pub async fn plan_set(
     if !desired.is_valid() {
         return Err(RunError::Invalid(desired.errors().count()));
     }
-    let observed = observe(clients, set, desired, opts.prune).instrument(info_span!("observe", set)).await;
+    let observed =
+        observe_with(clients, set, desired, opts.prune, opts.deep).instrument(info_span!("observe", set)).await;
     let plan = plan::plan(set, desired, &observed, &PlanOptions { prune: opts.prune });
     Ok((observed, plan))
 }

@@ -650,9 +650,9 @@ async fn security_groups_read_back_like_aws() {
 
 // ---- faults ----------------------------------------------------------------------------------
 
-fn status<E, R: std::fmt::Debug>(err: &aws_sdk_ecs::error::SdkError<E, R>) -> Option<u16>
+fn status<E, R>(err: &aws_sdk_ecs::error::SdkError<E, R>) -> Option<u16>
 where
-    R: HasStatus,
+    R: HasStatus + std::fmt::Debug,
 {
     err.raw_response().map(|r| r.status_code())
 }

@@ -10,7 +10,6 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
 use common::{AwsLike, Moto, create_network, example_set};
 use ecs_reconciler::aws::{self, Clients, Target};
@@ -221,7 +220,7 @@ async fn drift_on_every_updatable_field_is_shown_alone_and_repaired_with_the_pla
     let clients = Clients::new(&awslike.sdk_config());
     let network = create_network(&awslike, &clients.ec2).await;
     let dir = example_set(SET, &network);
-    let set = ManifestSet::load(&[PathBuf::from(dir.path().join(SET))]).expect("load");
+    let set = ManifestSet::load(&[dir.path().join(SET)]).expect("load");
     assert!(set.is_valid());
 
     // Converge first (through the proxy one apply suffices: AWS keeps what CreateService sent).

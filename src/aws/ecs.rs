@@ -14,7 +14,7 @@ use crate::manifest::spec::cluster::{CapacityProviderStrategyItem, ClusterConfig
 use crate::manifest::spec::{ClusterSpec, NameValue, ServiceSpec, TaskDefinitionSpec};
 use crate::manifest::{Kind, ManifestSet, Spec};
 use crate::plan::normalize::revision_label;
-use crate::plan::{Action, EcsCall, Live, Observed, TAG_HASH, TAG_NAME, TAG_SET};
+use crate::plan::{Action, EcsCall, Live, Observed, TAG_HASH, TAG_NAME, TAG_SET, TAG_TD};
 
 /// DescribeClusters takes at most 100 names, DescribeServices 10.
 const CLUSTERS_PER_CALL: usize = 100;
@@ -36,24 +36,33 @@ fn cluster_name(reference: &str) -> &str {
     reference.rsplit('/').next().unwrap_or(reference)
 }
 
-/// Observe everything the set names: clusters, the newest ACTIVE revision of each family (and a
-/// revision matching `hashes`, the desired content hash per family), and services.
+/// Observe everything the set names: clusters, services, and for each task-definition family
+/// the revision the set's content lives in.
+///
+/// A no-op observe reads no task definition: when the reconciler points a service at a revision
+/// it tags the service with that revision and its content hash ([`TAG_TD`], `family:rev@hash`),
+/// and a revision is immutable, so a service of the set that still runs the tagged revision with
+/// the desired hash proves the family unchanged at no extra call (DescribeServices returns the
+/// tags). A family is read (DescribeTaskDefinition, more only on change) when no service proves
+/// it: a service runs another revision, the tag is missing or names another hash, no service
+/// uses the family, or `deep` asks for every family to be read. What the shortcut cannot see is a
+/// revision deregistered under a running service (ECS keeps running and scaling it); `deep` does.
 pub async fn observe(
     clients: &Clients,
     set: &str,
     desired: &ManifestSet,
     hashes: &BTreeMap<String, String>,
     prune: bool,
+    deep: bool,
     observed: &mut Observed,
 ) -> Result<(), AwsError> {
     // Clusters: the set's own and those its services name.
     let mut clusters: Vec<String> = desired.of_kind(Kind::Cluster).map(|r| r.name().to_string()).collect();
     for r in desired.of_kind(Kind::Service) {
-        if let Spec::Service(s) = &r.spec {
-            let c = if s.cluster.starts_with("arn:") { s.cluster.clone() } else { s.cluster.clone() };
-            if !clusters.contains(&c) {
-                clusters.push(c);
-            }
+        if let Spec::Service(s) = &r.spec
+            && !clusters.contains(&s.cluster)
+        {
+            clusters.push(s.cluster.clone());
         }
     }
     let mut cluster_arns: BTreeMap<String, String> = BTreeMap::new();
@@ -78,18 +87,64 @@ pub async fn observe(
         }
     }
 
-    // Task definitions: one call per family (there is no batch describe), more only on change;
-    // the families are independent, so their reads run concurrently.
+    // Services, by cluster, ten names a call; the chunks are independent and read concurrently.
+    // A chunk whose read fails leaves its services unknown.
+    let mut by_cluster: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in desired.of_kind(Kind::Service) {
+        if let Spec::Service(s) = &r.spec {
+            by_cluster.entry(cluster_name(&s.cluster).to_string()).or_default().push(r.name().to_string());
+        }
+    }
+    let chunks: Vec<(&String, &[String])> = by_cluster
+        .iter()
+        .filter_map(|(cluster, names)| Some((cluster_arns.get(cluster)?, names)))
+        .flat_map(|(arn, names)| names.chunks(SERVICES_PER_CALL).map(move |c| (arn, c)))
+        .collect();
+    type Chunk<'a> = (&'a [String], Result<Vec<Live>, AwsError>);
+    let services: Vec<Chunk> = futures::stream::iter(chunks)
+        .map(|(arn, chunk)| async move { (chunk, describe_services(clients, arn, chunk).await) })
+        .buffered(CONCURRENCY)
+        .collect()
+        .await;
+    for (chunk, found) in services {
+        match found {
+            Ok(found) => {
+                for live in found {
+                    observed.live.insert((Kind::Service, live.name.clone()), live);
+                }
+            }
+            Err(e) => {
+                for name in chunk {
+                    observed.unknown.insert((Kind::Service, name.clone()), e.to_string());
+                }
+            }
+        }
+    }
+
+    // Task definitions: proven by a service's binding tag, else one call per family (there is
+    // no batch describe), more only on change; the families are independent and read concurrently.
     // A family whose reads fail is unknown; the others are observed.
-    let families: Vec<(String, Result<Option<(Live, Option<String>)>, AwsError>)> =
-        futures::stream::iter(desired.of_kind(Kind::TaskDefinition).map(|r| r.name().to_string()))
-            .map(|family| async move {
-                let found = observe_family(clients, set, &family, hashes.get(&family)).await;
-                (family, found)
-            })
-            .buffered(CONCURRENCY)
-            .collect()
-            .await;
+    let mut to_read = Vec::new();
+    for r in desired.of_kind(Kind::TaskDefinition) {
+        let family = r.name();
+        match hashes.get(family).filter(|_| !deep).and_then(|h| bound_revision(set, desired, observed, family, h)) {
+            Some(live) => {
+                debug!(family, revision = %revision_label(&live.id), "task definition proven by a service's binding tag");
+                observed.task_definition_matches.insert(family.to_string(), live.id.clone());
+                observed.live.insert((Kind::TaskDefinition, family.to_string()), live);
+            }
+            None => to_read.push(family.to_string()),
+        }
+    }
+    type Family = (String, Result<Option<(Live, Option<String>)>, AwsError>);
+    let families: Vec<Family> = futures::stream::iter(to_read)
+        .map(|family| async move {
+            let found = observe_family(clients, set, &family, hashes.get(&family)).await;
+            (family, found)
+        })
+        .buffered(CONCURRENCY)
+        .collect()
+        .await;
     for (family, found) in families {
         let found = match found {
             Ok(f) => f,
@@ -106,37 +161,40 @@ pub async fn observe(
         }
     }
 
-    // Services, by cluster, ten names a call.
-    let mut by_cluster: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for r in desired.of_kind(Kind::Service) {
-        if let Spec::Service(s) = &r.spec {
-            by_cluster.entry(cluster_name(&s.cluster).to_string()).or_default().push(r.name().to_string());
-        }
-    }
-    for (cluster, names) in &by_cluster {
-        let Some(arn) = cluster_arns.get(cluster) else {
-            continue;
-        };
-        for chunk in names.chunks(SERVICES_PER_CALL) {
-            match describe_services(clients, arn, chunk).await {
-                Ok(found) => {
-                    for live in found {
-                        observed.live.insert((Kind::Service, live.name.clone()), live);
-                    }
-                }
-                Err(e) => {
-                    for name in chunk {
-                        observed.unknown.insert((Kind::Service, name.clone()), e.to_string());
-                    }
-                }
-            }
-        }
-    }
-
     if prune {
         observe_orphans(clients, set, desired, observed).await?;
     }
     Ok(())
+}
+
+/// The revision of `family` a service of the set proves to hold content `hash`: the service is
+/// the set's, runs revision `family:N`, and its binding tag says `family:N@hash`. Returned as the
+/// family's live state: that revision, with the tags the reconciler registered it with.
+fn bound_revision(set: &str, desired: &ManifestSet, observed: &Observed, family: &str, hash: &str) -> Option<Live> {
+    desired.of_kind(Kind::Service).find_map(|r| {
+        let Spec::Service(s) = &r.spec else { return None };
+        if s.task_definition != family {
+            return None;
+        }
+        let live = observed.get(Kind::Service, r.name())?;
+        if live.tags.get(TAG_SET).map(String::as_str) != Some(set) {
+            return None;
+        }
+        let running = live.spec.get("taskDefinition")?.as_str()?;
+        let label = revision_label(running);
+        let (bound, bound_hash) = live.tags.get(TAG_TD)?.split_once('@')?;
+        let same_family = label.split(':').next() == Some(family);
+        if !(same_family && bound == label && bound_hash == hash && running.starts_with("arn:")) {
+            return None;
+        }
+        let mut td = Live::new(Kind::TaskDefinition, family, running);
+        td.tags = BTreeMap::from([
+            (TAG_SET.to_string(), set.to_string()),
+            (TAG_NAME.to_string(), family.to_string()),
+            (TAG_HASH.to_string(), hash.to_string()),
+        ]);
+        Some(td)
+    })
 }
 
 async fn describe_clusters(clients: &Clients, names: &[String]) -> Result<Vec<Live>, AwsError> {
@@ -215,10 +273,8 @@ async fn observe_family(
         return Ok(Some((latest, Some(arn))));
     }
     let (matching, owner_tags) = search_revisions(clients, set, family, &latest.id, want.map(String::as_str)).await?;
-    if !owned {
-        if let Some(tags) = owner_tags {
-            latest.tags = tags;
-        }
+    if !owned && let Some(tags) = owner_tags {
+        latest.tags = tags;
     }
     let matching = matching.or_else(|| (want.is_some() && latest_hash.as_ref() == want).then(|| latest.id.clone()));
     Ok(Some((latest, matching)))
@@ -360,10 +416,10 @@ async fn observe_orphans(
         families.extend(page.map_err(call_error("ListTaskDefinitionFamilies", "account"))?.families().iter().cloned());
     }
     for family in families.iter().filter(|f| desired.get(Kind::TaskDefinition, f).is_none()) {
-        if let Some((live, _)) = describe_task_definition(clients, family).await? {
-            if owned(&live.tags) {
-                observed.orphans.push(live);
-            }
+        if let Some((live, _)) = describe_task_definition(clients, family).await?
+            && owned(&live.tags)
+        {
+            observed.orphans.push(live);
         }
     }
     Ok(())
@@ -406,6 +462,18 @@ fn client_token(cluster: &str, name: &str, task_definition: &str, params: &Value
     use sha2::Digest;
     let digest = sha2::Sha256::digest(format!("{cluster}\n{name}\n{task_definition}\n{params}"));
     hex::encode(&digest[..16])
+}
+
+/// A service's binding tag names the revision it runs; `family:(new)@hash` is the revision this
+/// run registered (the plan cannot know its number), looked up like the service's own
+/// `taskDefinition` reference.
+fn bound(mut tags: BTreeMap<String, String>, ids: &Ids) -> Result<BTreeMap<String, String>, AwsError> {
+    if let Some(v) = tags.get_mut(TAG_TD)
+        && let Some((family, hash)) = v.split_once('@').and_then(|(l, h)| Some((l.strip_suffix(":(new)")?, h)))
+    {
+        *v = format!("{}@{hash}", revision_label(&ids.resolve(Kind::TaskDefinition, family)?));
+    }
+    Ok(tags)
 }
 
 /// Run one planned ECS action.
@@ -584,7 +652,7 @@ pub async fn execute(
                 .set_propagate_tags(spec.propagate_tags.as_deref().map(Into::into))
                 .set_enable_execute_command(spec.enable_execute_command)
                 .set_availability_zone_rebalancing(spec.availability_zone_rebalancing.as_deref().map(Into::into))
-                .set_tags(Some(convert::tags(&tags_param(action, Some("tags")).map_err(p)?)));
+                .set_tags(Some(convert::tags(&bound(tags_param(action, Some("tags")).map_err(p)?, ids)?)));
             let send = || {
                 let req = request.clone();
                 let resource = resource.clone();
@@ -675,7 +743,7 @@ pub async fn execute(
         EcsCall::TagResource => {
             ecs.tag_resource()
                 .resource_arn(target.id()?)
-                .set_tags(Some(convert::tags(&tags_param(action, None).map_err(p)?)))
+                .set_tags(Some(convert::tags(&bound(tags_param(action, None).map_err(p)?, ids)?)))
                 .send()
                 .await
                 .map_err(call_error(op, &resource))?;

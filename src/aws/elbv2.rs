@@ -13,7 +13,8 @@ use crate::manifest::spec::target_group::{Matcher, TargetGroupSpec};
 use crate::manifest::{Kind, ManifestSet, Spec};
 use crate::plan::{Action as PlanAction, Elbv2Call, Live, Observed, TAG_NAME, TAG_SET};
 
-/// The largest page `DescribeTargetGroups` and `DescribeLoadBalancers` return.
+/// The largest page `DescribeTargetGroups`, `DescribeLoadBalancers`, `DescribeListeners` and
+/// `DescribeRules` return (their `PageSize` maximum; DescribeRules' default page is smaller).
 const PAGE_SIZE: i32 = 400;
 /// The most ARNs one `DescribeTags` call accepts.
 const TAGS_PER_CALL: usize = 20;
@@ -309,6 +310,7 @@ async fn observe_load_balancer(
             .elbv2
             .describe_listeners()
             .load_balancer_arn(arn)
+            .page_size(PAGE_SIZE)
             .into_paginator()
             .send()
             .try_collect()
@@ -322,10 +324,10 @@ async fn observe_load_balancer(
         // read them all (one call per such listener, none otherwise).
         for l in &mut listeners {
             let wanted = spec.listeners.iter().find(|m| m.port == l.port()).map_or(0, |m| m.certificates.len());
-            if wanted > 1 {
-                if let Some(arn) = l.listener_arn().map(str::to_string) {
-                    l.certificates = Some(listener_certificates(clients, &resource, &arn).await?);
-                }
+            if wanted > 1
+                && let Some(arn) = l.listener_arn().map(str::to_string)
+            {
+                l.certificates = Some(listener_certificates(clients, &resource, &arn).await?);
             }
         }
         Ok::<_, AwsError>(listeners.into_iter().zip(rules).collect::<Vec<_>>())
@@ -375,6 +377,7 @@ async fn listener_rules(
         .elbv2
         .describe_rules()
         .listener_arn(arn)
+        .page_size(PAGE_SIZE)
         .into_paginator()
         .send()
         .try_collect()

@@ -189,11 +189,11 @@ where
         if !e.is_transient() {
             return Err(e);
         }
-        if !is_throttle(&e) {
-            if let Some(v) = find().await? {
-                tracing::info!(error = %e, "the create's answer was lost, but it was made: found it");
-                return Ok(v);
-            }
+        if !is_throttle(&e)
+            && let Some(v) = find().await?
+        {
+            tracing::info!(error = %e, "the create's answer was lost, but it was made: found it");
+            return Ok(v);
         }
         if attempt >= retry::WRITE_ATTEMPTS {
             return Err(e);
@@ -383,7 +383,10 @@ mod tests {
     /// one is sent again without a lookup; anything else fails at once.
     #[tokio::test]
     async fn creates_recover_their_own_resource() {
-        let cases: Vec<(Vec<AwsError>, Option<&str>, Result<&str, Option<&str>>, u32, u32)> = vec![
+        /// The errors the sends answer in turn (then success), what a lookup finds, the outcome,
+        /// how many sends and how many lookups.
+        type Case<'a> = (Vec<AwsError>, Option<&'a str>, Result<&'a str, Option<&'a str>>, u32, u32);
+        let cases: Vec<Case> = vec![
             (vec![], None, Ok("new"), 1, 0),
             (vec![err("DuplicateTargetGroupName", false)], Some("mine"), Ok("mine"), 1, 1),
             (vec![err("DuplicateTargetGroupName", false)], None, Err(Some("DuplicateTargetGroupName")), 1, 1),

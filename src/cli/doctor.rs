@@ -737,7 +737,8 @@ mod tests {
     #[test]
     fn lease_judged() {
         let loc = SetLocation::new("b", "prod");
-        let body = |owner: &str, expires_at| Ok(Some(Ok(LeaseBody { owner: owner.into(), expires_at })));
+        let body =
+            |owner: &str, expires_at| Ok(Some(Ok(LeaseBody { owner: owner.into(), expires_at, run: String::new() })));
         let detail = |lock, pending| judge_lease(&loc, lock, pending, 1000).detail;
         assert_eq!(detail(Ok(None), Ok(None)), "free (never taken)");
         assert_eq!(detail(body("req-1", 0), Ok(None)), "free (last held by req-1)");

@@ -51,6 +51,10 @@ pub enum Command {
         /// Also plan deleting owned resources whose manifests left the set.
         #[arg(long)]
         prune: bool,
+        /// Read every task definition, also those a service's binding tag proves unchanged
+        /// (finds a revision deregistered under a running service).
+        #[arg(long)]
+        deep: bool,
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
         /// Exit 0 when there is nothing to change, 2 when there is, 1 on error.
@@ -178,8 +182,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sync { path, url, commit, output } => runtime()?.block_on(sync::sync(&path, &url, commit, output)),
         Command::Status { url, output } => runtime()?.block_on(sync::status(&url, output)),
         Command::Rollback { url, to, output } => runtime()?.block_on(sync::rollback(&url, &to, output)),
-        Command::Plan { set, prune, output, detailed_exitcode, verbose } => {
-            runtime()?.block_on(plan::plan(set.source(), prune, output, detailed_exitcode, verbose))
+        Command::Plan { set, prune, deep, output, detailed_exitcode, verbose } => {
+            let opts = crate::reconcile::RunOptions { prune, deep, ..Default::default() };
+            runtime()?.block_on(plan::plan(set.source(), opts, output, detailed_exitcode, verbose))
         }
         Command::Apply { set, prune, force, allow_replace, wait, timeout, deadline, lease, output } => {
             let deadline = deadline.map(|s| std::time::Instant::now() + std::time::Duration::from_secs(s));

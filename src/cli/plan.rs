@@ -73,7 +73,7 @@ impl Source {
 
 pub async fn plan(
     src: Source,
-    prune: bool,
+    opts: RunOptions,
     output: Output,
     detailed_exitcode: bool,
     verbose: bool,
@@ -81,7 +81,6 @@ pub async fn plan(
     let started = Instant::now();
     let clients = Clients::from_env().await;
     let (set_name, set) = src.load(&clients).await?;
-    let opts = RunOptions { prune, ..Default::default() };
     let (_, plan) = reconcile::plan_set(&clients, &set_name, &set, &opts).await?;
     let summary = Summary::new(&plan, "plan", vec![], &clients, started);
     match output {
@@ -144,10 +143,10 @@ pub async fn apply(
         },
     };
     let result = apply_held(&clients, src, opts, wait, output, started).await;
-    if let Some(l) = held {
-        if let Err(e) = lease::release(&clients, l).await {
-            eprintln!("warning: the lease was not given back ({e}); it expires by itself");
-        }
+    if let Some(l) = held
+        && let Err(e) = lease::release(&clients, l).await
+    {
+        eprintln!("warning: the lease was not given back ({e}); it expires by itself");
     }
     result
 }

@@ -382,7 +382,21 @@ async fn run_once(ctx: &Ctx, loc: &SetLocation, ask: &Ask) -> Result<(Value, Opt
         .filter(|r| r.kind == Kind::Service)
         .filter_map(|r| r.hold.clone().map(|h| (r.name.clone(), h)))
         .collect();
-    let mut opts = RunOptions { prune: ctx.config.prune, holds, deadline: ask.deadline, ..Default::default() };
+    // Every Nth scheduled tick, and a write by someone else to a task definition or to ECS tags,
+    // read every task definition (what a service's binding tag cannot prove).
+    let deep = match &ask.target {
+        _ if ask.trigger == "schedule" => {
+            summary.scheduled_ticks += 1;
+            super::is_deep_tick(summary.scheduled_ticks, Config::deep_every())
+        }
+        Target::Touched { source, detail } => {
+            let name = detail.get("eventName").and_then(Value::as_str).unwrap_or_default();
+            source.starts_with("ecs")
+                && (name.contains("TaskDefinition") || matches!(name, "TagResource" | "UntagResource"))
+        }
+        _ => false,
+    };
+    let mut opts = RunOptions { prune: ctx.config.prune, deep, holds, deadline: ask.deadline, ..Default::default() };
     let outcome = async {
         let (observed, plan) = reconcile::plan_set(clients, loc.name(), &set, &opts).await?;
         opts.only = match &ask.target {

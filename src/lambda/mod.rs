@@ -11,6 +11,14 @@ use serde_json::Value;
 use crate::store::SetLocation;
 use crate::store::status::{Report, ServiceEvent};
 
+/// The default of `DEEP_EVERY`: one scheduled run in 12 reads every task definition.
+pub const DEEP_EVERY: u64 = 12;
+
+/// Whether scheduled run number `tick` (1, 2, ...) is a deep one.
+pub fn is_deep_tick(tick: u64, every: u64) -> bool {
+    every > 0 && tick.is_multiple_of(every)
+}
+
 /// The function's settings, from its environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -45,6 +53,14 @@ impl Config {
         };
         let prune = matches!(var("PRUNE").as_deref(), Some("true" | "1" | "yes"));
         Ok(Config { bucket, sets, observe, prune, function_name: var("AWS_LAMBDA_FUNCTION_NAME") })
+    }
+
+    /// `DEEP_EVERY=N` (default 12; 0 never): every Nth scheduled run of a set reads every task
+    /// definition, also those the services' binding tags prove unchanged (a revision
+    /// deregistered under a running service is seen then). Read apart from [`Config`] so the
+    /// struct stays as callers build it.
+    pub fn deep_every() -> u64 {
+        std::env::var("DEEP_EVERY").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(DEEP_EVERY)
     }
 
     pub fn location(&self, prefix: &str) -> SetLocation {
@@ -226,12 +242,13 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;
@@ -278,10 +295,11 @@ fn cloudtrail_trigger(call: AWSAPICall, detail: Value, config: &Config) -> Trigg
     }
     // The function's own writes come from the session named after it:
     // arn:aws:sts::ACCOUNT:assumed-role/ROLE/FUNCTION_NAME.
-    if let Some(f) = &config.function_name {
-        if principal.contains(":assumed-role/") && principal.rsplit('/').next() == Some(f.as_str()) {
-            return Trigger::Ignored(format!("{name} was made by this function"));
-        }
+    if let Some(f) = &config.function_name
+        && principal.contains(":assumed-role/")
+        && principal.rsplit('/').next() == Some(f.as_str())
+    {
+        return Trigger::Ignored(format!("{name} was made by this function"));
     }
     Trigger::CloudTrail { event_source: call.event_source, event_name: name, principal, detail }
 }
@@ -289,6 +307,14 @@ fn cloudtrail_trigger(call: AWSAPICall, detail: Value, config: &Config) -> Trigg
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_nth_scheduled_run_is_deep_and_zero_means_never() {
+        let deep: Vec<u64> = (1..=25).filter(|t| is_deep_tick(*t, 12)).collect();
+        assert_eq!(deep, [12, 24]);
+        assert!((1..=25).all(|t| !is_deep_tick(t, 0)));
+        assert!((1..=3).all(|t| is_deep_tick(t, 1)));
+    }
 
     fn config() -> Config {
         Config {

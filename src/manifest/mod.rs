@@ -374,21 +374,21 @@ fn parse_document_inner(file: &str, doc: SourceDoc, diags: &mut Vec<Diagnostic>)
         return None;
     };
 
-    if kind == Kind::TaskDefinition {
-        if let Some(spec) = spec_value.as_object_mut() {
-            for field in TaskDefinitionSpec::READ_ONLY_FIELDS {
-                if spec.remove(*field).is_some() {
-                    let path = format!("spec.{field}");
-                    diags.push(
-                        Diagnostic::note(
-                            "read-only-field",
-                            file,
-                            positions.key(&path),
-                            format!("`{field}` is read-only and is ignored"),
-                        )
-                        .with_field(path),
-                    );
-                }
+    if kind == Kind::TaskDefinition
+        && let Some(spec) = spec_value.as_object_mut()
+    {
+        for field in TaskDefinitionSpec::READ_ONLY_FIELDS {
+            if spec.remove(*field).is_some() {
+                let path = format!("spec.{field}");
+                diags.push(
+                    Diagnostic::note(
+                        "read-only-field",
+                        file,
+                        positions.key(&path),
+                        format!("`{field}` is read-only and is ignored"),
+                    )
+                    .with_field(path),
+                );
             }
         }
     }

@@ -190,18 +190,18 @@ fn network_mode(td: &TaskDefinitionSpec) -> &str {
 }
 
 fn task_definition(r: &Resource, td: &TaskDefinitionSpec, diags: &mut Vec<Diagnostic>) {
-    if let Some(family) = &td.family {
-        if family != r.name() {
-            diags.push(
-                r.diagnostic(
-                    Severity::Error,
-                    "family-mismatch",
-                    "spec.family",
-                    format!("family `{family}` differs from metadata.name `{}`", r.name()),
-                )
-                .with_help("the family is the TaskDefinition's name: drop `family` or make it equal to metadata.name"),
-            );
-        }
+    if let Some(family) = &td.family
+        && family != r.name()
+    {
+        diags.push(
+            r.diagnostic(
+                Severity::Error,
+                "family-mismatch",
+                "spec.family",
+                format!("family `{family}` differs from metadata.name `{}`", r.name()),
+            )
+            .with_help("the family is the TaskDefinition's name: drop `family` or make it equal to metadata.name"),
+        );
     }
     let mut containers: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, c) in td.container_definitions.iter().enumerate() {
@@ -388,32 +388,32 @@ fn service(set: &ManifestSet, r: &Resource, svc: &ServiceSpec, diags: &mut Vec<D
     }
     for (i, lb) in svc.load_balancers.iter().enumerate() {
         let at = format!("spec.loadBalancers[{i}]");
-        if let Some(tg_name) = &lb.target_group {
-            if let Some(Spec::TargetGroup(tg)) = set.get(Kind::TargetGroup, tg_name).map(|t| &t.spec) {
-                let target_type = tg.target_type.as_deref().unwrap_or("instance");
-                // awsvpc: "when you create any target groups for these services, you must choose
-                // ip as the target type, not instance" (AWS::ECS::Service LoadBalancer,
-                // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-loadbalancer.html).
-                // bridge/host tasks are reached at an instance's port, so the reverse holds:
-                // CreateService answers "The provided target group ... has target type ip, which is
-                // incompatible with the bridge network mode specified in the task definition"
-                // (https://github.com/hashicorp/terraform-provider-aws/issues/12252).
-                let wanted = match mode {
-                    "awsvpc" => Some(("ip", "awsvpc tasks register by IP".to_string())),
-                    "bridge" | "host" => Some(("instance", format!("{mode}-mode tasks register by instance and port"))),
-                    _ => None,
-                };
-                if let Some((wanted, registers)) = wanted.filter(|(w, _)| target_type != *w) {
-                    diags.push(
-                        r.diagnostic(
-                            Severity::Error,
-                            "target-type",
-                            &format!("{at}.targetGroup"),
-                            format!("{registers}, but TargetGroup `{tg_name}` has targetType `{target_type}`"),
-                        )
-                        .with_help(format!("set `targetType: {wanted}` on TargetGroup `{tg_name}`")),
-                    );
-                }
+        if let Some(tg_name) = &lb.target_group
+            && let Some(Spec::TargetGroup(tg)) = set.get(Kind::TargetGroup, tg_name).map(|t| &t.spec)
+        {
+            let target_type = tg.target_type.as_deref().unwrap_or("instance");
+            // awsvpc: "when you create any target groups for these services, you must choose
+            // ip as the target type, not instance" (AWS::ECS::Service LoadBalancer,
+            // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-ecs-service-loadbalancer.html).
+            // bridge/host tasks are reached at an instance's port, so the reverse holds:
+            // CreateService answers "The provided target group ... has target type ip, which is
+            // incompatible with the bridge network mode specified in the task definition"
+            // (https://github.com/hashicorp/terraform-provider-aws/issues/12252).
+            let wanted = match mode {
+                "awsvpc" => Some(("ip", "awsvpc tasks register by IP".to_string())),
+                "bridge" | "host" => Some(("instance", format!("{mode}-mode tasks register by instance and port"))),
+                _ => None,
+            };
+            if let Some((wanted, registers)) = wanted.filter(|(w, _)| target_type != *w) {
+                diags.push(
+                    r.diagnostic(
+                        Severity::Error,
+                        "target-type",
+                        &format!("{at}.targetGroup"),
+                        format!("{registers}, but TargetGroup `{tg_name}` has targetType `{target_type}`"),
+                    )
+                    .with_help(format!("set `targetType: {wanted}` on TargetGroup `{tg_name}`")),
+                );
             }
         }
         let Some(container_name) = &lb.container_name else {
@@ -440,24 +440,24 @@ fn service(set: &ManifestSet, r: &Resource, svc: &ServiceSpec, diags: &mut Vec<D
             );
             continue;
         };
-        if let Some(port) = lb.container_port {
-            if !container.port_mappings.iter().any(|p| p.container_port == Some(port)) {
-                let ports: Vec<String> =
-                    container.port_mappings.iter().filter_map(|p| p.container_port.map(|x| x.to_string())).collect();
-                diags.push(
-                    r.diagnostic(
-                        Severity::Error,
-                        "lb-container",
-                        &format!("{at}.containerPort"),
-                        format!("container `{container_name}` has no portMapping for containerPort {port}"),
-                    )
-                    .with_help(if ports.is_empty() {
-                        format!("add `portMappings: [{{containerPort: {port}}}]` to container `{container_name}`")
-                    } else {
-                        format!("its containerPorts: {}", ports.join(", "))
-                    }),
-                );
-            }
+        if let Some(port) = lb.container_port
+            && !container.port_mappings.iter().any(|p| p.container_port == Some(port))
+        {
+            let ports: Vec<String> =
+                container.port_mappings.iter().filter_map(|p| p.container_port.map(|x| x.to_string())).collect();
+            diags.push(
+                r.diagnostic(
+                    Severity::Error,
+                    "lb-container",
+                    &format!("{at}.containerPort"),
+                    format!("container `{container_name}` has no portMapping for containerPort {port}"),
+                )
+                .with_help(if ports.is_empty() {
+                    format!("add `portMappings: [{{containerPort: {port}}}]` to container `{container_name}`")
+                } else {
+                    format!("its containerPorts: {}", ports.join(", "))
+                }),
+            );
         }
     }
     static_host_port(r, svc, td, diags);
@@ -501,10 +501,10 @@ fn open_to_world(set: &ManifestSet, r: &Resource, diags: &mut Vec<Diagnostic>) {
     // Listener ports of the load balancers that use this group: those are meant to be public.
     let mut listener_ports = Vec::new();
     for lb in set.of_kind(Kind::LoadBalancer) {
-        if let Spec::LoadBalancer(spec) = &lb.spec {
-            if spec.security_groups.iter().any(|g| g == r.name()) {
-                listener_ports.extend(spec.listeners.iter().filter_map(|l| l.port));
-            }
+        if let Spec::LoadBalancer(spec) = &lb.spec
+            && spec.security_groups.iter().any(|g| g == r.name())
+        {
+            listener_ports.extend(spec.listeners.iter().filter_map(|l| l.port));
         }
     }
     for (i, rule) in sg.ingress.iter().enumerate() {
@@ -543,7 +543,7 @@ fn open_to_world(set: &ManifestSet, r: &Resource, diags: &mut Vec<Diagnostic>) {
 /// The same text rejects `role` without `loadBalancers`; not checked here yet, since the
 /// emulator tests apply such a service (tests/awslike.rs, [F:svc-role]).
 fn service_role(r: &Resource, svc: &ServiceSpec, td: Option<&TaskDefinitionSpec>, diags: &mut Vec<Diagnostic>) {
-    if svc.role.is_none() || !td.is_some_and(|td| network_mode(td) == "awsvpc") {
+    if svc.role.is_none() || td.is_none_or(|td| network_mode(td) != "awsvpc") {
         return;
     }
     diags.push(

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 use super::action::{Action, Ec2Call as Ec2, EcsCall as Ecs, Elbv2Call as Elb};
 use super::contract::{self, Field, top};
-use super::model::{Change, Live, TAG_HASH, TAG_NAME, TAG_SET};
+use super::model::{Change, Live, TAG_HASH, TAG_NAME, TAG_SET, TAG_TD};
 use super::normalize::flatten_health_check;
 use crate::manifest::{Kind, Resource, Spec};
 
@@ -23,6 +23,16 @@ pub struct Input<'a> {
     /// The changes the plan shows for the step (updates only).
     pub changes: &'a [Change],
     pub live: Option<&'a Live>,
+    /// For a service that runs a task definition of the set: its binding tag's value
+    /// (`family:rev@hash`, `family:(new)@hash` when this run registers the revision).
+    pub binding: Option<&'a str>,
+}
+
+/// The value of a service's [`TAG_TD`] binding tag: the revision label it runs (`web:7`, or
+/// `web:(new)`, which the adapter resolves to the revision registered earlier in the run) and
+/// that revision's content hash.
+pub fn binding(revision_label: &str, hash: &str) -> String {
+    format!("{revision_label}@{hash}")
 }
 
 /// The ownership tags plus the manifest's own.
@@ -150,10 +160,14 @@ pub fn create(i: &Input, hash: Option<&str>) -> Vec<Action> {
         }
         Kind::Service => {
             let params = named(r, i.desired, &["cluster", "taskDefinition"]);
+            let mut tags = owned_tags(set, name, manifest_tags(r));
+            if let Some(b) = i.binding {
+                tags.insert(TAG_TD.to_string(), b.to_string());
+            }
             vec![Action::new(
                 Ecs::CreateService,
                 format!("service {name}"),
-                with(params, [("serviceName", json!(name)), ("tags", tags)]),
+                with(params, [("serviceName", json!(name)), ("tags", json!(tags))]),
             )]
         }
     }

@@ -51,7 +51,7 @@ fn replace_reasons(kind: Kind, changes: &[Change], desired: &Value, live: &Value
 pub fn task_definition_hash(r: &Resource) -> String {
     let empty = Observed::default();
     let revisions = BTreeMap::new();
-    let ctx = Ctx { observed: &empty, revisions: &revisions };
+    let ctx = Ctx { observed: &empty, revisions: &revisions, names: None };
     let spec = normalize::desired(Kind::TaskDefinition, serde_json::to_value(&r.spec).unwrap_or_default(), &ctx);
     let digest = Sha256::digest(serde_json::to_vec(&spec).unwrap_or_default());
     hex::encode(&digest[..16])
@@ -71,9 +71,26 @@ pub fn plan(set: &str, desired: &ManifestSet, observed: &Observed, opts: &PlanOp
         };
         revisions.insert(r.name().to_string(), label);
     }
-    let ctx = Ctx { observed, revisions: &revisions };
+    let names = observed.names();
+    let ctx = Ctx { observed, revisions: &revisions, names: Some(&names) };
+    // Each service that runs a task definition of the set carries the revision and its content
+    // hash as a tag, so the next observe knows the revision's content without reading it.
+    let bindings: BTreeMap<&str, String> = resources
+        .iter()
+        .filter(|r| r.kind == Kind::TaskDefinition)
+        .map(|r| (r.name(), actions::binding(&revisions[r.name()], &task_definition_hash(r))))
+        .collect();
 
-    let mut steps: Vec<Step> = resources.iter().map(|r| step_for(set, r, observed, &ctx)).collect();
+    let mut steps: Vec<Step> = resources
+        .iter()
+        .map(|r| {
+            let binding = match &r.spec {
+                Spec::Service(s) => bindings.get(s.task_definition.as_str()).map(String::as_str),
+                _ => None,
+            };
+            step_for(set, r, observed, &ctx, binding)
+        })
+        .collect();
     mark_disruptive(&mut steps, desired);
     mark_unknown(&mut steps, desired, observed);
 
@@ -132,7 +149,7 @@ fn mark_unknown(steps: &mut [Step], desired: &ManifestSet, observed: &Observed) 
     }
 }
 
-fn step_for(set: &str, r: &Resource, observed: &Observed, ctx: &Ctx) -> Step {
+fn step_for(set: &str, r: &Resource, observed: &Observed, ctx: &Ctx, binding: Option<&str>) -> Step {
     let spec = serde_json::to_value(&r.spec).unwrap_or_default();
     let desired = normalize::desired(r.kind, spec, ctx);
     let mut step = Step {
@@ -156,7 +173,7 @@ fn step_for(set: &str, r: &Resource, observed: &Observed, ctx: &Ctx) -> Step {
         if r.kind == Kind::Service {
             step.changes.retain(|c| !ignored_on_create(&c.path));
         }
-        let input = Input { set, r, desired: &desired, changes: &[], live: None };
+        let input = Input { set, r, desired: &desired, changes: &[], live: None, binding };
         step.actions = actions::create(&input, hash.as_deref());
         return step;
     };
@@ -205,14 +222,14 @@ fn step_for(set: &str, r: &Resource, observed: &Observed, ctx: &Ctx) -> Step {
             changes.retain(|c| !(c.path == "egress[all from ::/0]" && c.after.is_none()));
         }
     }
-    changes.extend(tag_changes(set, r, live));
+    changes.extend(tag_changes(set, r, live, binding));
     if step.adopt && !changes.iter().any(|c| c.path.starts_with("tags.")) {
         // Adoption always writes the ownership tags, so it is never a no-op.
         changes.push(Change { path: format!("tags.{TAG_SET}"), before: None, after: Some(json!(set)) });
     }
 
     let replace = replace_reasons(r.kind, &changes, &desired, &live_spec);
-    let input = Input { set, r, desired: &desired, changes: &changes, live: Some(live) };
+    let input = Input { set, r, desired: &desired, changes: &changes, live: Some(live), binding };
     if !replace.is_empty() {
         step.reason = Some(replace.join("; "));
         step.op = Op::Replace;
@@ -254,12 +271,15 @@ fn refuse(mut step: Step, reason: String) -> Step {
     step
 }
 
-/// Tags: the manifest's and the ownership tags must be on the resource with these values. Tags
-/// others add are left alone.
-fn tag_changes(set: &str, r: &Resource, live: &Live) -> Vec<Change> {
+/// Tags: the manifest's and the ownership tags (and a service's task-definition binding) must be
+/// on the resource with these values. Tags others add are left alone.
+fn tag_changes(set: &str, r: &Resource, live: &Live, binding: Option<&str>) -> Vec<Change> {
     let mut want: BTreeMap<String, String> = tags_of(&r.spec);
     want.insert(TAG_SET.into(), set.into());
     want.insert(TAG_NAME.into(), r.name().into());
+    if let Some(b) = binding {
+        want.insert(TAG_TD.into(), b.into());
+    }
     want.into_iter()
         .filter(|(k, v)| live.tags.get(k) != Some(v))
         .map(|(k, v)| Change {
@@ -298,7 +318,7 @@ fn task_definition_step(set: &str, mut step: Step, r: &Resource, live: &Live, de
     diff(&desired, Some(&live_spec), "", &mut changes);
     step.op = Op::Update;
     step.reason = Some(format!("registers a new revision (newest ACTIVE is {})", revision_label(&live.id)));
-    let input = Input { set, r, desired: &desired, changes: &changes, live: Some(live) };
+    let input = Input { set, r, desired: &desired, changes: &changes, live: Some(live), binding: None };
     step.actions = actions::create(&input, Some(&task_definition_hash(r)));
     step.changes = changes;
     step
@@ -456,8 +476,19 @@ mod tests {
         o.live.get_mut(&(Kind::TaskDefinition, "web".into())).unwrap().id = latest.into();
         o.live.get_mut(&(Kind::Service, "web".into())).unwrap().spec["taskDefinition"] = json!(latest);
 
-        // The newest revision was registered from this content: nothing to do.
+        // The newest revision was registered from this content: nothing to do but bind the
+        // service to it (the tag that spares the next observe reading the revision).
         o.task_definition_matches.insert("web".into(), latest.into());
+        let p = plan(SET, &s, &o, &PlanOptions::default());
+        let svc_step = p.steps.iter().find(|s| s.kind == Kind::Service).unwrap();
+        let binding = format!("web:9@{}", task_definition_hash(s.get(Kind::TaskDefinition, "web").unwrap()));
+        assert_eq!(
+            svc_step.changes,
+            [Change { path: format!("tags.{TAG_TD}"), before: None, after: Some(json!(binding)) }]
+        );
+        assert_eq!(svc_step.actions.len(), 1);
+        assert_eq!(svc_step.actions[0].call.to_string(), "ecs:TagResource");
+        o.live.get_mut(&(Kind::Service, "web".into())).unwrap().tags.insert(TAG_TD.into(), binding);
         assert!(!plan(SET, &s, &o, &PlanOptions::default()).has_changes());
 
         // An older ACTIVE revision has the content: reuse it, and point the service at it.
@@ -473,6 +504,11 @@ mod tests {
         assert_eq!(op(&p, Kind::TaskDefinition, "web"), Op::Update);
         let svc_step = p.steps.iter().find(|s| s.kind == Kind::Service).unwrap();
         assert_eq!(svc_step.changes[0].after, Some(json!("web:(new)")));
+        // The binding follows, in the same step, after the UpdateService: the adapter fills in
+        // the registered revision's number.
+        let calls: Vec<String> = svc_step.actions.iter().map(|a| a.call.to_string()).collect();
+        assert_eq!(calls, ["ecs:UpdateService", "ecs:TagResource"]);
+        assert!(svc_step.actions[1].params[TAG_TD].as_str().unwrap().starts_with("web:(new)@"));
     }
 
     #[test]

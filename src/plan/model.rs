@@ -14,6 +14,10 @@ pub const TAG_NAME: &str = "ecs-reconciler:name";
 /// Tag on a task-definition revision: the hash of the normalised manifest content it was
 /// registered from, so an unchanged manifest never registers a new revision.
 pub const TAG_HASH: &str = "ecs-reconciler:hash";
+/// Tag on a service: the revision the reconciler pointed it at and that revision's content hash
+/// (`family:rev@hash`). Revisions are immutable, so while the service runs that revision the
+/// observe knows its content without reading it (`aws::ecs::observe`).
+pub const TAG_TD: &str = "ecs-reconciler:td";
 
 /// One live resource, as an adapter read it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -85,6 +89,16 @@ impl Observed {
     /// The manifest name of the live resource with this ARN or ID, if the set has one.
     pub fn name_of(&self, kind: Kind, id: &str) -> Option<&str> {
         self.live.values().chain(self.orphans.iter()).find(|l| l.kind == kind && l.id == id).map(|l| l.name.as_str())
+    }
+
+    /// Every [`Observed::name_of`] answer at once: (kind, ARN or ID) → manifest name, the first
+    /// match winning as there.
+    pub fn names(&self) -> BTreeMap<(Kind, String), String> {
+        let mut out = BTreeMap::new();
+        for l in self.live.values().chain(self.orphans.iter()) {
+            out.entry((l.kind, l.id.clone())).or_insert_with(|| l.name.clone());
+        }
+        out
     }
 
     /// The ARN or ID behind a reference as written in a manifest: a literal stays itself, a name

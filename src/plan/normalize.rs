@@ -17,6 +17,9 @@ pub struct Ctx<'a> {
     /// Task-definition family → the revision label a service should run (`web:7`, or
     /// `web:(new)` when this run registers it).
     pub revisions: &'a BTreeMap<String, String>,
+    /// [`Observed::name_of`] as a map (`Observed::names`), built once per plan: a plan of 1,000
+    /// services looks up thousands of references. `None`: scan `observed`.
+    pub names: Option<&'a BTreeMap<(Kind, String), String>>,
 }
 
 /// The desired spec of a manifest in comparable form. Tags are compared separately.
@@ -97,13 +100,13 @@ fn canonical(v: &Value) -> String {
 
 /// Numbers AWS carries as strings (and the reverse) compared as one: `"80"` and `80` → `"80"`.
 fn as_string(v: &mut Value, key: &str) {
-    if let Some(o) = obj(v) {
-        if let Some(x) = o.get_mut(key) {
-            if let Value::Number(n) = x {
-                *x = Value::String(n.to_string());
-            } else if let Value::Bool(b) = x {
-                *x = Value::String(b.to_string());
-            }
+    if let Some(o) = obj(v)
+        && let Some(x) = o.get_mut(key)
+    {
+        if let Value::Number(n) = x {
+            *x = Value::String(n.to_string());
+        } else if let Value::Bool(b) = x {
+            *x = Value::String(b.to_string());
         }
     }
 }
@@ -112,8 +115,12 @@ fn as_string(v: &mut Value, key: &str) {
 /// its name, so a desired `web` and a live `arn:...:targetgroup/web/...` compare equal.
 fn reference(v: &mut Value, kind: Kind, ctx: &Ctx) {
     if let Value::String(s) = v {
-        if let Some(name) = ctx.observed.name_of(kind, s) {
-            *s = name.to_string();
+        let name = match ctx.names {
+            Some(names) => names.get(&(kind, s.clone())).cloned(),
+            None => ctx.observed.name_of(kind, s).map(str::to_string),
+        };
+        if let Some(name) = name {
+            *s = name;
         }
     }
 }
@@ -143,12 +150,11 @@ fn subnets(v: &mut Value, key: &str, ctx: &Ctx, side: Side) {
 }
 
 fn vpc(v: &mut Value, ctx: &Ctx, side: Side) {
-    if side == Side::Desired {
-        if let Some(x) = v.get_mut("vpc") {
-            if let Some(id) = x.as_str().and_then(|s| ctx.observed.vpc_id(s)) {
-                *x = Value::String(id);
-            }
-        }
+    if side == Side::Desired
+        && let Some(x) = v.get_mut("vpc")
+        && let Some(id) = x.as_str().and_then(|s| ctx.observed.vpc_id(s))
+    {
+        *x = Value::String(id);
     }
 }
 
@@ -239,10 +245,10 @@ fn service(spec: &mut Value, ctx: &Ctx, side: Side) {
     }
     // A role given by name comes back as its ARN (AWS-FACTS [F:svc-role], create-service
     // Example 4): compare the name with its path, `arn:aws:iam::1:role/path/name` → `path/name`.
-    if let Some(Value::String(role)) = spec.get_mut("role") {
-        if let Some((_, name)) = role.split_once(":role/") {
-            *role = name.to_string();
-        }
+    if let Some(Value::String(role)) = spec.get_mut("role")
+        && let Some((_, name)) = role.split_once(":role/")
+    {
+        *role = name.to_string();
     }
     default(spec, "propagateTags", json!("NONE"));
     default(spec, "enableECSManagedTags", json!(false));
@@ -255,10 +261,10 @@ fn service(spec: &mut Value, ctx: &Ctx, side: Side) {
         references_in_list(a, "securityGroups", Kind::SecurityGroup, ctx);
     }
     for lb in each(spec, "loadBalancers") {
-        if let Some(arn) = remove(lb, "targetGroupArn") {
-            if let Some(o) = obj(lb) {
-                o.insert("targetGroup".into(), arn);
-            }
+        if let Some(arn) = remove(lb, "targetGroupArn")
+            && let Some(o) = obj(lb)
+        {
+            o.insert("targetGroup".into(), arn);
         }
         reference_at(lb, "targetGroup", Kind::TargetGroup, ctx);
     }
@@ -396,19 +402,19 @@ fn target_group_defaults(spec: &mut Value) {
 }
 
 fn action(a: &mut Value, ctx: &Ctx) {
-    if let Some(arn) = remove(a, "targetGroupArn") {
-        if let Some(o) = obj(a) {
-            o.entry("targetGroup".to_string()).or_insert(arn);
-        }
+    if let Some(arn) = remove(a, "targetGroupArn")
+        && let Some(o) = obj(a)
+    {
+        o.entry("targetGroup".to_string()).or_insert(arn);
     }
     reference_at(a, "targetGroup", Kind::TargetGroup, ctx);
     // AWS answers a plain forward with a one-group forwardConfig too: the same thing.
     if let Some(fc) = a.get_mut("forwardConfig") {
         for tg in each(fc, "targetGroups") {
-            if let Some(arn) = remove(tg, "targetGroupArn") {
-                if let Some(o) = obj(tg) {
-                    o.entry("targetGroup".to_string()).or_insert(arn);
-                }
+            if let Some(arn) = remove(tg, "targetGroupArn")
+                && let Some(o) = obj(tg)
+            {
+                o.entry("targetGroup".to_string()).or_insert(arn);
             }
             reference_at(tg, "targetGroup", Kind::TargetGroup, ctx);
         }
@@ -542,7 +548,7 @@ mod tests {
     use super::*;
 
     fn ctx_with<'a>(observed: &'a Observed, revisions: &'a BTreeMap<String, String>) -> Ctx<'a> {
-        Ctx { observed, revisions }
+        Ctx { observed, revisions, names: None }
     }
 
     fn observed() -> Observed {

@@ -159,12 +159,11 @@ pub async fn acquire(
             }
             None => {
                 // Someone else took it over first: theirs now, if it reads so.
-                if let Some((current, _)) = get(clients, &loc.bucket, &key).await? {
-                    if let Ok(b) = serde_json::from_slice::<LeaseBody>(&current) {
-                        if b.expires_at > now_epoch() {
-                            return Ok(Err(Held(b)));
-                        }
-                    }
+                if let Some((current, _)) = get(clients, &loc.bucket, &key).await?
+                    && let Ok(b) = serde_json::from_slice::<LeaseBody>(&current)
+                    && b.expires_at > now_epoch()
+                {
+                    return Ok(Err(Held(b)));
                 }
             }
         }

@@ -117,11 +117,18 @@ pub struct RunRecord {
 pub struct Summary {
     /// The newest first; at most [`RUNS_KEPT`].
     pub runs: Vec<RunRecord>,
+    /// Scheduled runs so far: every `DEEP_EVERY`th reads every task definition.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub scheduled_ticks: u64,
     /// `Kind/name` → status.
     pub resources: BTreeMap<String, ResourceStatus>,
 }
 
 pub const RUNS_KEPT: usize = 20;
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
 
 impl Summary {
     pub fn hold(&self, kind: Kind, name: &str) -> Option<&Hold> {
@@ -226,10 +233,8 @@ impl Summary {
                 continue;
             }
             self.set(step.kind, &step.name, condition, reason, message, generation);
-            if degraded {
-                if let Some(r) = self.resources.get_mut(&key) {
-                    r.hold = None;
-                }
+            if degraded && let Some(r) = self.resources.get_mut(&key) {
+                r.hold = None;
             }
         }
     }
