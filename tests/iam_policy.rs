@@ -235,14 +235,22 @@ fn ownership_is_enforced_by_tag_conditions_where_the_services_support_them() {
             );
         }
     }
-    // Deletes touch only what carries the tag.
+    // Updates and deletes touch only what carries the tag (an adopting run tags first).
     for action in [
         "ecs:DeleteCluster",
         "ecs:DeleteService",
+        "ecs:UpdateCluster",
+        "ecs:UpdateClusterSettings",
+        "ecs:PutClusterCapacityProviders",
+        "ecs:UpdateService",
         "elasticloadbalancing:DeleteLoadBalancer",
         "elasticloadbalancing:DeleteTargetGroup",
-        "elasticloadbalancing:DeleteListener",
-        "elasticloadbalancing:DeleteRule",
+        "elasticloadbalancing:ModifyLoadBalancerAttributes",
+        "elasticloadbalancing:SetSecurityGroups",
+        "elasticloadbalancing:SetSubnets",
+        "elasticloadbalancing:SetIpAddressType",
+        "elasticloadbalancing:ModifyTargetGroup",
+        "elasticloadbalancing:ModifyTargetGroupAttributes",
         "ec2:DeleteSecurityGroup",
     ] {
         for s in statements_of(action) {
@@ -250,6 +258,47 @@ fn ownership_is_enforced_by_tag_conditions_where_the_services_support_them() {
                 null_false(s, "aws:ResourceTag/ecs-reconciler:set"),
                 "{action} in {}: no aws:ResourceTag condition",
                 s.sid
+            );
+        }
+    }
+    // Rule edits: on a group only with its tag; the rule resource itself has none of ours.
+    for action in [
+        "ec2:AuthorizeSecurityGroupIngress",
+        "ec2:AuthorizeSecurityGroupEgress",
+        "ec2:RevokeSecurityGroupIngress",
+        "ec2:RevokeSecurityGroupEgress",
+    ] {
+        for s in statements_of(action) {
+            let on_groups = s.resources.iter().any(|r| r.ends_with(":security-group/*"));
+            assert!(
+                !on_groups || null_false(s, "aws:ResourceTag/ecs-reconciler:set"),
+                "{action} in {}: groups without the aws:ResourceTag condition",
+                s.sid
+            );
+            assert!(
+                s.resources.iter().all(|r| r.ends_with(":security-group/*") || r.ends_with(":security-group-rule/*")),
+                "{action} in {}: {:?}",
+                s.sid,
+                s.resources
+            );
+        }
+    }
+    // Listeners and rules made by hand on an owned load balancer carry no tag but are the plan's
+    // to change: these calls are unconditioned, and so confined to listeners and rules.
+    for action in [
+        "elasticloadbalancing:ModifyListener",
+        "elasticloadbalancing:AddListenerCertificates",
+        "elasticloadbalancing:RemoveListenerCertificates",
+        "elasticloadbalancing:ModifyRule",
+        "elasticloadbalancing:DeleteListener",
+        "elasticloadbalancing:DeleteRule",
+    ] {
+        for s in statements_of(action) {
+            assert!(
+                s.resources.iter().all(|r| r.ends_with(":listener/*") || r.ends_with(":listener-rule/*")),
+                "{action} in {}: reaches beyond listeners and rules: {:?}",
+                s.sid,
+                s.resources
             );
         }
     }

@@ -304,7 +304,7 @@ pub fn update(i: &Input) -> (Vec<Action>, Vec<NotSent>) {
         }
     }
     let actions = match i.r.kind {
-        Kind::SecurityGroup => security_group(&changes),
+        Kind::SecurityGroup => security_group(i, &changes),
         Kind::TargetGroup => target_group(i, &changes),
         Kind::LoadBalancer => load_balancer(i, &changes),
         Kind::TaskDefinition => create(i, None),
@@ -316,13 +316,19 @@ pub fn update(i: &Input) -> (Vec<Action>, Vec<NotSent>) {
 
 /// The changed tags as one map (tags are only added or changed, never removed: other tools may
 /// own tags the manifest does not name).
-fn tags_action(changes: &[&Change], call: impl Into<super::action::Call>) -> Option<Action> {
-    let tags: BTreeMap<&str, &Value> =
-        changes.iter().filter_map(|c| Some((c.path.strip_prefix("tags.")?, c.after.as_ref()?))).collect();
-    (!tags.is_empty()).then(|| {
-        let keys: Vec<&str> = tags.keys().copied().collect();
-        Action::new(call, format!("tags {}", keys.join(", ")), json!(tags))
-    })
+/// The changed tags, sent with the ownership tags: IAM lets the reconciler tag only in a request
+/// that carries `ecs-reconciler:set` (`aws:RequestTag`, template.yaml), so a repair of one drifted
+/// tag rewrites the (unchanged) ownership tags with it.
+fn tags_action(i: &Input, changes: &[&Change], call: impl Into<super::action::Call>) -> Option<Action> {
+    let mut tags: BTreeMap<&str, Value> =
+        changes.iter().filter_map(|c| Some((c.path.strip_prefix("tags.")?, c.after.clone()?))).collect();
+    let keys: Vec<&str> = tags.keys().copied().collect();
+    if keys.is_empty() {
+        return None;
+    }
+    tags.entry(TAG_SET).or_insert_with(|| json!(i.set));
+    tags.entry(TAG_NAME).or_insert_with(|| json!(i.r.name()));
+    Some(Action::new(call, format!("tags {}", keys.join(", ")), json!(tags)))
 }
 
 fn tops<'a>(changes: &[&'a Change]) -> BTreeSet<&'a str> {
@@ -338,7 +344,7 @@ fn changed_fields(i: &Input, changes: &[&Change], fields: impl Fn(&str) -> bool)
         .collect()
 }
 
-fn security_group(changes: &[&Change]) -> Vec<Action> {
+fn security_group(i: &Input, changes: &[&Change]) -> Vec<Action> {
     let mut out = Vec::new();
     // Authorize before revoke: a rule that changes is never missing in between.
     for (direction, authorize, revoke) in [
@@ -356,7 +362,7 @@ fn security_group(changes: &[&Change]) -> Vec<Action> {
             out.push(rules_action(revoke, direction, remove));
         }
     }
-    out.extend(tags_action(changes, Ec2::CreateTags));
+    out.extend(tags_action(i, changes, Ec2::CreateTags));
     out
 }
 
@@ -381,7 +387,7 @@ fn target_group(i: &Input, changes: &[&Change]) -> Vec<Action> {
         out.push(Action::new(Elb::ModifyTargetGroup, summary, Value::Object(hc)));
     }
     out.extend(attributes_action(i, changes, Elb::ModifyTargetGroupAttributes));
-    out.extend(tags_action(changes, Elb::AddTags));
+    out.extend(tags_action(i, changes, Elb::AddTags));
     out
 }
 
@@ -393,10 +399,10 @@ fn attributes_action(i: &Input, changes: &[&Change], call: Elb) -> Option<Action
     for c in changes {
         if c.path == "attributes" {
             attributes.extend(desired.clone());
-        } else if let Some(key) = c.path.strip_prefix("attributes.") {
-            if let Some(v) = desired.get(key) {
-                attributes.insert(key.to_string(), v.clone());
-            }
+        } else if let Some(key) = c.path.strip_prefix("attributes.")
+            && let Some(v) = desired.get(key)
+        {
+            attributes.insert(key.to_string(), v.clone());
         }
     }
     (!attributes.is_empty()).then(|| {
@@ -432,7 +438,7 @@ fn load_balancer(i: &Input, changes: &[&Change]) -> Vec<Action> {
         ));
     }
     out.extend(attributes_action(i, changes, Elb::ModifyLoadBalancerAttributes));
-    out.extend(tags_action(changes, Elb::AddTags));
+    out.extend(tags_action(i, changes, Elb::AddTags));
     out.extend(listeners(i, changes));
     out
 }
@@ -480,10 +486,10 @@ fn listeners(i: &Input, changes: &[&Change]) -> Vec<Action> {
                 if key == "certificates" {
                     modifies.extend(certificate_changes(port, before.as_ref(), after.as_ref()));
                     let default = |v: Option<&Value>| v.and_then(|v| v.get(0)).cloned();
-                    if default(before.as_ref()) != default(after.as_ref()) {
-                        if let Some(d) = default(after.as_ref()) {
-                            modified_listeners.entry(port).or_default().insert("certificates".into(), json!([d]));
-                        }
+                    if default(before.as_ref()) != default(after.as_ref())
+                        && let Some(d) = default(after.as_ref())
+                    {
+                        modified_listeners.entry(port).or_default().insert("certificates".into(), json!([d]));
                     }
                 } else if let Some(l) = desired_listener(port) {
                     modified_listeners.entry(port).or_default().insert(key.into(), l[key].clone());
@@ -581,7 +587,7 @@ fn cluster(i: &Input, changes: &[&Change]) -> Vec<Action> {
             }),
         ));
     }
-    out.extend(tags_action(changes, Ecs::TagResource));
+    out.extend(tags_action(i, changes, Ecs::TagResource));
     out
 }
 
@@ -635,7 +641,7 @@ fn service(i: &Input, changes: &[&Change], mut not_sent: Vec<NotSent>) -> (Vec<A
         fields.insert("cluster".into(), cluster);
         out.push(Action::new(Ecs::UpdateService, summary, Value::Object(fields)));
     }
-    out.extend(tags_action(changes, Ecs::TagResource));
+    out.extend(tags_action(i, changes, Ecs::TagResource));
     (out, not_sent)
 }
 
@@ -738,6 +744,44 @@ mod tests {
         assert_eq!(calls(&s), ["elbv2:ModifyTargetGroup"]);
         // Only the drifted field, with AWS's default: nothing the plan did not show is sent.
         assert_eq!(s.actions[0].params, json!({"healthCheckPath": "/"}));
+    }
+
+    #[test]
+    fn a_tag_repair_carries_the_ownership_tags_iam_requires_on_every_tagging_call() {
+        // template.yaml lets TagResource/AddTags/CreateTags through only with
+        // aws:RequestTag/ecs-reconciler:set present.
+        let tags = "  tags: [{key: team, value: shop}]\n";
+        let cases = [
+            (
+                format!(
+                    "{HEAD}kind: TargetGroup\nmetadata: {{name: web}}\nspec:\n  protocol: HTTP\n  port: 80\n  vpc: vpc-1\n{tags}"
+                ),
+                Kind::TargetGroup,
+                json!({"protocol": "HTTP", "port": 80, "vpc": "vpc-1"}),
+                "elbv2:AddTags",
+            ),
+            (
+                format!(
+                    "{HEAD}kind: SecurityGroup\nmetadata: {{name: web}}\nspec:\n  description: web\n  vpc: vpc-1\n{tags}"
+                ),
+                Kind::SecurityGroup,
+                json!({"description": "web", "vpc": "vpc-1", "ingress": [], "egress": [{"protocol": "-1", "cidr": "0.0.0.0/0"}]}),
+                "ec2:CreateTags",
+            ),
+            (service(&format!("  desiredCount: 2\n{tags}")), Kind::Service, live_service(json!({})), "ecs:TagResource"),
+        ];
+        for (yaml, kind, live, call) in cases {
+            let s = step_with(&yaml, kind, live, |l| {
+                l.tags.insert("team".into(), "other".into());
+            });
+            assert_eq!(calls(&s), [call], "{kind}: {s:#?}");
+            assert_eq!(
+                s.actions[0].params,
+                json!({"team": "shop", TAG_SET: SET, TAG_NAME: "web"}),
+                "{kind}: the changed tag and the ownership tags"
+            );
+            assert_eq!(s.actions[0].summary, "tags team", "{kind}");
+        }
     }
 
     #[test]
