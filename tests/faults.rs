@@ -9,10 +9,9 @@ use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
 use aws_sdk_ecs::config::retry::RetryConfig;
-use common::{AwsLike, Moto, aws_env, cli, cli_json, create_network, example_set};
+use common::{AwsLike, Moto, aws_env, cli, cli_json, create_network, example_set, lambda_ctx};
 use ecs_reconciler::aws::Clients;
-use ecs_reconciler::lambda::Config;
-use ecs_reconciler::lambda::handler::{Ctx, handle_until};
+use ecs_reconciler::lambda::handler::handle_until;
 use ecs_reconciler::store::{SetLocation, lease};
 use serde_json::json;
 
@@ -127,16 +126,7 @@ async fn a_lambda_run_ends_before_its_deadline_with_the_unfinished_steps_recorde
     let (code, _, err) =
         cli(&moto, &["sync", dir.path().join("prod").to_str().unwrap(), "s3://manifests/prod", "--commit", "c1"]);
     assert_eq!(code, 0, "{err}");
-    let ctx = Ctx {
-        clients: Clients::new(&moto.sdk_config()),
-        config: Config {
-            bucket: "manifests".into(),
-            sets: vec!["prod".into()],
-            observe: false,
-            prune: false,
-            function_name: None,
-        },
-    };
+    let ctx = lambda_ctx(&moto, "manifests", "prod");
     // 5 s left: less than the margin kept for status and the lease.
     let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
     let answer =

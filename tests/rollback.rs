@@ -6,9 +6,8 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{Moto, cli, cli_json, create_network, example_set};
+use common::{Moto, cli, cli_json, create_network, example_set, lambda_ctx};
 use ecs_reconciler::aws::Clients;
-use ecs_reconciler::lambda::Config;
 use ecs_reconciler::lambda::handler::{Ctx, handle};
 use ecs_reconciler::store::{Generation, sha256_hex};
 use serde_json::json;
@@ -119,16 +118,7 @@ async fn a_then_b() -> Deployed {
     let network = create_network(&moto, &clients.ec2).await;
     let dir = example_set("prod", &network);
     let a = dir.path().join("prod");
-    let ctx = Ctx {
-        clients: Clients::new(&moto.sdk_config()),
-        config: Config {
-            bucket: "manifests".into(),
-            sets: vec!["prod".into()],
-            observe: false,
-            prune: false,
-            function_name: None,
-        },
-    };
+    let ctx = lambda_ctx(&moto, "manifests", "prod");
     sync(&moto, &a, COMMIT_A);
     let a_version = current_generation_version(&clients).await;
     let a_generation = generation(&clients).await;

@@ -2,10 +2,9 @@
 
 mod common;
 
-use common::{Moto, cli, cli_json, create_network, example_set};
+use common::{Moto, cli, cli_json, create_network, example_set, lambda_ctx};
 use ecs_reconciler::aws::Clients;
-use ecs_reconciler::lambda::Config;
-use ecs_reconciler::lambda::handler::{Ctx, handle};
+use ecs_reconciler::lambda::handler::handle;
 use serde_json::json;
 
 const URL: &str = "s3://manifests/prod";
@@ -89,16 +88,7 @@ async fn status_shows_every_resource_and_the_last_runs() {
     let (code, _, err) = cli(&moto, &["sync", dir.path().join("prod").to_str().unwrap(), URL, "--commit", "c0ffee1"]);
     assert_eq!(code, 0, "{err}");
     // The function's handler, in process, as the S3 event would run it.
-    let ctx = Ctx {
-        clients: Clients::new(&moto.sdk_config()),
-        config: Config {
-            bucket: "manifests".into(),
-            sets: vec!["prod".into()],
-            observe: false,
-            prune: false,
-            function_name: None,
-        },
-    };
+    let ctx = lambda_ctx(&moto, "manifests", "prod");
     let answer = handle(&ctx, json!({"action": "apply", "set": "prod"}), "req-1").await.unwrap();
     assert_eq!(answer["run"]["errors"], json!([]), "{answer:#}");
 

@@ -196,6 +196,22 @@ pub async fn create_network(moto: &Moto, ec2: &aws_sdk_ec2::Client) -> Network {
 
 /// A copy of `desired/` in a fresh folder named `name` (the set's name), with the example's
 /// certificate ARN replaced by one the emulator issued. Returns the folder.
+/// The Lambda handler's context for one set in `bucket`, with the emulator's credentials and the
+/// function's defaults (apply, no prune, no function name).
+#[allow(dead_code)]
+pub fn lambda_ctx(moto: &Moto, bucket: &str, set: &str) -> ecs_reconciler::lambda::handler::Ctx {
+    ecs_reconciler::lambda::handler::Ctx {
+        clients: ecs_reconciler::aws::Clients::new(&moto.sdk_config()),
+        config: ecs_reconciler::lambda::Config {
+            bucket: bucket.into(),
+            sets: vec![set.into()],
+            observe: false,
+            prune: false,
+            function_name: None,
+        },
+    }
+}
+
 pub fn example_set(name: &str, network: &Network) -> tempfile::TempDir {
     let dir = tempfile::Builder::new().prefix("ecs-reconciler-test").tempdir().unwrap();
     let set = dir.path().join(name);
