@@ -82,6 +82,7 @@ async fn main() {
             sets: vec![SET.into()],
             observe: false,
             prune: false,
+            replace: Default::default(),
             function_name: Some("ecs-reconciler".into()),
         },
     };

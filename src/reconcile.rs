@@ -26,8 +26,12 @@ pub struct RunOptions {
     pub deep: bool,
     /// Allow a prune that deletes every resource the set owns (an empty or truncated set).
     pub force: bool,
-    /// Allow replacements that take a running service down.
-    pub allow_replace: bool,
+    /// Which replacements run: none, only create-before-destroy ones that keep serving (the
+    /// default), or also those that take a service down (`--allow-replace`, `REPLACE=all`).
+    pub replace: ReplacePolicy,
+    /// Test-only budget of AWS write calls: none starts once this many have been made (a run
+    /// killed between two calls, as a Lambda timeout would). `None`: no limit.
+    pub step_limit: Option<usize>,
     /// Services whose rolled-back content is backing off: service name → hold. A step that
     /// would deploy the held content again before the hold ends is skipped.
     pub holds: BTreeMap<String, crate::store::status::Hold>,
@@ -36,6 +40,32 @@ pub struct RunOptions {
     /// No step starts after this instant (the Lambda's remaining time, the CLI's `--deadline`);
     /// the steps left are reported as skipped and done by the next run.
     pub deadline: Option<Instant>,
+}
+
+/// Which replacements a run may make (`REPLACE=none|safe|all`, the CLI's `--allow-replace`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ReplacePolicy {
+    /// No replacement runs; each is reported as waiting for approval.
+    None,
+    /// Only replacements that create the new resource before destroying the old and keep
+    /// serving (target groups, security groups).
+    #[default]
+    Safe,
+    /// Disruptive replacements too (a load balancer's scheme or type, a service).
+    All,
+}
+
+impl std::str::FromStr for ReplacePolicy {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "none" => Ok(ReplacePolicy::None),
+            "safe" | "" => Ok(ReplacePolicy::Safe),
+            "all" => Ok(ReplacePolicy::All),
+            other => Err(format!("REPLACE={other}: use `none`, `safe` or `all`")),
+        }
+    }
 }
 
 /// Why a run could not even plan.
@@ -135,6 +165,7 @@ pub async fn observe_with(clients: &Clients, set: &str, desired: &ManifestSet, p
         }
         observed.live.extend(part.live);
         observed.orphans.extend(part.orphans);
+        observed.superseded.extend(part.superseded);
         observed.task_definition_matches.extend(part.task_definition_matches);
         observed.unknown.extend(part.unknown);
         if kinds.contains(&Kind::SecurityGroup) {
@@ -181,7 +212,7 @@ pub async fn apply(
         ids.set(Kind::TaskDefinition, family, arn);
     }
     let mut results = Vec::new();
-    let ctx = StepCtx { clients, desired, ids: &ids, opts };
+    let ctx = StepCtx { clients, desired, ids: &ids, opts, started: std::sync::atomic::AtomicUsize::new(0) };
 
     let wanted = |s: &&Step| opts.only.as_ref().is_none_or(|only| only.contains(&(s.kind, s.name.clone())));
     for kind in Kind::ALL {
@@ -261,6 +292,8 @@ struct StepCtx<'a> {
     desired: &'a ManifestSet,
     ids: &'a Ids,
     opts: &'a RunOptions,
+    /// Actions started so far (for [`RunOptions::step_limit`]).
+    started: std::sync::atomic::AtomicUsize,
 }
 
 fn done(r: Result<(), AwsError>) -> (Outcome, Option<String>) {
@@ -294,15 +327,32 @@ impl StepCtx<'_> {
             Op::NoOp => Some((Outcome::Applied, None)),
             Op::Unknown => Some((Outcome::Skipped, s.reason.clone())),
             Op::Refuse => Some((Outcome::Skipped, s.reason.clone())),
-            Op::Replace if !self.opts.allow_replace => Some((
+            Op::Replace if self.opts.replace == ReplacePolicy::None => Some((
                 Outcome::Skipped,
                 Some(format!(
-                    "replacement needed ({}); run with --allow-replace",
+                    "replacement needed ({}); replacements are off (REPLACE=none)",
                     s.reason.as_deref().unwrap_or("immutable field changed")
                 )),
             )),
+            Op::Replace if s.disruptive && self.opts.replace != ReplacePolicy::All => Some((
+                Outcome::Skipped,
+                Some(format!(
+                    "disruptive replacement needed ({}); run with --allow-replace (Lambda: REPLACE=all)",
+                    s.reason.as_deref().unwrap_or("immutable field changed")
+                )),
+            )),
+            // A delete that waits (for what, the reason says): a later run finishes it.
+            Op::Delete if s.actions.is_empty() => Some((Outcome::Skipped, s.reason.clone())),
             _ => None,
         }
+    }
+
+    /// The test-only budget of AWS writes: once spent, no further action starts (the run
+    /// "dies" between two calls).
+    fn over_budget(&self) -> bool {
+        self.opts
+            .step_limit
+            .is_some_and(|limit| self.started.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= limit)
     }
 
     /// The hold that keeps this service step from redeploying content ECS rolled back.
@@ -325,6 +375,9 @@ impl StepCtx<'_> {
             return g;
         }
         for action in actions {
+            if self.over_budget() {
+                return (Outcome::Skipped, Some(DEADLINE_PASSED.to_string()));
+            }
             let target = Target {
                 kind: s.kind,
                 name: &s.name,

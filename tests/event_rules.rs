@@ -413,6 +413,7 @@ fn every_set_has_its_own_schedule_naming_it() {
         sets: vec!["prod".into(), "teams/web".into()],
         observe: false,
         prune: false,
+        replace: Default::default(),
         function_name: None,
     };
     let mut schedules = BTreeMap::new();

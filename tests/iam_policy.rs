@@ -840,6 +840,7 @@ async fn the_lambda_reads_applies_and_records_a_set_in_s3_with_only_the_policy()
             sets: vec!["shop".into()],
             observe: false,
             prune: false,
+            replace: Default::default(),
             function_name: Some("ecs-reconciler".into()),
         },
     };

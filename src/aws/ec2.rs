@@ -53,19 +53,39 @@ pub async fn observe(
     let names: BTreeSet<&str> = groups.iter().map(|(r, _)| r.name()).collect();
 
     if !names.is_empty() {
-        let values: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        // Each manifest's name, and the names a create-before-destroy replacement generates for
+        // it (`web-tasks-3f2a1c`: `?` matches one character in an EC2 filter value).
+        let values: Vec<String> = names.iter().flat_map(|n| [n.to_string(), format!("{n}-??????")]).collect();
         let live = describe_groups(clients, "group-name", &values, set).await?;
         for (r, spec) in &groups {
             let vpc = observed.vpc_id(&spec.vpc);
-            let mut candidates: Vec<&SecurityGroup> = live
+            let ours =
+                |g: &SecurityGroup| tag_value(g, TAG_SET) == Some(set) && tag_value(g, TAG_NAME) == Some(r.name());
+            let generated = crate::plan::replace::generated_name(r);
+            let all: Vec<&SecurityGroup> = live
                 .iter()
-                .filter(|g| g.group_name() == Some(r.name()))
-                .filter(|g| vpc.as_deref().is_none_or(|v| g.vpc_id() == Some(v)))
+                .filter(|g| {
+                    g.group_name() == Some(r.name())
+                        || g.group_name().is_some_and(|n| {
+                            crate::plan::replace::is_generated(Kind::SecurityGroup, r.name(), n) && ours(g)
+                        })
+                })
                 .collect();
-            // Without a VPC to tell them apart, the group this set owns wins.
-            candidates.sort_by_key(|g| tag_value(g, TAG_SET) != Some(set));
-            if let Some(g) = candidates.first() {
+            // The current generation: in the manifest's VPC, under the name a replacement
+            // generates for the manifest as it is now, else its own name; the set's own first.
+            let mut candidates: Vec<&SecurityGroup> =
+                all.iter().copied().filter(|g| vpc.as_deref().is_none_or(|v| g.vpc_id() == Some(v))).collect();
+            candidates.sort_by_key(|g| (!ours(g), g.group_name() != Some(generated.as_str())));
+            let current = candidates.first().copied();
+            if let Some(g) = current {
                 observed.live.insert((Kind::SecurityGroup, r.name().to_string()), live_group(g, r.name()));
+            }
+            // The others the set owns for this manifest (an earlier generation, or the group in
+            // the VPC the manifest moved away from) are superseded.
+            for g in all.into_iter().filter(|g| ours(g) && Some(*g) != current) {
+                let live = live_group(g, r.name());
+                let used_by = network_interfaces(clients, &live.id).await?;
+                observed.superseded.push(crate::plan::Superseded { live, used_by, load_balancers: vec![] });
             }
         }
     }
@@ -218,6 +238,24 @@ async fn describe_groups(
     Ok(out)
 }
 
+/// The network interfaces that use the group (a load balancer's, a task's): AWS refuses to
+/// delete a group while any does, and they linger for minutes after what made them is gone.
+async fn network_interfaces(clients: &Clients, group: &str) -> Result<Vec<String>, AwsError> {
+    tracing::debug!(group, "EC2 DescribeNetworkInterfaces");
+    let out = clients
+        .ec2
+        .describe_network_interfaces()
+        .filters(Filter::builder().name("group-id").values(group).build())
+        .send()
+        .await
+        .map_err(call_error("DescribeNetworkInterfaces", format!("SecurityGroup {group}")))?;
+    Ok(out
+        .network_interfaces()
+        .iter()
+        .map(|n| format!("network interface {}", n.network_interface_id().unwrap_or("?")))
+        .collect())
+}
+
 fn tag_value<'a>(g: &'a SecurityGroup, key: &str) -> Option<&'a str> {
     g.tags().iter().find(|t| t.key() == Some(key)).and_then(|t| t.value())
 }
@@ -225,6 +263,7 @@ fn tag_value<'a>(g: &'a SecurityGroup, key: &str) -> Option<&'a str> {
 /// A live group in manifest shape: `{vpc, description, ingress, egress}`, one rule per source.
 fn live_group(g: &SecurityGroup, name: &str) -> Live {
     let mut live = Live::new(Kind::SecurityGroup, name, g.group_id().unwrap_or_default());
+    live.aws_name = g.group_name().filter(|n| *n != name).map(str::to_string);
     live.tags = g
         .tags()
         .iter()
@@ -334,9 +373,12 @@ pub async fn execute(
             let tags: BTreeMap<String, String> = action.param("tags").map_err(param)?.unwrap_or_default();
             let set = tags.get(crate::plan::TAG_SET).cloned().unwrap_or_default();
             let vpc = ids.vpc(&vpc)?;
+            // A create-before-destroy replacement names a generated group name.
+            let group_name =
+                action.param::<String>("groupName").map_err(param)?.unwrap_or_else(|| target.name.to_string());
             let request = ec2
                 .create_security_group()
-                .group_name(target.name)
+                .group_name(&group_name)
                 .description(action.param::<String>("description").map_err(param)?.unwrap_or_default())
                 .vpc_id(&vpc)
                 // Tagged at creation: a group whose reply was lost is still recognisably ours.
@@ -358,7 +400,7 @@ pub async fn execute(
                     Ok(id)
                 }
             };
-            let id = super::create_or_find(send, || find_group(clients, target.name, &vpc, &set)).await?;
+            let id = super::create_or_find(send, || find_group(clients, &group_name, &vpc, &set)).await?;
             Ok(Created::Resource(id))
         }
         Ec2Call::AuthorizeSecurityGroupIngress

@@ -58,13 +58,19 @@ pub async fn observe(
     let target_groups = if prune || !tg_specs.is_empty() { list_target_groups(clients).await? } else { Vec::new() };
     let load_balancers = if prune || !lb_specs.is_empty() { list_load_balancers(clients).await? } else { Vec::new() };
 
-    // Which listed resources are the set's by name, and which ARNs need their tags read.
-    let matched_tgs: Vec<(&str, &str, &types::TargetGroup)> = target_groups
+    // Which listed resources are the set's by name, and which ARNs need their tags read. A target
+    // group may also carry a name a create-before-destroy replacement generated (`web-3f2a1c`):
+    // those are candidates, the set's by their tags.
+    let tg_candidates: Vec<(&str, &str, &types::TargetGroup)> = target_groups
         .iter()
         .filter_map(|tg| {
-            let name = tg.target_group_name()?;
+            let aws_name = tg.target_group_name()?;
             let arn = tg.target_group_arn()?;
-            tg_specs.contains_key(name).then_some((name, arn, tg))
+            let name = tg_specs
+                .keys()
+                .copied()
+                .find(|n| *n == aws_name || crate::plan::replace::is_generated(Kind::TargetGroup, n, aws_name))?;
+            Some((name, arn, tg))
         })
         .collect();
     let matched_lbs: Vec<(&str, &str, &types::LoadBalancer)> = load_balancers
@@ -83,7 +89,7 @@ pub async fn observe(
             .map(str::to_string)
             .collect()
     } else {
-        matched_tgs
+        tg_candidates
             .iter()
             .map(|(_, arn, _)| arn.to_string())
             .chain(matched_lbs.iter().map(|(_, arn, _)| arn.to_string()))
@@ -91,6 +97,20 @@ pub async fn observe(
     };
     let tags = describe_tags(clients, &tag_arns).await?;
     let tags_of = |arn: &str| tags.get(arn).cloned().unwrap_or_default();
+    let (matched_tgs, superseded) = generations(set, &tg_candidates, &tags, &desired_tg_names(desired));
+    for (name, arn, tg) in superseded {
+        let mut live = Live::new(Kind::TargetGroup, name, arn);
+        live.tags = tags_of(arn);
+        live.spec = target_group_live_spec(tg, None);
+        live.aws_name = tg.target_group_name().filter(|n| *n != name).map(str::to_string);
+        let mut load_balancers: Vec<String> = tg.load_balancer_arns().to_vec();
+        load_balancers.dedup();
+        // Drain-aware: targets still registered (ECS deregisters an old deployment's tasks after
+        // the deregistration delay) keep it.
+        let targets = registered_targets(clients, arn).await?;
+        let used_by = if targets > 0 { vec![format!("{targets} registered target(s) draining")] } else { vec![] };
+        observed.superseded.push(crate::plan::Superseded { live, used_by, load_balancers });
+    }
 
     // Target groups: attributes only where the manifest names some.
     let tg_lives: Vec<Live> = futures::stream::iter(matched_tgs.iter())
@@ -106,6 +126,7 @@ pub async fn observe(
                 let mut live = Live::new(Kind::TargetGroup, name, arn);
                 live.tags = tags;
                 live.spec = target_group_live_spec(tg, attributes.as_ref());
+                live.aws_name = tg.target_group_name().filter(|n| *n != name).map(str::to_string);
                 Ok::<_, AwsError>(live)
             }
         })
@@ -153,6 +174,71 @@ pub async fn observe(
         }
     }
     Ok(())
+}
+
+/// The AWS name each target group manifest would get from a replacement now.
+fn desired_tg_names(desired: &ManifestSet) -> BTreeMap<String, String> {
+    desired
+        .of_kind(Kind::TargetGroup)
+        .map(|r| (r.name().to_string(), crate::plan::replace::generated_name(r)))
+        .collect()
+}
+
+type Candidate<'a> = (&'a str, &'a str, &'a types::TargetGroup);
+
+/// Of the target groups that may be a manifest's, the current generation of each (the one under
+/// the name a replacement generates for the manifest as it is now, else the one under the
+/// manifest's own name, else any the set owns under a generated name) and the superseded ones
+/// (the others the set owns with that `ecs-reconciler:name`). A generated name counts only with
+/// the set's tags; a group under the manifest's own name counts whoever owns it (the plan
+/// refuses or adopts it).
+fn generations<'a>(
+    set: &str,
+    candidates: &[Candidate<'a>],
+    tags: &BTreeMap<String, BTreeMap<String, String>>,
+    generated: &BTreeMap<String, String>,
+) -> (Vec<Candidate<'a>>, Vec<Candidate<'a>>) {
+    let ours = |name: &str, arn: &str| {
+        tags.get(arn).is_some_and(|t| {
+            t.get(TAG_SET).map(String::as_str) == Some(set) && t.get(TAG_NAME).map(String::as_str) == Some(name)
+        })
+    };
+    let (mut current, mut superseded) = (Vec::new(), Vec::new());
+    let names: std::collections::BTreeSet<&str> = candidates.iter().map(|c| c.0).collect();
+    for name in names {
+        let mine: Vec<&Candidate> = candidates
+            .iter()
+            .filter(|c| c.0 == name)
+            .filter(|(n, arn, tg)| tg.target_group_name() == Some(n) || ours(n, arn))
+            .collect();
+        let aws = |c: &&Candidate| c.2.target_group_name().unwrap_or_default().to_string();
+        let pick = mine
+            .iter()
+            .position(|c| generated.get(name) == Some(&aws(c)))
+            .or_else(|| mine.iter().position(|c| aws(c) == name))
+            .or_else(|| (!mine.is_empty()).then_some(0));
+        for (i, c) in mine.iter().enumerate() {
+            if Some(i) == pick {
+                current.push(**c);
+            } else if ours(c.0, c.1) {
+                superseded.push(**c);
+            }
+        }
+    }
+    (current, superseded)
+}
+
+/// How many targets are registered in the target group (any state, draining included).
+async fn registered_targets(clients: &Clients, arn: &str) -> Result<usize, AwsError> {
+    tracing::debug!(target_group = arn, "DescribeTargetHealth");
+    let out = clients
+        .elbv2
+        .describe_target_health()
+        .target_group_arn(arn)
+        .send()
+        .await
+        .map_err(call_error("DescribeTargetHealth", arn.to_string()))?;
+    Ok(out.target_health_descriptions().len())
 }
 
 /// A resource tagged as the set's whose `ecs-reconciler:name` is no manifest of its kind.
@@ -876,9 +962,11 @@ pub async fn execute(
     match call {
         Elbv2Call::CreateTargetGroup => {
             let vpc = action.param::<String>("vpc").map_err(p)?.map(|v| ids.vpc(&v)).transpose()?;
+            // A create-before-destroy replacement names a generated AWS name.
+            let aws_name = action.param::<String>("name").map_err(p)?.unwrap_or_else(|| target.name.to_string());
             let request = elb
                 .create_target_group()
-                .name(target.name)
+                .name(&aws_name)
                 .set_protocol(
                     action.param::<String>("protocol").map_err(p)?.map(|v| types::ProtocolEnum::from(v.as_str())),
                 )
@@ -920,7 +1008,7 @@ pub async fn execute(
                 }
             };
             let set = owner_of(action);
-            let arn = super::create_or_find(send, || find_owned(clients, Kind::TargetGroup, target.name, &set)).await?;
+            let arn = super::create_or_find(send, || find_owned(clients, Kind::TargetGroup, &aws_name, &set)).await?;
             Ok(Created::Resource(arn))
         }
         Elbv2Call::ModifyTargetGroup => {

@@ -293,6 +293,12 @@ impl Ids {
                     .iter()
                     .map(|l| ((l.kind, l.name.clone()), l.id.clone()))
                     .chain(observed.live.iter().map(|(k, l)| (k.clone(), l.id.clone())))
+                    // A superseded generation by its step's name (`web@web`), for the calls that
+                    // clear it before it is deleted.
+                    .chain(observed.superseded.iter().map(|s| {
+                        let name = crate::plan::replace::superseded_name(&s.live.name, s.live.aws_name());
+                        ((s.live.kind, name), s.live.id.clone())
+                    }))
                     .collect(),
             ),
             parts: RwLock::new(parts),

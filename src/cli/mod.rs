@@ -74,9 +74,13 @@ pub enum Command {
         /// With --prune: allow deleting every resource the set owns.
         #[arg(long)]
         force: bool,
-        /// Allow replacements (delete and create) that take a running service down.
+        /// Allow disruptive replacements too (a load balancer's scheme or type, a service):
+        /// without it only create-before-destroy replacements that keep serving run.
         #[arg(long)]
         allow_replace: bool,
+        /// Test only: stop after this many AWS write calls, as a run killed between two calls.
+        #[arg(long, hide = true, value_name = "N")]
+        step_limit: Option<usize>,
         /// Wait until the services this run changed are steady (all tasks running, one
         /// deployment); exit 1 if a rollout fails or the timeout passes.
         #[arg(long)]
@@ -186,9 +190,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let opts = crate::reconcile::RunOptions { prune, deep, ..Default::default() };
             runtime()?.block_on(plan::plan(set.source(), opts, output, detailed_exitcode, verbose))
         }
-        Command::Apply { set, prune, force, allow_replace, wait, timeout, deadline, lease, output } => {
+        Command::Apply { set, prune, force, allow_replace, step_limit, wait, timeout, deadline, lease, output } => {
             let deadline = deadline.map(|s| std::time::Instant::now() + std::time::Duration::from_secs(s));
-            let opts = crate::reconcile::RunOptions { prune, force, allow_replace, deadline, ..Default::default() };
+            let replace = if allow_replace {
+                crate::reconcile::ReplacePolicy::All
+            } else {
+                crate::reconcile::ReplacePolicy::Safe
+            };
+            let opts =
+                crate::reconcile::RunOptions { prune, force, replace, step_limit, deadline, ..Default::default() };
             let wait = wait.then(|| std::time::Duration::from_secs(timeout));
             runtime()?.block_on(plan::apply(set.source(), opts, wait, lease, output))
         }

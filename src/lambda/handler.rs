@@ -396,7 +396,14 @@ async fn run_once(ctx: &Ctx, loc: &SetLocation, ask: &Ask) -> Result<(Value, Opt
         }
         _ => false,
     };
-    let mut opts = RunOptions { prune: ctx.config.prune, deep, holds, deadline: ask.deadline, ..Default::default() };
+    let mut opts = RunOptions {
+        prune: ctx.config.prune,
+        replace: ctx.config.replace,
+        deep,
+        holds,
+        deadline: ask.deadline,
+        ..Default::default()
+    };
     let outcome = async {
         let (observed, plan) = reconcile::plan_set(clients, loc.name(), &set, &opts).await?;
         opts.only = match &ask.target {

@@ -30,6 +30,9 @@ pub struct Config {
     pub observe: bool,
     /// `PRUNE=true`: delete owned resources that left the set.
     pub prune: bool,
+    /// `REPLACE=none|safe|all` (default `safe`): which replacements run unattended; `safe` only
+    /// those that create the new resource first and keep serving.
+    pub replace: crate::reconcile::ReplacePolicy,
     /// `AWS_LAMBDA_FUNCTION_NAME`: the function's own CloudTrail session name, to tell its own
     /// writes from others'.
     pub function_name: Option<String>,
@@ -52,7 +55,8 @@ impl Config {
             other => return Err(format!("MODE={other}: use `apply` or `observe`")),
         };
         let prune = matches!(var("PRUNE").as_deref(), Some("true" | "1" | "yes"));
-        Ok(Config { bucket, sets, observe, prune, function_name: var("AWS_LAMBDA_FUNCTION_NAME") })
+        let replace = var("REPLACE").unwrap_or_default().parse()?;
+        Ok(Config { bucket, sets, observe, prune, replace, function_name: var("AWS_LAMBDA_FUNCTION_NAME") })
     }
 
     /// `DEEP_EVERY=N` (default 12; 0 never): every Nth scheduled run of a set reads every task
@@ -322,6 +326,7 @@ mod tests {
             sets: vec!["prod".into()],
             observe: false,
             prune: false,
+            replace: Default::default(),
             function_name: Some("ecs-reconciler".into()),
         }
     }

@@ -11,6 +11,7 @@ use super::contract::{self, Field, top};
 use super::diff::{diff, ignored};
 use super::model::*;
 use super::normalize::{self, Ctx, revision_label};
+use super::replace;
 use crate::manifest::{Kind, ManifestSet, Resource, Spec};
 
 #[derive(Debug, Clone, Default)]
@@ -81,19 +82,49 @@ pub fn plan(set: &str, desired: &ManifestSet, observed: &Observed, opts: &PlanOp
         .map(|r| (r.name(), actions::binding(&revisions[r.name()], &task_definition_hash(r))))
         .collect();
 
-    let mut steps: Vec<Step> = resources
+    let steps_with = |ctx: &Ctx| -> Vec<Step> {
+        resources
+            .iter()
+            .map(|r| {
+                let binding = match &r.spec {
+                    Spec::Service(s) => bindings.get(s.task_definition.as_str()).map(String::as_str),
+                    _ => None,
+                };
+                step_for(set, r, observed, ctx, binding)
+            })
+            .collect()
+    };
+    let mut steps = steps_with(&ctx);
+    // A create-before-destroy replacement: the old generation's ID is no longer the manifest
+    // name's, so every reference to it differs from the manifest and its user's step moves it
+    // (to the new one, which the replacement creates earlier in the run).
+    let replaced: Vec<(Kind, String)> = steps
         .iter()
-        .map(|r| {
-            let binding = match &r.spec {
-                Spec::Service(s) => bindings.get(s.task_definition.as_str()).map(String::as_str),
-                _ => None,
-            };
-            step_for(set, r, observed, &ctx, binding)
-        })
+        .filter(|s| s.op == Op::Replace && replace::creates_before_destroying(s.kind))
+        .filter_map(|s| Some((s.kind, observed.get(s.kind, &s.name)?.id.clone())))
         .collect();
+    if !replaced.is_empty() {
+        let mut names = names.clone();
+        for key in &replaced {
+            names.remove(key);
+        }
+        let ctx = Ctx { observed, revisions: &revisions, names: Some(&names) };
+        let again = steps_with(&ctx);
+        // The replaced resources' own steps stay as first planned.
+        steps = again
+            .into_iter()
+            .zip(steps)
+            .map(
+                |(new, old)| {
+                    if old.op == Op::Replace && replace::creates_before_destroying(old.kind) { old } else { new }
+                },
+            )
+            .collect();
+    }
     mark_disruptive(&mut steps, desired);
     mark_unknown(&mut steps, desired, observed);
 
+    steps.extend(replace::superseded_steps(observed));
     if opts.prune {
         let mut orphans: Vec<&Live> = observed.orphans.iter().collect();
         orphans.sort_by(|a, b| (b.kind, &b.name).cmp(&(a.kind, &a.name)));
@@ -230,7 +261,30 @@ fn step_for(set: &str, r: &Resource, observed: &Observed, ctx: &Ctx, binding: Op
 
     let replace = replace_reasons(r.kind, &changes, &desired, &live_spec);
     let input = Input { set, r, desired: &desired, changes: &changes, live: Some(live), binding };
-    if !replace.is_empty() {
+    if !replace.is_empty() && replace::creates_before_destroying(r.kind) {
+        // Create before destroy: the new generation under a generated name; the users move to
+        // it through their own steps (the plan no longer maps the old ID to this name, see
+        // `plan`), and the old one is deleted by the first run that sees nothing using it.
+        let aws_name = replace::generated_name(r);
+        if aws_name == live.aws_name() {
+            return refuse(
+                step,
+                format!("{}; the generated name `{aws_name}` is taken by the live one", replace.join("; ")),
+            );
+        }
+        step.op = Op::Replace;
+        step.reason = Some(format!(
+            "{}: creates `{aws_name}` first, moves its users to it, then deletes `{}` once nothing uses it",
+            replace.join("; "),
+            live.aws_name()
+        ));
+        step.actions = actions::create(&input, hash.as_deref());
+        if let Some(first) = step.actions.first_mut() {
+            let key = if r.kind == Kind::SecurityGroup { "groupName" } else { "name" };
+            first.params[key] = json!(aws_name);
+            first.summary = format!("{} {aws_name}", first.summary.rsplit_once(' ').map_or("", |(k, _)| k));
+        }
+    } else if !replace.is_empty() {
         step.reason = Some(replace.join("; "));
         step.op = Op::Replace;
         step.actions = actions::delete(live);
@@ -252,6 +306,12 @@ fn step_for(set: &str, r: &Resource, observed: &Observed, ctx: &Ctx, binding: Op
         }
     }
     step.changes = changes;
+    if step.reason.is_none()
+        && let Some(aws) = &live.aws_name
+    {
+        // Both names, for `plan` and `status`: the manifest's is the identity, AWS's generated.
+        step.reason = Some(format!("AWS name `{aws}`"));
+    }
     step
 }
 
@@ -338,7 +398,7 @@ fn mark_disruptive(steps: &mut [Step], set: &ManifestSet) {
             used.insert((Kind::LoadBalancer, lb.name().to_string()));
         }
     }
-    for s in steps.iter_mut().filter(|s| s.op == Op::Replace) {
+    for s in steps.iter_mut().filter(|s| s.op == Op::Replace && !replace::creates_before_destroying(s.kind)) {
         s.disruptive = s.kind == Kind::Service || used.contains(&(s.kind, s.name.clone()));
     }
 }
@@ -410,15 +470,73 @@ mod tests {
         assert!(!plan.has_changes(), "{plan:#?}");
     }
 
+    /// A target group whose port changed is created anew under a generated name before the old
+    /// one goes; the service using it moves to it in the same plan; nothing is disruptive.
     #[test]
-    fn an_immutable_field_is_a_replacement_and_flagged_disruptive_when_a_service_uses_it() {
+    fn an_immutable_target_group_field_creates_before_destroying_and_moves_the_service() {
         let (s, mut o) = world(&format!("{TG}{SVC}"), Some(SET));
+        let tg_arn = o.get(Kind::TargetGroup, "web").unwrap().id.clone();
         o.live.get_mut(&(Kind::TargetGroup, "web".into())).unwrap().spec["port"] = json!(8080);
-        let plan = plan(SET, &s, &o, &PlanOptions::default());
-        let step = plan.steps.iter().find(|s| s.kind == Kind::TargetGroup).unwrap();
+        o.live.get_mut(&(Kind::Service, "web".into())).unwrap().spec["loadBalancers"] =
+            json!([{"targetGroupArn": tg_arn, "containerName": "web", "containerPort": 3000}]);
+        let before = plan(SET, &s, &o, &PlanOptions::default());
+        let step = before.steps.iter().find(|s| s.kind == Kind::TargetGroup).unwrap();
+        let generated = replace::generated_name(s.get(Kind::TargetGroup, "web").unwrap());
         assert_eq!(step.op, Op::Replace);
-        assert_eq!(step.reason.as_deref(), Some("port cannot change in place"));
-        assert!(step.disruptive);
+        assert!(!step.disruptive, "create before destroy keeps serving");
+        assert!(step.reason.as_deref().unwrap().starts_with("port cannot change in place: creates `"), "{step:?}");
+        let calls: Vec<String> = step.actions.iter().map(|a| a.call.to_string()).collect();
+        assert_eq!(calls, ["elbv2:CreateTargetGroup"], "no delete in the replacement itself");
+        assert_eq!(step.actions[0].params["name"], json!(generated));
+        let svc = before.steps.iter().find(|s| s.kind == Kind::Service).unwrap();
+        assert_eq!(svc.op, Op::Update, "{svc:#?}");
+        assert_eq!(svc.changes[0].path, "loadBalancers[web/web:3000]", "{svc:#?}");
+        assert_eq!(svc.actions[0].call.to_string(), "ecs:UpdateService");
+    }
+
+    /// A superseded generation is deleted only when nothing uses it: what AWS reports, and the
+    /// resources of the set that still name its ID.
+    #[test]
+    fn a_superseded_generation_waits_until_nothing_uses_it() {
+        let (s, mut o) = world(&format!("{TG}{SVC}"), Some(SET));
+        let mut old = Live::new(Kind::TargetGroup, "web", "arn:old");
+        old.tags.insert(TAG_SET.into(), SET.into());
+        old.tags.insert(TAG_NAME.into(), "web".into());
+        let superseded = |used_by: &[&str]| Superseded {
+            live: old.clone(),
+            used_by: vec![],
+            load_balancers: used_by.iter().map(|u| u.to_string()).collect(),
+        };
+        let step_of = |o: &Observed| {
+            let p = plan(SET, &s, o, &PlanOptions::default());
+            p.steps.into_iter().find(|s| s.name == "web@web").unwrap()
+        };
+        o.superseded = vec![superseded(&["arn:lb/other"])];
+        let waits = step_of(&o);
+        assert_eq!((waits.op, waits.actions.len()), (Op::Delete, 0));
+        assert_eq!(waits.reason.as_deref(), Some("waits until nothing uses it: load balancer arn:lb/other"));
+        o.superseded = vec![superseded(&[])];
+        o.live.get_mut(&(Kind::Service, "web".into())).unwrap().spec["loadBalancers"] =
+            json!([{"targetGroupArn": "arn:old", "containerName": "web", "containerPort": 3000}]);
+        assert_eq!(step_of(&o).reason.as_deref(), Some("waits until nothing uses it: Service/web"));
+        o.live.get_mut(&(Kind::Service, "web".into())).unwrap().spec["loadBalancers"] = json!([]);
+        let goes = step_of(&o);
+        let calls: Vec<String> = goes.actions.iter().map(|a| a.call.to_string()).collect();
+        assert_eq!(calls, ["elbv2:DeleteTargetGroup"]);
+        assert_eq!(goes.actions[0].params["id"], "arn:old");
+    }
+
+    #[test]
+    fn a_load_balancer_scheme_change_is_a_disruptive_replacement_when_a_service_uses_it() {
+        let lb = "---\napiVersion: ecs-reconciler/v1\nkind: LoadBalancer\nmetadata: {name: web}\nspec:\n  scheme: internal\n  subnets: [subnet-1, subnet-2]\n  listeners: [{port: 80, protocol: HTTP, defaultActions: [{type: forward, targetGroup: web}]}]\n";
+        let (s, mut o) = world(&format!("{TG}{SVC}{lb}"), Some(SET));
+        o.live.get_mut(&(Kind::LoadBalancer, "web".into())).unwrap().spec["scheme"] = json!("internet-facing");
+        let plan = plan(SET, &s, &o, &PlanOptions::default());
+        let step = plan.steps.iter().find(|s| s.kind == Kind::LoadBalancer).unwrap();
+        assert_eq!(step.op, Op::Replace);
+        assert!(step.disruptive, "{step:#?}");
+        let text = super::super::render::text(&plan, false);
+        assert!(text.contains("replace (disruptive)"), "{text}");
     }
 
     #[test]

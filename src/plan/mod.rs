@@ -9,6 +9,7 @@ pub mod engine;
 pub mod model;
 pub mod normalize;
 pub mod render;
+pub mod replace;
 
 pub use action::{Action, Call, Ec2Call, EcsCall, Elbv2Call};
 pub use engine::{PlanOptions, plan, task_definition_hash};

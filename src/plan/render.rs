@@ -7,6 +7,7 @@ use anstyle::{AnsiColor, Style};
 use serde_json::Value;
 
 use super::model::{Op, Plan, Step};
+use crate::manifest::Kind;
 
 fn style(op: Op) -> Style {
     let c = match op {
@@ -85,13 +86,13 @@ fn write_step(out: &mut String, step: &Step) {
         step.id(),
         bold.render_reset(),
         s.render(),
-        step.op.as_str()
+        if step.disruptive { "replace (disruptive)" } else { step.op.as_str() }
     );
     if let Some(reason) = &step.reason {
         let _ = write!(out, ": {reason}");
     }
     if step.disruptive {
-        let _ = write!(out, " [takes a service down: needs --allow-replace]");
+        let _ = write!(out, " [{}; applied only with --allow-replace or REPLACE=all]", disruption(step));
     }
     let _ = writeln!(out, "{}", s.render_reset());
     for c in &step.changes {
@@ -173,5 +174,18 @@ mod tests {
             "~ Service/web update\n    desiredCount: 0 → 2\n\
              Plan for set `prod`: 0 to create, 1 to update, 0 to replace, 0 to delete, 0 refused, 1 unchanged.\n"
         );
+    }
+}
+
+/// What a disruptive replacement takes down, and for how long.
+pub fn disruption(step: &Step) -> String {
+    match step.kind {
+        Kind::Service => "the service is deleted and, once it has drained (up to its deregistration delay, then \
+                          INACTIVE), created again: its tasks are down meanwhile"
+            .into(),
+        Kind::LoadBalancer => "the load balancer is deleted and created again: no traffic until the new one is \
+                               active and its DNS name (a new one) is in use, minutes"
+            .into(),
+        _ => "what uses it is down until the new one is created".into(),
     }
 }

@@ -212,6 +212,15 @@ impl Summary {
                     self.resources.remove(&format!("{}/{}", step.kind, step.name));
                     continue;
                 }
+                // A delete that waits for its users to go (a superseded generation): a later run
+                // finishes it.
+                (Op::Delete, Some((Outcome::Skipped, m))) if step.actions.is_empty() => {
+                    (Condition::Progressing, "Deleting", m)
+                }
+                // Created the new generation and moved the users; the old is deleted later.
+                (Op::Replace, Some((Outcome::Applied, _))) if !step.disruptive => {
+                    (Condition::Progressing, "Replacing", step.reason.clone())
+                }
                 (Op::Refuse, _) => (Condition::Failed, "NotOwned", step.reason.clone()),
                 (Op::Unknown, _) => (Condition::Unknown, "ReadFailed", step.reason.clone()),
                 (_, None) if observe_only => (Condition::Drifted, "Drift", Some(changed_fields(step))),

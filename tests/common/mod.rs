@@ -207,6 +207,7 @@ pub fn lambda_ctx(moto: &Moto, bucket: &str, set: &str) -> ecs_reconciler::lambd
             sets: vec![set.into()],
             observe: false,
             prune: false,
+            replace: Default::default(),
             function_name: None,
         },
     }

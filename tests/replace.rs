@@ -1,0 +1,328 @@
+//! Replacements on the emulator: an immutable field of the example set changes, the new resource
+//! is created first under a generated name, its users move to it, and the old one goes once
+//! nothing uses it, across runs, also when a run dies between any two of its calls.
+
+mod common;
+
+use common::{Moto, cli_json, create_network, example_set};
+use ecs_reconciler::aws::Clients;
+use serde_json::Value;
+
+struct World {
+    moto: Moto,
+    clients: Clients,
+    dir: tempfile::TempDir,
+    desired: String,
+}
+
+impl World {
+    /// The example set applied and settled (moto drops some CreateService fields: one more
+    /// apply sets them, see tests/README.md).
+    async fn applied() -> World {
+        let moto = Moto::start();
+        let clients = Clients::new(&moto.sdk_config());
+        let network = create_network(&moto, &clients.ec2).await;
+        let dir = example_set("shop", &network);
+        let desired = dir.path().join("shop").display().to_string();
+        let w = World { moto, clients, dir, desired };
+        w.apply(&[]);
+        w.apply(&[]);
+        assert_eq!(w.plan().0, 0, "settled: {:#}", w.plan().1);
+        w
+    }
+
+    fn apply(&self, extra: &[&str]) -> Value {
+        let mut args = vec!["apply", "--desired", &self.desired];
+        args.extend(extra);
+        let (code, v) = cli_json(&self.moto, &args);
+        assert!(code == 0 || code == 1, "apply crashed: {v:#}");
+        v
+    }
+
+    fn plan(&self) -> (i32, Value) {
+        cli_json(&self.moto, &["plan", "--desired", &self.desired, "--detailed-exitcode"])
+    }
+
+    fn edit(&self, file: &str, from: &str, to: &str) {
+        let path = self.dir.path().join("shop").join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{file} has no `{from}`");
+        std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+    }
+
+    /// Every target group the set owns for the manifest `web`: (AWS name, ARN, port).
+    async fn web_target_groups(&self) -> Vec<(String, String, i32)> {
+        let tgs = self.clients.elbv2.describe_target_groups().send().await.unwrap().target_groups.unwrap_or_default();
+        let mut out = Vec::new();
+        for tg in tgs {
+            let arn = tg.target_group_arn.clone().unwrap();
+            let tags = self.clients.elbv2.describe_tags().resource_arns(&arn).send().await.unwrap();
+            let tags = tags.tag_descriptions()[0].tags().to_vec();
+            let tag = |k: &str| tags.iter().find(|t| t.key() == Some(k)).and_then(|t| t.value()).map(str::to_string);
+            if tag("ecs-reconciler:set").as_deref() == Some("shop")
+                && tag("ecs-reconciler:name").as_deref() == Some("web")
+            {
+                out.push((tg.target_group_name.clone().unwrap(), arn, tg.port.unwrap_or_default()));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// The target group ARNs the load balancer's listeners forward to, and the service's.
+    async fn users_of_web(&self) -> (Vec<String>, Vec<String>) {
+        let lb =
+            self.clients.elbv2.describe_load_balancers().names("web").send().await.unwrap().load_balancers.unwrap();
+        let listeners = self
+            .clients
+            .elbv2
+            .describe_listeners()
+            .load_balancer_arn(lb[0].load_balancer_arn.clone().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .listeners
+            .unwrap();
+        let mut forwards: Vec<String> =
+            listeners.iter().filter_map(|l| l.default_actions()[0].target_group_arn.clone()).collect();
+        forwards.sort();
+        let svc = self.clients.ecs.describe_services().cluster("main").services("web").send().await.unwrap();
+        let svc = svc.services().iter().find(|s| s.status.as_deref() == Some("ACTIVE")).unwrap().clone();
+        let service = svc.load_balancers().iter().filter_map(|l| l.target_group_arn.clone()).collect();
+        (forwards, service)
+    }
+}
+
+fn step<'a>(plan: &'a Value, kind: &str, name: &str) -> Option<&'a Value> {
+    plan["plan"]["steps"].as_array().unwrap().iter().find(|s| s["kind"] == kind && s["name"] == name)
+}
+
+fn calls(summary: &Value, call: &str) -> u64 {
+    summary["summary"]["aws_calls"][call].as_u64().unwrap_or(0)
+}
+
+/// The immutable change every test here makes: the target group's port.
+const PORT_FROM: &str = "port: 3000\n  vpc: main";
+const PORT_TO: &str = "port: 8080\n  vpc: main";
+
+#[tokio::test]
+async fn a_target_group_port_change_creates_before_destroying_and_never_deletes_one_in_use() {
+    let w = World::applied().await;
+    let old = w.web_target_groups().await;
+    assert_eq!(old.len(), 1);
+    let (old_name, old_arn, _) = old[0].clone();
+    assert_eq!(old_name, "web");
+    w.edit("web.yaml", PORT_FROM, PORT_TO);
+
+    // The plan: replace under a generated name, the listeners and the service move.
+    let (code, plan) = w.plan();
+    assert_eq!(code, 2);
+    let tg = step(&plan, "TargetGroup", "web").unwrap();
+    assert_eq!(tg["op"], "replace", "{tg:#}");
+    assert!(tg.get("disruptive").is_none(), "create before destroy is not disruptive: {tg:#}");
+    let new_name = tg["actions"][0]["params"]["name"].as_str().unwrap().to_string();
+    assert!(new_name.starts_with("web-") && new_name.len() == 10, "{new_name}");
+    assert!(tg["reason"].as_str().unwrap().contains(&format!("creates `{new_name}` first")), "{tg:#}");
+    let lb = step(&plan, "LoadBalancer", "web").unwrap();
+    let lb_calls: Vec<&str> = lb["actions"].as_array().unwrap().iter().map(|a| a["call"].as_str().unwrap()).collect();
+    assert_eq!(lb_calls, ["elbv2:ModifyListener", "elbv2:ModifyListener"], "{lb:#}");
+    let svc = step(&plan, "Service", "web").unwrap();
+    assert_eq!(svc["actions"][0]["call"], "ecs:UpdateService", "{svc:#}");
+    assert!(svc["actions"][0]["params"].get("loadBalancers").is_some(), "{svc:#}");
+
+    // Run 1: the new one exists, every user forwards to it, the old one is still there.
+    let run1 = w.apply(&[]);
+    assert_eq!(run1["summary"]["failed"], 0, "{run1:#}");
+    assert_eq!(calls(&run1, "ELBv2:DeleteTargetGroup"), 0, "never a delete while a listener uses it");
+    let both = w.web_target_groups().await;
+    assert_eq!(both.len(), 2, "{both:?}");
+    let (_, new_arn, new_port) = both.iter().find(|t| t.0 == new_name).cloned().unwrap();
+    assert_eq!(new_port, 8080);
+    let (forwards, service) = w.users_of_web().await;
+    assert_eq!(forwards, [new_arn.clone(), new_arn.clone()]);
+    assert_eq!(service, [new_arn.clone()]);
+
+    // Run 2: the old one, unused, goes; the plan shows it under both names first.
+    let (code, plan) = w.plan();
+    assert_eq!(code, 2);
+    let old_step = step(&plan, "TargetGroup", "web@web").unwrap_or_else(|| panic!("{plan:#}"));
+    assert_eq!(old_step["op"], "delete");
+    assert_eq!(old_step["actions"][0]["call"], "elbv2:DeleteTargetGroup", "{old_step:#}");
+    assert_eq!(old_step["actions"][0]["params"]["id"], old_arn.as_str());
+    let run2 = w.apply(&[]);
+    assert_eq!(run2["summary"]["failed"], 0, "{run2:#}");
+    assert_eq!(calls(&run2, "ELBv2:DeleteTargetGroup"), 1);
+    let left = w.web_target_groups().await;
+    assert_eq!(left.iter().map(|t| t.0.as_str()).collect::<Vec<_>>(), [new_name.as_str()]);
+
+    // Converged: nothing to do, and the no-op step names the AWS name.
+    let (code, plan) = w.plan();
+    assert_eq!(code, 0, "{plan:#}");
+    assert_eq!(step(&plan, "TargetGroup", "web").unwrap()["reason"], format!("AWS name `{new_name}`"));
+}
+
+/// A run that dies after every single write: each next run carries on from what AWS shows, and
+/// across all of them every write of the replacement is made exactly once.
+#[tokio::test]
+async fn a_replacement_killed_after_every_call_is_completed_with_nothing_duplicated_or_leaked() {
+    let w = World::applied().await;
+    w.edit("web.yaml", PORT_FROM, PORT_TO);
+    let mut totals = std::collections::BTreeMap::<String, u64>::new();
+    let mut runs = 0;
+    loop {
+        let (code, _) = w.plan();
+        if code == 0 {
+            break;
+        }
+        runs += 1;
+        assert!(runs <= 20, "does not converge");
+        let summary = w.apply(&["--step-limit", "1"]);
+        assert_eq!(summary["summary"]["failed"], 0, "run {runs}: {summary:#}");
+        let writes = summary["summary"]["aws_writes_total"].as_u64().unwrap();
+        assert!(writes <= 1, "run {runs} made {writes} writes");
+        for (call, n) in summary["summary"]["aws_calls"].as_object().unwrap() {
+            if !["Describe", "List", "Get"].iter().any(|p| call.split(':').nth(1).unwrap().starts_with(p)) {
+                *totals.entry(call.clone()).or_default() += n.as_u64().unwrap();
+            }
+        }
+        let generations = w.web_target_groups().await;
+        assert!(generations.len() <= 2, "run {runs}: {generations:?}");
+    }
+    let left = w.web_target_groups().await;
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0].2, 8080);
+    let (forwards, service) = w.users_of_web().await;
+    assert_eq!(forwards, [left[0].1.clone(), left[0].1.clone()]);
+    assert_eq!(service, [left[0].1.clone()]);
+    let want: std::collections::BTreeMap<String, u64> = [
+        ("ELBv2:CreateTargetGroup", 1),
+        ("ELBv2:ModifyTargetGroupAttributes", 1),
+        ("ELBv2:ModifyListener", 2),
+        ("ECS:UpdateService", 1),
+        ("ELBv2:DeleteTargetGroup", 1),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    assert_eq!(totals, want, "every write once, in {runs} runs");
+}
+
+/// Every security group the set owns for the manifest `name`: (group name, ID, VPC).
+async fn owned_groups(clients: &Clients, name: &str) -> Vec<(String, String, String)> {
+    let f = |k: &str, v: &str| aws_sdk_ec2::types::Filter::builder().name(k).values(v).build();
+    let out = clients
+        .ec2
+        .describe_security_groups()
+        .filters(f("tag:ecs-reconciler:set", "shop"))
+        .filters(f("tag:ecs-reconciler:name", name))
+        .send()
+        .await
+        .unwrap();
+    let mut groups: Vec<(String, String, String)> = out
+        .security_groups()
+        .iter()
+        .map(|g| {
+            (
+                g.group_name().unwrap_or_default().to_string(),
+                g.group_id().unwrap_or_default().to_string(),
+                g.vpc_id().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    groups.sort();
+    groups
+}
+
+/// The groups other resources use: the load balancer's, the service's, and the groups the
+/// rules of `web-alb`'s current generation name.
+async fn group_users(w: &World) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let lb = w.clients.elbv2.describe_load_balancers().names("web").send().await.unwrap().load_balancers.unwrap();
+    let svc = w.clients.ecs.describe_services().cluster("main").services("web").send().await.unwrap();
+    let svc = svc.services().iter().find(|s| s.status.as_deref() == Some("ACTIVE")).unwrap().clone();
+    let service = svc.network_configuration.unwrap().awsvpc_configuration.unwrap().security_groups.unwrap_or_default();
+    let alb = owned_groups(&w.clients, "web-alb").await;
+    let g = w.clients.ec2.describe_security_groups().group_ids(&alb[0].1).send().await.unwrap();
+    let named: Vec<String> = g.security_groups()[0]
+        .ip_permissions_egress()
+        .iter()
+        .flat_map(|p| p.user_id_group_pairs().iter().filter_map(|u| u.group_id().map(str::to_string)))
+        .collect();
+    (lb[0].security_groups().to_vec(), service, named)
+}
+
+/// A security group's description is immutable: a new group under a generated name, the
+/// service and the other group's rule moved to it, the old one deleted by a later run after its
+/// own rule naming the other group is revoked; nothing owned left behind.
+#[tokio::test]
+async fn a_security_group_description_change_creates_before_destroying_and_moves_every_user() {
+    let w = World::applied().await;
+    let old = owned_groups(&w.clients, "web-tasks").await;
+    assert_eq!(old.len(), 1);
+    w.edit(
+        "security-groups.yaml",
+        "description: Web tasks, reachable only from the web ALB",
+        "description: Web tasks behind the ALB",
+    );
+
+    let (code, plan) = w.plan();
+    assert_eq!(code, 2);
+    let sg = step(&plan, "SecurityGroup", "web-tasks").unwrap();
+    assert_eq!(sg["op"], "replace", "{sg:#}");
+    assert!(sg.get("disruptive").is_none(), "{sg:#}");
+    let new_name = sg["actions"][0]["params"]["groupName"].as_str().unwrap().to_string();
+    assert!(new_name.starts_with("web-tasks-") && new_name.len() == "web-tasks-".len() + 6, "{new_name}");
+    let alb = step(&plan, "SecurityGroup", "web-alb").unwrap();
+    let alb_calls: Vec<&str> = alb["actions"].as_array().unwrap().iter().map(|a| a["call"].as_str().unwrap()).collect();
+    assert_eq!(alb_calls, ["ec2:AuthorizeSecurityGroupEgress", "ec2:RevokeSecurityGroupEgress"], "{alb:#}");
+    let svc = step(&plan, "Service", "web").unwrap();
+    assert!(svc["actions"][0]["params"].get("networkConfiguration").is_some(), "{svc:#}");
+
+    let run1 = w.apply(&[]);
+    assert_eq!(run1["summary"]["failed"], 0, "{run1:#}");
+    assert_eq!(calls(&run1, "EC2:DeleteSecurityGroup"), 0, "the old group is still named by rules this run");
+    let both = owned_groups(&w.clients, "web-tasks").await;
+    assert_eq!(both.len(), 2, "{both:?}");
+    let new_id = both.iter().find(|g| g.0 == new_name).unwrap().1.clone();
+    let (_, service, named) = group_users(&w).await;
+    assert_eq!(service, [new_id.clone()]);
+    assert_eq!(named, [new_id.clone()], "web-alb's egress names the new group only");
+
+    let (code, plan) = w.plan();
+    assert_eq!(code, 2);
+    let gone = step(&plan, "SecurityGroup", "web-tasks@web-tasks").unwrap_or_else(|| panic!("{plan:#}"));
+    let gone_calls: Vec<&str> =
+        gone["actions"].as_array().unwrap().iter().map(|a| a["call"].as_str().unwrap()).collect();
+    assert_eq!(gone_calls, ["ec2:RevokeSecurityGroupIngress", "ec2:DeleteSecurityGroup"], "{gone:#}");
+    let run2 = w.apply(&[]);
+    assert_eq!(run2["summary"]["failed"], 0, "{run2:#}");
+    let left = owned_groups(&w.clients, "web-tasks").await;
+    assert_eq!(left.iter().map(|g| g.0.as_str()).collect::<Vec<_>>(), [new_name.as_str()]);
+    let (code, plan) = w.plan();
+    assert_eq!(code, 0, "{plan:#}");
+}
+
+/// A group moved to another VPC: created there, the one left in the old VPC found by its tags
+/// and deleted; nothing owned left behind.
+#[tokio::test]
+async fn a_security_group_moved_to_another_vpc_leaves_nothing_behind() {
+    let w = World::applied().await;
+    let other =
+        w.clients.ec2.create_vpc().cidr_block("10.30.0.0/16").send().await.unwrap().vpc.unwrap().vpc_id.unwrap();
+    let batch = "apiVersion: ecs-reconciler/v1\nkind: SecurityGroup\nmetadata: {name: batch}\nspec:\n  vpc: main\n  description: batch jobs\n";
+    std::fs::write(w.dir.path().join("shop/batch.yaml"), batch).unwrap();
+    w.apply(&[]);
+    let before = owned_groups(&w.clients, "batch").await;
+    assert_eq!(before.len(), 1);
+    w.edit("batch.yaml", "vpc: main", &format!("vpc: {other}"));
+    let (code, plan) = w.plan();
+    assert_eq!(code, 2);
+    assert_eq!(step(&plan, "SecurityGroup", "batch").unwrap()["op"], "create", "{plan:#}");
+    let old = step(&plan, "SecurityGroup", "batch@batch").unwrap_or_else(|| panic!("{plan:#}"));
+    assert_eq!(old["actions"][0]["params"]["id"], before[0].1.as_str());
+    let run = w.apply(&[]);
+    assert_eq!(run["summary"]["failed"], 0, "{run:#}");
+    let after = owned_groups(&w.clients, "batch").await;
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_eq!(after[0].2, other);
+    assert_eq!(w.plan().0, 0);
+}
