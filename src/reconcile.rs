@@ -166,6 +166,7 @@ pub async fn observe_with(clients: &Clients, set: &str, desired: &ManifestSet, p
         observed.live.extend(part.live);
         observed.orphans.extend(part.orphans);
         observed.superseded.extend(part.superseded);
+        observed.in_use.extend(part.in_use);
         observed.task_definition_matches.extend(part.task_definition_matches);
         observed.unknown.extend(part.unknown);
         if kinds.contains(&Kind::SecurityGroup) {

@@ -326,3 +326,57 @@ async fn a_security_group_moved_to_another_vpc_leaves_nothing_behind() {
     assert_eq!(after[0].2, other);
     assert_eq!(w.plan().0, 0);
 }
+
+/// Pruning the whole example set completes across runs in dependency order: services first, the
+/// cluster once none is left, the load balancer, then the security groups once nothing uses
+/// them (each first revoking its rule naming the other); every wait reported as it happens.
+#[tokio::test]
+async fn pruning_the_example_set_completes_across_runs_in_order() {
+    let w = World::applied().await;
+    let shop = w.dir.path().join("shop");
+    for f in ["cluster.yaml", "security-groups.yaml", "web.yaml", "worker.yaml"] {
+        std::fs::remove_file(shop.join(f)).unwrap();
+    }
+    let keep = "apiVersion: ecs-reconciler/v1\nkind: SecurityGroup\nmetadata: {name: keep}\nspec:\n  vpc: main\n  description: kept\n";
+    std::fs::write(shop.join("keep.yaml"), keep).unwrap();
+    w.apply(&[]);
+    let mut deleted_by_run: Vec<Vec<String>> = Vec::new();
+    let mut waiting_by_run: Vec<Vec<String>> = Vec::new();
+    loop {
+        let (code, _) = cli_json(&w.moto, &["plan", "--desired", &w.desired, "--prune", "--detailed-exitcode"]);
+        if code == 0 {
+            break;
+        }
+        assert!(deleted_by_run.len() < 8, "does not converge: {deleted_by_run:?} {waiting_by_run:?}");
+        let run = w.apply(&["--prune"]);
+        assert_eq!(run["summary"]["failed"], 0, "{run:#}");
+        let results = run["summary"]["results"].as_array().unwrap();
+        let of = |outcome: &str| -> Vec<String> {
+            let mut v: Vec<String> = results
+                .iter()
+                .filter(|r| r["op"] == "delete" && r["outcome"] == outcome)
+                .map(|r| format!("{}/{}", r["kind"].as_str().unwrap(), r["name"].as_str().unwrap()))
+                .collect();
+            v.sort();
+            v
+        };
+        for r in results.iter().filter(|r| r["outcome"] == "skipped") {
+            assert!(r["message"].as_str().unwrap().starts_with("waits until"), "{r:#}");
+        }
+        deleted_by_run.push(of("applied"));
+        waiting_by_run.push(of("skipped"));
+    }
+    let position = |id: &str| deleted_by_run.iter().position(|d| d.iter().any(|x| x == id)).unwrap_or(usize::MAX);
+    for id in ["Service/web", "Service/worker", "Cluster/main", "LoadBalancer/web", "SecurityGroup/web-alb"] {
+        assert_ne!(position(id), usize::MAX, "{id} deleted: {deleted_by_run:?}");
+    }
+    assert!(position("Service/web") < position("Cluster/main"), "{deleted_by_run:?}");
+    assert!(position("LoadBalancer/web") < position("SecurityGroup/web-alb"), "{deleted_by_run:?}");
+    assert!(waiting_by_run[0].contains(&"Cluster/main".to_string()), "{waiting_by_run:?}");
+    assert!(waiting_by_run[0].contains(&"SecurityGroup/web-alb".to_string()), "{waiting_by_run:?}");
+    // Nothing owned is left but the kept group.
+    let left: Vec<_> = owned_groups(&w.clients, "web-alb").await.into_iter().chain(owned_groups(&w.clients, "web-tasks").await).collect();
+    assert!(left.is_empty(), "{left:?}");
+    let clusters = w.clients.ecs.describe_clusters().clusters("main").send().await.unwrap();
+    assert!(clusters.clusters().iter().all(|c| c.status() != Some("ACTIVE")), "{clusters:?}");
+}

@@ -95,7 +95,12 @@ pub async fn observe(
         for g in &owned {
             let name = tag_value(g, TAG_NAME).or(g.group_name()).unwrap_or_default();
             if !names.contains(name) {
-                observed.orphans.push(live_group(g, name));
+                let live = live_group(g, name);
+                let interfaces = network_interfaces(clients, &live.id).await?;
+                if !interfaces.is_empty() {
+                    observed.in_use.insert(live.id.clone(), interfaces);
+                }
+                observed.orphans.push(live);
             }
         }
     }

@@ -333,7 +333,17 @@ async fn search_revisions(
 }
 
 async fn describe_services(clients: &Clients, cluster_arn: &str, names: &[String]) -> Result<Vec<Live>, AwsError> {
+    Ok(describe_services_draining(clients, cluster_arn, names).await?.0)
+}
+
+/// [`describe_services`], and the names of those still DRAINING (deleted, tasks stopping).
+async fn describe_services_draining(
+    clients: &Clients,
+    cluster_arn: &str,
+    names: &[String],
+) -> Result<(Vec<Live>, Vec<String>), AwsError> {
     let mut out = Vec::new();
+    let mut draining = Vec::new();
     for chunk in names.chunks(SERVICES_PER_CALL) {
         debug!(cluster = cluster_arn, count = chunk.len(), "ecs:DescribeServices");
         let resp = clients
@@ -350,6 +360,9 @@ async fn describe_services(clients: &Clients, cluster_arn: &str, names: &[String
             ))?;
         for s in resp.services() {
             // A deleted service stays visible as INACTIVE (and DRAINING while it stops).
+            if s.status() == Some("DRAINING") {
+                draining.push(format!("service {} (DRAINING)", s.service_name().unwrap_or("?")));
+            }
             if matches!(s.status(), Some("INACTIVE") | Some("DRAINING")) {
                 continue;
             }
@@ -365,7 +378,7 @@ async fn describe_services(clients: &Clients, cluster_arn: &str, names: &[String
             out.push(live);
         }
     }
-    Ok(out)
+    Ok((out, draining))
 }
 
 /// Owned resources whose manifests left the set: clusters and services tagged with the set, and
@@ -398,7 +411,11 @@ async fn observe_orphans(
             let page = page.map_err(call_error("ListServices", format!("Cluster/{}", cluster_name(cluster))))?;
             names.extend(page.service_arns().iter().filter(|a| !known.contains(*a)).cloned());
         }
-        for s in describe_services(clients, cluster, &names).await? {
+        let (services, draining) = describe_services_draining(clients, cluster, &names).await?;
+        if !draining.is_empty() {
+            observed.in_use.insert(cluster.clone(), draining);
+        }
+        for s in services {
             if owned(&s.tags) && desired.get(Kind::Service, &s.name).is_none() {
                 observed.orphans.push(s);
             }

@@ -139,6 +139,9 @@ pub fn plan(set: &str, desired: &ManifestSet, observed: &Observed, opts: &PlanOp
                 disruptive: false,
                 actions: actions::delete(o),
             });
+            if let Some(step) = steps.last_mut() {
+                replace::wait_for_users(step, o, observed);
+            }
         }
     }
     Plan { set: set.to_string(), steps }

@@ -93,6 +93,9 @@ pub struct Observed {
     /// name of the set, but not the one the manifest now is (a replacement made a new one). They
     /// are deleted once nothing uses them.
     pub superseded: Vec<Superseded>,
+    /// What AWS reports as still using a resource, by its ARN or ID, where that blocks deleting
+    /// it: a cluster's DRAINING services, a security group's network interfaces.
+    pub in_use: BTreeMap<String, Vec<String>>,
 }
 
 /// An earlier generation of a resource that a create-before-destroy replacement superseded.

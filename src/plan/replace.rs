@@ -128,6 +128,37 @@ fn delete_superseded(kind: Kind, aws_name: &str, id: &str) -> Vec<Action> {
     }
 }
 
+/// Prune in order, level-triggered: a cluster is deleted only when no service is left in it
+/// (DRAINING ones included: DeleteCluster fails with ClusterContainsServicesException), a
+/// security group only when no network interface, load balancer, service or other group's rule
+/// uses it (DeleteSecurityGroup fails with DependencyViolation, and a deleted load balancer's
+/// interfaces linger for minutes). Until then the delete waits (no actions) and a later run
+/// finishes it. Groups that name each other first revoke their own rules naming another group.
+pub fn wait_for_users(step: &mut Step, orphan: &super::model::Live, observed: &Observed) {
+    if !matches!(orphan.kind, Kind::Cluster | Kind::SecurityGroup) {
+        return;
+    }
+    let mut users: Vec<String> = observed.in_use.get(&orphan.id).cloned().unwrap_or_default();
+    let others = observed.live.values().chain(observed.orphans.iter());
+    let (groups, rest): (Vec<&super::model::Live>, Vec<&super::model::Live>) = others
+        .filter(|l| !(l.kind == orphan.kind && l.id == orphan.id) && mentions(&l.spec, &orphan.id))
+        .partition(|l| l.kind == Kind::SecurityGroup);
+    users.extend(rest.iter().map(|l| format!("{}/{}", l.kind, l.name)));
+    if !users.is_empty() {
+        step.actions.clear();
+        step.reason = Some(format!("waits until nothing uses it: {}", users.join(", ")));
+        return;
+    }
+    let mut actions = revoke_group_references(orphan);
+    if groups.is_empty() {
+        actions.append(&mut step.actions);
+    } else {
+        let names: Vec<String> = groups.iter().map(|l| format!("{}/{}", l.kind, l.name)).collect();
+        step.reason = Some(format!("waits until no other group names it: {}", names.join(", ")));
+    }
+    step.actions = actions;
+}
+
 /// Revocations of a superseded group's rules that name another group, which would otherwise
 /// keep that group from being deleted.
 fn revoke_group_references(live: &super::model::Live) -> Vec<Action> {
