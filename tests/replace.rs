@@ -140,7 +140,7 @@ async fn a_target_group_port_change_creates_before_destroying_and_never_deletes_
     assert_eq!(new_port, 8080);
     let (forwards, service) = w.users_of_web().await;
     assert_eq!(forwards, [new_arn.clone(), new_arn.clone()]);
-    assert_eq!(service, [new_arn.clone()]);
+    assert_eq!(service, std::slice::from_ref(&new_arn));
 
     // Run 2: the old one, unused, goes; the plan shows it under both names first.
     let (code, plan) = w.plan();
@@ -284,8 +284,8 @@ async fn a_security_group_description_change_creates_before_destroying_and_moves
     assert_eq!(both.len(), 2, "{both:?}");
     let new_id = both.iter().find(|g| g.0 == new_name).unwrap().1.clone();
     let (_, service, named) = group_users(&w).await;
-    assert_eq!(service, [new_id.clone()]);
-    assert_eq!(named, [new_id.clone()], "web-alb's egress names the new group only");
+    assert_eq!(service, std::slice::from_ref(&new_id));
+    assert_eq!(named, std::slice::from_ref(&new_id), "web-alb's egress names the new group only");
 
     let (code, plan) = w.plan();
     assert_eq!(code, 2);
@@ -375,7 +375,11 @@ async fn pruning_the_example_set_completes_across_runs_in_order() {
     assert!(waiting_by_run[0].contains(&"Cluster/main".to_string()), "{waiting_by_run:?}");
     assert!(waiting_by_run[0].contains(&"SecurityGroup/web-alb".to_string()), "{waiting_by_run:?}");
     // Nothing owned is left but the kept group.
-    let left: Vec<_> = owned_groups(&w.clients, "web-alb").await.into_iter().chain(owned_groups(&w.clients, "web-tasks").await).collect();
+    let left: Vec<_> = owned_groups(&w.clients, "web-alb")
+        .await
+        .into_iter()
+        .chain(owned_groups(&w.clients, "web-tasks").await)
+        .collect();
     assert!(left.is_empty(), "{left:?}");
     let clusters = w.clients.ecs.describe_clusters().clusters("main").send().await.unwrap();
     assert!(clusters.clusters().iter().all(|c| c.status() != Some("ACTIVE")), "{clusters:?}");

@@ -410,7 +410,7 @@ fn mark_disruptive(steps: &mut [Step], set: &ManifestSet) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     const SET: &str = "shop";
 
@@ -527,6 +527,60 @@ mod tests {
         let calls: Vec<String> = goes.actions.iter().map(|a| a.call.to_string()).collect();
         assert_eq!(calls, ["elbv2:DeleteTargetGroup"]);
         assert_eq!(goes.actions[0].params["id"], "arn:old");
+    }
+
+    /// Prune waits, level-triggered: a cluster for its services (in the plan, or DRAINING), a
+    /// group for its network interfaces and for groups naming it (after revoking its own rules
+    /// that name another group); once nothing is left, the delete itself.
+    #[test]
+    fn prune_waits_for_what_still_uses_a_cluster_or_a_group() {
+        let (s, mut o) = world(TG, Some(SET));
+        let owned = |kind: Kind, name: &str, id: &str, spec: Value| {
+            let mut l = Live::new(kind, name, id);
+            l.tags.insert(TAG_SET.into(), SET.into());
+            l.spec = spec;
+            l
+        };
+        let step = |o: &Observed, kind: Kind, name: &str| {
+            let p = plan(SET, &s, o, &PlanOptions { prune: true });
+            p.steps.into_iter().find(|s| s.kind == kind && s.name == name).unwrap()
+        };
+        let calls = |s: &Step| s.actions.iter().map(|a| a.call.to_string()).collect::<Vec<_>>();
+        let rule = |g: &str| json!({"protocol": "tcp", "fromPort": 80, "toPort": 80, "securityGroup": g});
+        o.orphans = vec![
+            owned(Kind::Cluster, "main", "arn:cluster/main", json!({})),
+            owned(Kind::Service, "web", "arn:svc/web", json!({"cluster": "arn:cluster/main"})),
+            owned(Kind::SecurityGroup, "a", "sg-a", json!({"ingress": [rule("sg-b")], "egress": []})),
+            owned(Kind::SecurityGroup, "b", "sg-b", json!({"ingress": [rule("sg-a")], "egress": []})),
+        ];
+        o.in_use.insert("sg-a".into(), vec!["network interface eni-1".into()]);
+        let cluster = step(&o, Kind::Cluster, "main");
+        assert_eq!((cluster.op, calls(&cluster).len()), (Op::Delete, 0));
+        assert_eq!(cluster.reason.as_deref(), Some("waits until nothing uses it: Service/web"));
+        assert_eq!(calls(&step(&o, Kind::Service, "web")), ["ecs:DeleteService"]);
+        let a = step(&o, Kind::SecurityGroup, "a");
+        assert_eq!(
+            (calls(&a).len(), a.reason.as_deref()),
+            (0, Some("waits until nothing uses it: network interface eni-1"))
+        );
+        let b = step(&o, Kind::SecurityGroup, "b");
+        assert_eq!(calls(&b), ["ec2:RevokeSecurityGroupIngress"], "named by a: revokes its own rule, no delete yet");
+
+        // The next run: the service is gone but still DRAINING; the interface is gone.
+        o.orphans.retain(|l| l.kind != Kind::Service);
+        o.in_use = [("arn:cluster/main".to_string(), vec!["service web (DRAINING)".to_string()])].into();
+        let cluster = step(&o, Kind::Cluster, "main");
+        assert_eq!(cluster.reason.as_deref(), Some("waits until nothing uses it: service web (DRAINING)"));
+        assert_eq!(calls(&step(&o, Kind::SecurityGroup, "a")), ["ec2:RevokeSecurityGroupIngress"]);
+
+        // Then: nothing left in the cluster, no rule naming either group.
+        o.in_use.clear();
+        for g in o.orphans.iter_mut().filter(|l| l.kind == Kind::SecurityGroup) {
+            g.spec["ingress"] = json!([]);
+        }
+        assert_eq!(calls(&step(&o, Kind::Cluster, "main")), ["ecs:DeleteCluster"]);
+        assert_eq!(calls(&step(&o, Kind::SecurityGroup, "a")), ["ec2:DeleteSecurityGroup"]);
+        assert_eq!(calls(&step(&o, Kind::SecurityGroup, "b")), ["ec2:DeleteSecurityGroup"]);
     }
 
     #[test]

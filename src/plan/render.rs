@@ -131,6 +131,19 @@ fn element_lines(sign: &str, path: &str, v: &Value) -> String {
     out
 }
 
+/// What a disruptive replacement takes down, and for how long.
+pub fn disruption(step: &Step) -> String {
+    match step.kind {
+        Kind::Service => "the service is deleted and, once it has drained (up to its deregistration delay, then \
+                          INACTIVE), created again: its tasks are down meanwhile"
+            .into(),
+        Kind::LoadBalancer => "the load balancer is deleted and created again: no traffic until the new one is \
+                               active and its DNS name (a new one) is in use, minutes"
+            .into(),
+        _ => "what uses it is down until the new one is created".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::model::{Change, Op, Plan, Step};
@@ -174,18 +187,5 @@ mod tests {
             "~ Service/web update\n    desiredCount: 0 → 2\n\
              Plan for set `prod`: 0 to create, 1 to update, 0 to replace, 0 to delete, 0 refused, 1 unchanged.\n"
         );
-    }
-}
-
-/// What a disruptive replacement takes down, and for how long.
-pub fn disruption(step: &Step) -> String {
-    match step.kind {
-        Kind::Service => "the service is deleted and, once it has drained (up to its deregistration delay, then \
-                          INACTIVE), created again: its tasks are down meanwhile"
-            .into(),
-        Kind::LoadBalancer => "the load balancer is deleted and created again: no traffic until the new one is \
-                               active and its DNS name (a new one) is in use, minutes"
-            .into(),
-        _ => "what uses it is down until the new one is created".into(),
     }
 }
