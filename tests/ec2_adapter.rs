@@ -347,9 +347,15 @@ spec:
     assert_eq!(orphan.spec["ingress"].as_array().map(Vec::len), Some(2), "{}", orphan.spec);
 
     // The kept group gets its new tag (existing tags stay), then the orphan can go: first the
-    // kept group's rule that references it, then the group itself (after the load balancer the
-    // set also left, which stood on it).
+    // kept group's rule that references it, then the group itself, by the next run (after the
+    // load balancer the set also left, which stood on it: that run waits for it).
     clients.calls.reset();
+    let opts = RunOptions { prune: true, ..RunOptions::default() };
+    let (observed, plan) = reconcile::plan_set(&clients, SET, &remaining, &opts).await.expect("plan");
+    let results = reconcile::apply(&clients, &remaining, &observed, &plan, &opts).await.expect("apply");
+    let waiting: Vec<_> = results.iter().filter(|r| r.outcome != Outcome::Applied).collect();
+    assert_eq!(waiting.len(), 1, "{results:#?}");
+    assert_eq!(waiting[0].message.as_deref(), Some("waits until nothing uses it: LoadBalancer/web"));
     apply_all(&clients, &remaining, true).await;
     assert_eq!(
         clients.calls.writes().into_iter().filter(|(op, _)| op.starts_with("EC2:")).collect::<Vec<_>>(),

@@ -90,7 +90,8 @@ fn superseded_step(s: &Superseded, observed: &Observed) -> Step {
     let (reason, actions) = if !users.is_empty() {
         (format!("waits until nothing uses it: {}", users.join(", ")), vec![])
     } else {
-        let mut actions = revoke_group_references(live);
+        let going: Vec<&str> = observed.superseded.iter().map(|o| o.live.id.as_str()).collect();
+        let mut actions = revoke_group_references(live, &going);
         let reason = if by_superseded.is_empty() {
             actions.extend(delete_superseded(live.kind, live.aws_name(), &live.id));
             format!("superseded by a replacement of {}/{} and no longer used", live.kind, live.name)
@@ -149,7 +150,9 @@ pub fn wait_for_users(step: &mut Step, orphan: &super::model::Live, observed: &O
         step.reason = Some(format!("waits until nothing uses it: {}", users.join(", ")));
         return;
     }
-    let mut actions = revoke_group_references(orphan);
+    let going: Vec<&str> =
+        observed.orphans.iter().filter(|l| l.kind == Kind::SecurityGroup).map(|l| l.id.as_str()).collect();
+    let mut actions = revoke_group_references(orphan, &going);
     if groups.is_empty() {
         actions.append(&mut step.actions);
     } else {
@@ -159,9 +162,9 @@ pub fn wait_for_users(step: &mut Step, orphan: &super::model::Live, observed: &O
     step.actions = actions;
 }
 
-/// Revocations of a superseded group's rules that name another group, which would otherwise
-/// keep that group from being deleted.
-fn revoke_group_references(live: &super::model::Live) -> Vec<Action> {
+/// Revocations of a group's rules that name another group also being deleted (`going`), which
+/// would otherwise keep that group from being deleted.
+fn revoke_group_references(live: &super::model::Live, going: &[&str]) -> Vec<Action> {
     if live.kind != Kind::SecurityGroup {
         return vec![];
     }
@@ -173,7 +176,7 @@ fn revoke_group_references(live: &super::model::Live) -> Vec<Action> {
             .as_array()
             .into_iter()
             .flatten()
-            .filter(|r| r["securityGroup"].as_str().is_some_and(|g| g != live.id))
+            .filter(|r| r["securityGroup"].as_str().is_some_and(|g| g != live.id && going.contains(&g)))
             .cloned()
             .collect();
         if !rules.is_empty() {
