@@ -12,6 +12,8 @@ use crate::aws::{self, AwsError, Clients, Created, Ids, Target};
 use crate::manifest::{Kind, ManifestSet};
 use crate::plan::{self, Action, Call, Ec2Call, EcsCall, Elbv2Call, Observed, Op, Plan, PlanOptions, Step};
 
+pub mod run;
+
 /// How many independent steps run at once within a phase.
 const CONCURRENCY: usize = 8;
 
@@ -43,8 +45,6 @@ pub struct RunOptions {
 pub enum RunError {
     #[error("the manifest set is invalid ({0} error(s)); nothing was applied")]
     Invalid(usize),
-    #[error("observing live state failed: {0}")]
-    Observe(#[source] AwsError),
     #[error(
         "refusing to prune: the plan deletes all {0} resource(s) the set owns and keeps none (an empty or truncated set?); \
          run with --force if that is what you want"
@@ -53,9 +53,10 @@ pub enum RunError {
 }
 
 impl RunError {
-    /// A transient failure is worth retrying as is; a permanent one waits for a change.
+    /// Neither gets better by trying again: a read that fails leaves its resources `Unknown`
+    /// rather than failing the run ([`observe`]).
     pub fn is_transient(&self) -> bool {
-        matches!(self, RunError::Observe(e) if e.is_transient())
+        false
     }
 }
 

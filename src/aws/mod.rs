@@ -95,6 +95,9 @@ pub enum AwsError {
         message: String,
         /// Throttling, 5xx and network faults: the next run will likely succeed.
         transient: bool,
+        /// The SDK's error, for the chain a CLI error prints (`Caused by:`).
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     #[error("{resource}: {message}")]
     Unresolved { resource: String, message: String },
@@ -123,7 +126,7 @@ pub fn call_error<E>(
     resource: impl Into<String>,
 ) -> impl FnOnce(SdkError<E, HttpResponse>) -> AwsError
 where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let resource = resource.into();
     move |err| {
@@ -136,7 +139,7 @@ where
         };
         let transient =
             transient || code.as_deref().is_some_and(|c| c.contains("Throttl") || c == "RequestLimitExceeded");
-        AwsError::Call { operation, resource, code, message, transient }
+        AwsError::Call { operation, resource, code, message, transient, source: Some(Box::new(err)) }
     }
 }
 
@@ -376,6 +379,7 @@ mod tests {
             code: (!code.is_empty()).then(|| code.to_string()),
             message: "m".into(),
             transient,
+            source: None,
         }
     }
 
@@ -421,5 +425,48 @@ mod tests {
             assert_eq!(got, want.as_ref().map(|s| *s).map_err(|c| *c), "case {i}");
             assert_eq!((n_send.into_inner(), n_find.into_inner()), (sends, finds), "case {i}: sends, finds");
         }
+    }
+
+    /// The transient/permanent decision that drives retries (the next run, the Lambda's retry of
+    /// an invocation): every way an SDK call fails, classified, and the SDK's error kept as the
+    /// cause.
+    #[test]
+    fn failures_are_classified_and_keep_their_cause() {
+        use aws_sdk_s3::operation::get_object::GetObjectError;
+        use aws_smithy_runtime_api::client::result::ConnectorError;
+        use aws_smithy_types::body::SdkBody;
+        use aws_smithy_types::error::ErrorMetadata;
+        type E = SdkError<GetObjectError, HttpResponse>;
+        let service = |status: u16, code: &str| -> E {
+            let meta = ErrorMetadata::builder().code(code).message("m").build();
+            let raw = HttpResponse::new(status.try_into().unwrap(), SdkBody::empty());
+            SdkError::service_error(GetObjectError::generic(meta), raw)
+        };
+        let cases: Vec<(&str, E, bool)> = vec![
+            ("timeout", SdkError::timeout_error("attempt timed out"), true),
+            ("reset", SdkError::dispatch_failure(ConnectorError::io("connection reset".into())), true),
+            (
+                "cut-off reply",
+                SdkError::response_error("eof", HttpResponse::new(200.try_into().unwrap(), SdkBody::empty())),
+                true,
+            ),
+            ("throttled (ECS, ELBv2)", service(400, "ThrottlingException"), true),
+            ("throttled (EC2)", service(503, "RequestLimitExceeded"), true),
+            ("throttled (S3)", service(503, "SlowDown"), true),
+            ("too many requests", service(429, "TooManyRequestsException"), true),
+            ("server error", service(500, "InternalFailure"), true),
+            ("unavailable", service(503, "ServiceUnavailable"), true),
+            ("invalid parameter", service(400, "InvalidParameterException"), false),
+            ("access denied", service(403, "AccessDenied"), false),
+            ("not found", service(400, "ServiceNotFoundException"), false),
+            ("in use", service(400, "ResourceInUse"), false),
+            ("precondition", service(412, "PreconditionFailed"), false),
+        ];
+        for (what, e, transient) in cases {
+            let got = call_error("GetObject", "s3://b/k")(e);
+            assert_eq!(got.is_transient(), transient, "{what}: {got}");
+            assert!(std::error::Error::source(&got).is_some(), "{what}: the SDK's error is kept as the cause");
+        }
+        assert!(!AwsError::unresolved("Service/web", "no such cluster").is_transient());
     }
 }
