@@ -324,6 +324,11 @@ fn apply_until_planned(aws: &AwsLike, desired: &str, faults: impl Fn(u64) -> Opt
                 .unwrap();
         let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
         retries += summary["summary"]["aws_retries"].as_u64().unwrap_or(0);
+        for r in summary["summary"]["results"].as_array().into_iter().flatten() {
+            if r["outcome"] != "applied" {
+                println!("  run {runs}: {} {}/{}: {}", r["outcome"], r["kind"], r["name"], r["message"]);
+            }
+        }
         aws.set_faults(json!({"faults": []}));
         let (code, _, _) = cli(aws, &["plan", "--desired", desired, "--detailed-exitcode"]);
         if code == 0 || runs >= 5 {

@@ -169,8 +169,11 @@ fn is_throttle(e: &AwsError) -> bool {
 /// A create AWS may not repeat safely, made idempotent: sent (the SDK sends it once, see
 /// [`retry::CREATES_RETRIED_BY_ADAPTERS`]); when the answer says it already exists, or the answer
 /// was lost (a reset, a timeout, a 5xx: it may have happened), `find` looks for it, and what it
-/// finds carrying the set's tags (creates tag at creation) is taken as created. Throttled sends
-/// were not made and are sent again, up to [`retry::WRITE_ATTEMPTS`] in all, with back-off.
+/// finds carrying the set's tags (creates tag at creation) is taken as created; other transient
+/// failures are sent again up to [`retry::WRITE_ATTEMPTS`] in all. A throttled send was refused
+/// before anything happened, so it is as safe to repeat as a read: up to [`retry::READ_ATTEMPTS`]
+/// throttled sends (a 50-service apply at 30 % throttling makes ~200 creates; at 5 attempts one
+/// of them would give up in most runs), with exponential back-off and jitter up to 20 s.
 pub(crate) async fn create_or_find<T, S, SF, F, FF>(send: S, find: F) -> Result<T, AwsError>
 where
     S: Fn() -> SF,
@@ -178,7 +181,26 @@ where
     F: Fn() -> FF,
     FF: std::future::Future<Output = Result<Option<T>, AwsError>>,
 {
-    let mut attempt = 0;
+    create_or_find_with(send, find, |attempt| {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let jitter = u64::from(nanos % 100);
+        std::time::Duration::from_millis((100u64 << attempt.min(8)).min(20_000) + jitter)
+    })
+    .await
+}
+
+async fn create_or_find_with<T, S, SF, F, FF>(
+    send: S,
+    find: F,
+    backoff: impl Fn(u32) -> std::time::Duration,
+) -> Result<T, AwsError>
+where
+    S: Fn() -> SF,
+    SF: std::future::Future<Output = Result<T, AwsError>>,
+    F: Fn() -> FF,
+    FF: std::future::Future<Output = Result<Option<T>, AwsError>>,
+{
+    let (mut attempt, mut throttled) = (0, 0);
     loop {
         let e = match send().await {
             Ok(v) => return Ok(v),
@@ -192,18 +214,21 @@ where
         if !e.is_transient() {
             return Err(e);
         }
-        if !is_throttle(&e)
-            && let Some(v) = find().await?
-        {
-            tracing::info!(error = %e, "the create's answer was lost, but it was made: found it");
-            return Ok(v);
+        if is_throttle(&e) {
+            throttled += 1;
+            if throttled >= retry::READ_ATTEMPTS {
+                return Err(e);
+            }
+        } else {
+            if let Some(v) = find().await? {
+                tracing::info!(error = %e, "the create's answer was lost, but it was made: found it");
+                return Ok(v);
+            }
+            if attempt - throttled >= retry::WRITE_ATTEMPTS {
+                return Err(e);
+            }
         }
-        if attempt >= retry::WRITE_ATTEMPTS {
-            return Err(e);
-        }
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-        let jitter = u64::from(nanos % 100);
-        tokio::time::sleep(std::time::Duration::from_millis((100 << attempt) + jitter)).await;
+        tokio::time::sleep(backoff(attempt)).await;
     }
 }
 
@@ -398,18 +423,26 @@ mod tests {
             (vec![err("", true)], None, Ok("new"), 2, 1),
             (vec![err("Throttling", true), err("Throttling", true)], Some("mine"), Ok("new"), 3, 0),
             (
-                (0..retry::WRITE_ATTEMPTS).map(|_| err("Throttling", true)).collect(),
+                (0..retry::READ_ATTEMPTS).map(|_| err("Throttling", true)).collect(),
                 None,
                 Err(Some("Throttling")),
-                retry::WRITE_ATTEMPTS,
+                retry::READ_ATTEMPTS,
                 0,
             ),
+            (
+                (0..retry::READ_ATTEMPTS - 1).map(|_| err("Throttling", true)).collect(),
+                None,
+                Ok("new"),
+                retry::READ_ATTEMPTS,
+                0,
+            ),
+            ((0..retry::WRITE_ATTEMPTS).map(|_| err("", true)).collect(), None, Err(None), retry::WRITE_ATTEMPTS, 5),
             (vec![err("ValidationError", false)], Some("mine"), Err(Some("ValidationError")), 1, 0),
         ];
         for (i, (errors, found, want, sends, finds)) in cases.into_iter().enumerate() {
             let (n_send, n_find) = (AtomicU32::new(0), AtomicU32::new(0));
             let errors = std::sync::Mutex::new(errors.into_iter());
-            let got = create_or_find(
+            let got = create_or_find_with(
                 || {
                     n_send.fetch_add(1, Ordering::Relaxed);
                     let e = errors.lock().unwrap().next();
@@ -419,6 +452,7 @@ mod tests {
                     n_find.fetch_add(1, Ordering::Relaxed);
                     async move { Ok(found.map(str::to_string)) }
                 },
+                |_| std::time::Duration::ZERO,
             )
             .await;
             let got = got.as_deref().map_err(|e| e.code());
