@@ -446,6 +446,7 @@ fn mark_disruptive(steps: &mut [Step], set: &ManifestSet) {
 /// The engine on an in-memory world: live state built by hand, no AWS.
 #[cfg(test)]
 mod tests {
+    use super::super::render;
     use super::*;
     use serde_json::json;
 
@@ -565,6 +566,57 @@ mod tests {
         let plan = plan(SET, &s, &o, &PlanOptions { prune: true });
         let deletes: Vec<Kind> = plan.steps.iter().filter(|s| s.op == Op::Delete).map(|s| s.kind).collect();
         assert_eq!(deletes, [Kind::Service, Kind::TargetGroup, Kind::SecurityGroup]);
+    }
+
+    /// With a ScalableTarget, the service's desiredCount is sent when the service is created and
+    /// then belongs to Application Auto Scaling; without one it is the manifest's.
+    #[test]
+    fn a_scaled_service_s_desired_count_is_sent_at_creation_only() {
+        let target = "---\napiVersion: ecs-reconciler/v1\nkind: ScalableTarget\nmetadata: {name: web}\nspec: {service: web, minCapacity: 2, maxCapacity: 10}\n";
+        let svc = SVC.replace(", ignoreDifferences: [desiredCount]", "");
+        let (s, mut o) = world(&format!("{TG}{svc}"), Some(SET));
+        o.live.get_mut(&(Kind::Service, "web".into())).unwrap().spec["desiredCount"] = json!(7);
+        assert_eq!(op(&plan(SET, &s, &o, &PlanOptions::default()), Kind::Service, "web"), Op::Update, "not scaled");
+        let (s, mut o) = world(&format!("{TG}{svc}{target}"), Some(SET));
+        o.live.get_mut(&(Kind::Service, "web".into())).unwrap().spec["desiredCount"] = json!(7);
+        o.live.get_mut(&(Kind::ScalableTarget, "web".into())).unwrap().id = "service/main/web".into();
+        assert_eq!(op(&plan(SET, &s, &o, &PlanOptions::default()), Kind::Service, "web"), Op::NoOp, "scaled");
+        o.live.clear();
+        let p = plan(SET, &s, &o, &PlanOptions::default());
+        let create = p.steps.iter().find(|s| s.kind == Kind::Service).unwrap();
+        assert_eq!(create.actions[0].params["desiredCount"], json!(2), "sent at creation");
+        let target = p.steps.iter().find(|s| s.kind == Kind::ScalableTarget).unwrap();
+        assert_eq!(target.actions[0].params["resourceId"], json!("service/main/web"));
+    }
+
+    /// A non-default deletion policy is written on the resource; prune reads it from there (the
+    /// manifest is gone) and keeps a Retain resource, as it keeps a LogGroup by default.
+    #[test]
+    fn prune_keeps_what_its_deletion_policy_retains_and_says_so() {
+        let kept = TG.replace("metadata: {name: web}", "metadata: {name: web, deletionPolicy: Retain}");
+        let p = plan(SET, &set(&kept), &Observed::default(), &PlanOptions::default());
+        assert_eq!(p.steps[0].actions[0].params["tags"][TAG_DELETION_POLICY], json!("Retain"));
+        let (s, _) = world(&kept, Some(SET));
+        let mut o = Observed::default();
+        for (kind, name, tag) in [
+            (Kind::TargetGroup, "kept", Some("Retain")),
+            (Kind::TargetGroup, "gone", None),
+            (Kind::LogGroup, "/ecs/old", None),
+            (Kind::LogGroup, "/ecs/scratch", Some("Delete")),
+        ] {
+            let mut l = Live::new(kind, name, format!("id-{name}"));
+            l.tags.insert(TAG_SET.into(), SET.into());
+            if let Some(t) = tag {
+                l.tags.insert(TAG_DELETION_POLICY.into(), t.into());
+            }
+            o.orphans.push(l);
+        }
+        let p = plan(SET, &s, &o, &PlanOptions { prune: true });
+        let of = |name: &str| p.steps.iter().find(|s| s.name == name).unwrap();
+        assert!(of("kept").is_retained() && of("/ecs/old").is_retained());
+        assert!(of("kept").actions.is_empty());
+        assert_eq!((of("gone").op, of("/ecs/scratch").op), (Op::Delete, Op::Delete));
+        assert!(render::text(&p, false).contains("retained"), "the plan says so");
     }
 
     #[test]
