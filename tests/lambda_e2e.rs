@@ -173,7 +173,7 @@ async fn a_synced_set_is_applied_kept_in_shape_and_reported_in_status() {
     trail["detail"]["requestParameters"] = json!({"cluster": "main", "service": "web", "enableExecuteCommand": true});
     let repaired = w.invoke(&trail);
     assert_eq!(run_of(&repaired)["changes"], 1, "{repaired:#}");
-    assert_eq!(service(&w.clients).await.enable_execute_command, false);
+    assert!(!service(&w.clients).await.enable_execute_command);
 }
 
 #[tokio::test]
