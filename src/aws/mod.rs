@@ -1,11 +1,13 @@
 //! The edge to AWS: SDK clients built once per process, one adapter per service that observes
 //! live state in manifest shape and executes plan steps. Adapters never decide what to change.
 
+pub mod autoscaling;
 pub mod calls;
 pub mod ec2;
 pub mod ecs;
 pub mod ecs_convert;
 pub mod elbv2;
+pub mod logs;
 pub mod retry;
 pub mod sdk_json;
 
@@ -21,6 +23,8 @@ pub struct Clients {
     pub ecs: aws_sdk_ecs::Client,
     pub ec2: aws_sdk_ec2::Client,
     pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub autoscaling: aws_sdk_applicationautoscaling::Client,
     pub s3: aws_sdk_s3::Client,
     pub calls: CallCounter,
 }
@@ -63,6 +67,18 @@ impl Clients {
             ),
             elbv2: aws_sdk_elasticloadbalancingv2::Client::from_conf(
                 aws_sdk_elasticloadbalancingv2::config::Builder::from(config)
+                    .interceptor(counting())
+                    .interceptor(retry::ReadAttempts)
+                    .build(),
+            ),
+            logs: aws_sdk_cloudwatchlogs::Client::from_conf(
+                aws_sdk_cloudwatchlogs::config::Builder::from(config)
+                    .interceptor(counting())
+                    .interceptor(retry::ReadAttempts)
+                    .build(),
+            ),
+            autoscaling: aws_sdk_applicationautoscaling::Client::from_conf(
+                aws_sdk_applicationautoscaling::config::Builder::from(config)
                     .interceptor(counting())
                     .interceptor(retry::ReadAttempts)
                     .build(),
@@ -156,6 +172,7 @@ pub fn is_duplicate(e: &AwsError) -> bool {
                     | "PriorityInUse"
                     | "InvalidGroup.Duplicate"
                     | "ResourceAlreadyExists"
+                    | "ResourceAlreadyExistsException"
             ) || (c == "InvalidParameterException" && message.contains("idempotent"))
         }
         _ => false,
@@ -292,6 +309,8 @@ pub async fn execute(
         Call::Ecs(c) => ecs::execute(clients, c, target, action, ids).await,
         Call::Elbv2(c) => elbv2::execute(clients, c, target, action, ids).await,
         Call::Ec2(c) => ec2::execute(clients, c, target, action, ids).await,
+        Call::Logs(c) => logs::execute(clients, c, target, action).await,
+        Call::AutoScaling(c) => autoscaling::execute(clients, c, target, action, ids).await,
     }
 }
 
