@@ -16,14 +16,12 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
+use common::stack::Shape;
 use common::{Moto, create_network};
 use ecs_reconciler::aws::Clients;
 use ecs_reconciler::manifest::ManifestSet;
 use ecs_reconciler::plan::{self, Op, PlanOptions};
 use ecs_reconciler::reconcile::{self, Outcome, RunOptions};
-
-/// Services per cluster (at least two clusters).
-const SERVICES_PER_CLUSTER: usize = 25;
 
 /// AWS batch limits for the reads a no-op observe needs.
 const DESCRIBE_CLUSTERS_MAX: usize = 100;
@@ -35,23 +33,7 @@ const DESCRIBE_TAGS_MAX: usize = 20;
 /// Reads in flight at once, in the reference as in the adapters.
 const CONCURRENCY: usize = 8;
 
-struct Shape {
-    services: usize,
-    clusters: usize,
-    /// Services in each cluster.
-    per_cluster: Vec<usize>,
-}
-
 impl Shape {
-    fn new(services: usize) -> Shape {
-        let clusters = services.div_ceil(SERVICES_PER_CLUSTER).max(2);
-        let mut per_cluster = vec![0; clusters];
-        for i in 0..services {
-            per_cluster[i % clusters] += 1;
-        }
-        Shape { services, clusters, per_cluster }
-    }
-
     /// With `--prune`, the fewest calls when the account holds only this set: the same reads, plus
     /// one listing of each kind's account-wide names at the largest page size (ListClusters 100,
     /// ListServices 100 per cluster, ListTaskDefinitionFamilies 100; the target groups and load
@@ -91,120 +73,6 @@ impl Shape {
         m.insert("EC2:DescribeVpcs".into(), 1);
         m.insert("EC2:DescribeSubnets".into(), 1);
         m
-    }
-
-    fn cluster(&self, i: usize) -> String {
-        format!("bench-{:02}", i % self.clusters)
-    }
-
-    /// The set: C clusters, one shared security group, and per service a Fargate task definition
-    /// and a service.
-    fn manifests(&self) -> Vec<(String, String)> {
-        let mut files = Vec::new();
-        let mut shared = String::new();
-        for c in 0..self.clusters {
-            write!(
-                shared,
-                "apiVersion: ecs-reconciler/v1\nkind: Cluster\nmetadata:\n  name: bench-{c:02}\nspec:\n  tags:\n    - {{ key: team, value: bench }}\n---\n"
-            )
-            .unwrap();
-        }
-        shared.push_str(
-            "apiVersion: ecs-reconciler/v1
-kind: SecurityGroup
-metadata:
-  name: bench-tasks
-spec:
-  vpc: main
-  description: Benchmark tasks
-  ingress:
-    - { protocol: tcp, fromPort: 8080, toPort: 8080, cidr: 10.20.0.0/16, description: from the VPC }
-  egress:
-    - { protocol: \"-1\", cidr: 0.0.0.0/0, description: anywhere }
----
-apiVersion: ecs-reconciler/v1
-kind: LoadBalancer
-metadata:
-  name: bench-alb
-spec:
-  type: application
-  scheme: internal
-  subnets: [public-a, public-b]
-  securityGroups: [bench-tasks]
-  listeners:
-    - port: 8080
-      protocol: HTTP
-      defaultActions:
-        - type: fixed-response
-          fixedResponseConfig: { statusCode: \"404\", contentType: text/plain, messageBody: none }
-      rules:
-",
-        );
-        for i in 0..self.services {
-            write!(
-                shared,
-                "        - priority: {p}\n          conditions:\n            - {{ field: path-pattern, values: [\"/svc-{i:03}/*\"] }}\n          actions:\n            - {{ type: forward, targetGroup: svc-{i:03} }}\n",
-                p = i + 1
-            )
-            .unwrap();
-        }
-        files.push(("shared.yaml".to_string(), shared));
-        for i in 0..self.services {
-            let name = format!("svc-{i:03}");
-            let cluster = self.cluster(i);
-            files.push((
-                format!("{name}.yaml"),
-                format!(
-                    "apiVersion: ecs-reconciler/v1
-kind: TargetGroup
-metadata:
-  name: {name}
-spec:
-  protocol: HTTP
-  port: 8080
-  vpc: main
-  targetType: ip
----
-apiVersion: ecs-reconciler/v1
-kind: TaskDefinition
-metadata:
-  name: {name}
-spec:
-  requiresCompatibilities: [FARGATE]
-  networkMode: awsvpc
-  cpu: 256
-  memory: 512
-  executionRoleArn: arn:aws:iam::123456789012:role/ecsTaskExecutionRole
-  containerDefinitions:
-    - name: app
-      image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/{name}:1.0.0
-      essential: true
-      portMappings:
-        - {{ containerPort: 8080, protocol: tcp }}
-      environment:
-        - {{ name: SERVICE, value: {name} }}
----
-apiVersion: ecs-reconciler/v1
-kind: Service
-metadata:
-  name: {name}
-spec:
-  cluster: {cluster}
-  taskDefinition: {name}
-  desiredCount: 1
-  launchType: FARGATE
-  loadBalancers:
-    - {{ targetGroup: {name}, containerName: app, containerPort: 8080 }}
-  networkConfiguration:
-    awsvpcConfiguration:
-      subnets: [private-a, private-b]
-      securityGroups: [bench-tasks]
-      assignPublicIp: DISABLED
-"
-                ),
-            ));
-        }
-        files
     }
 }
 

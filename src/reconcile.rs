@@ -10,7 +10,11 @@ use tracing::{Instrument, info, info_span, warn};
 
 use crate::aws::{self, AwsError, Clients, Created, Ids, Target};
 use crate::manifest::{Kind, ManifestSet};
-use crate::plan::{self, Action, Call, Ec2Call, EcsCall, Elbv2Call, Observed, Op, Plan, PlanOptions, Step};
+use crate::plan::{
+    self, Action, AutoScalingCall, Call, Ec2Call, EcsCall, Elbv2Call, LogsCall, Observed, Op, Plan, PlanOptions, Step,
+};
+
+pub mod run;
 
 /// How many independent steps run at once within a phase.
 const CONCURRENCY: usize = 8;
@@ -73,8 +77,6 @@ impl std::str::FromStr for ReplacePolicy {
 pub enum RunError {
     #[error("the manifest set is invalid ({0} error(s)); nothing was applied")]
     Invalid(usize),
-    #[error("observing live state failed: {0}")]
-    Observe(#[source] AwsError),
     #[error(
         "refusing to prune: the plan deletes all {0} resource(s) the set owns and keeps none (an empty or truncated set?); \
          run with --force if that is what you want"
@@ -83,9 +85,10 @@ pub enum RunError {
 }
 
 impl RunError {
-    /// A transient failure is worth retrying as is; a permanent one waits for a change.
+    /// Neither gets better by trying again: a read that fails leaves its resources `Unknown`
+    /// rather than failing the run ([`observe`]).
     pub fn is_transient(&self) -> bool {
-        matches!(self, RunError::Observe(e) if e.is_transient())
+        false
     }
 }
 
@@ -120,18 +123,32 @@ pub async fn observe(clients: &Clients, set: &str, desired: &ManifestSet, prune:
 pub async fn observe_with(clients: &Clients, set: &str, desired: &ManifestSet, prune: bool, deep: bool) -> Observed {
     let hashes: BTreeMap<String, String> =
         desired.of_kind(Kind::TaskDefinition).map(|r| (r.name().to_string(), plan::task_definition_hash(r))).collect();
-    let (mut ec2, mut elbv2, mut ecs) = (Observed::default(), Observed::default(), Observed::default());
-    // The three services are independent: observe them at once.
-    let (r_ec2, r_elbv2, r_ecs) = tokio::join!(
+    let (mut ec2, mut elbv2, mut ecs, mut logs, mut scaling) =
+        (Observed::default(), Observed::default(), Observed::default(), Observed::default(), Observed::default());
+    // The services are independent: observe them at once. Scalable targets are owned through
+    // their services, so they are read once the services are.
+    let (r_ec2, r_elbv2, r_logs, r_ecs) = tokio::join!(
         aws::ec2::observe(clients, set, desired, prune, &mut ec2),
         aws::elbv2::observe(clients, set, desired, prune, &mut elbv2),
-        aws::ecs::observe(clients, set, desired, &hashes, prune, deep, &mut ecs),
+        aws::logs::observe(clients, set, desired, prune, &mut logs),
+        async {
+            let r = aws::ecs::observe(clients, set, desired, &hashes, prune, deep, &mut ecs).await;
+            let s = if desired.of_kind(Kind::ScalableTarget).next().is_some() || prune {
+                aws::autoscaling::observe(clients, set, desired, prune, &ecs, &mut scaling).await
+            } else {
+                Ok(())
+            };
+            (r, s)
+        },
     );
+    let (r_ecs, r_scaling) = r_ecs;
     let mut observed = Observed::default();
     for (result, part, kinds) in [
         (r_ec2, ec2, &[Kind::SecurityGroup][..]),
         (r_elbv2, elbv2, &[Kind::TargetGroup, Kind::LoadBalancer][..]),
+        (r_logs, logs, &[Kind::LogGroup][..]),
         (r_ecs, ecs, &[Kind::TaskDefinition, Kind::Cluster, Kind::Service][..]),
+        (r_scaling, scaling, &[Kind::ScalableTarget][..]),
     ] {
         let failed = result.err();
         if let Some(e) = &failed {
@@ -203,7 +220,12 @@ pub async fn apply(
     opts: &RunOptions,
 ) -> Result<Vec<StepResult>, RunError> {
     let deletes = plan.count(Op::Delete);
-    let kept = plan.steps.iter().filter(|s| s.op != Op::Delete && s.op != Op::Create).count();
+    // Kept: resources of the set that stay (not an orphan retained by its deletion policy).
+    let kept = plan
+        .steps
+        .iter()
+        .filter(|s| s.op != Op::Delete && s.op != Op::Create && desired.get(s.kind, &s.name).is_some())
+        .count();
     if opts.prune && deletes > 0 && kept == 0 && !opts.force {
         return Err(RunError::PruneEverything(deletes));
     }
@@ -411,6 +433,8 @@ fn is_delete(call: Call) -> bool {
         Call::Ecs(EcsCall::DeleteService | EcsCall::DeleteCluster | EcsCall::DeregisterTaskDefinition)
             | Call::Elbv2(Elbv2Call::DeleteLoadBalancer | Elbv2Call::DeleteTargetGroup)
             | Call::Ec2(Ec2Call::DeleteSecurityGroup)
+            | Call::Logs(LogsCall::DeleteLogGroup)
+            | Call::AutoScaling(AutoScalingCall::DeregisterScalableTarget)
     )
 }
 

@@ -392,6 +392,14 @@ fn each_rule_matches_what_the_function_acts_on_and_nothing_else() {
     own["detail"]["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] =
         json!("arn:aws:test:::ReconcilerRole.Arn");
     assert_eq!(bus.matches(&own), none, "the function's own writes");
+    // Application Auto Scaling scaling out and ECS shifting a blue/green deployment are not
+    // drift; the same calls by a person are.
+    for file in ["cloudtrail-update-service-autoscaling.json", "cloudtrail-modify-rule-ecs-deployment.json"] {
+        assert_eq!(bus.matches(&fixture(file)), none, "{file}");
+        let mut person = fixture(file);
+        person["detail"]["userIdentity"] = fixture("cloudtrail-update-service.json")["detail"]["userIdentity"].clone();
+        assert_eq!(bus.matches(&person), ["EcsAndElbApiCalls"], "{file} by a person");
+    }
 }
 
 #[test]

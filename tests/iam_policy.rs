@@ -195,9 +195,26 @@ fn every_action_is_named_without_wildcards() {
         let unique: BTreeSet<&String> = s.actions.iter().collect();
         assert_eq!(unique.len(), s.actions.len(), "statement {}: an action is listed twice", s.sid);
     }
-    let unique: BTreeSet<&String> = statements.iter().flat_map(|s| &s.actions).collect();
-    // Left out on purpose (template.yaml says why).
-    assert!(!unique.iter().any(|a| *a == "iam:CreateServiceLinkedRole"));
+    // iam:CreateServiceLinkedRole only for Application Auto Scaling's role for ECS, by the
+    // service name and the role's ARN (template.yaml says why).
+    for s in statements.iter().filter(|s| s.actions.iter().any(|a| a == "iam:CreateServiceLinkedRole")) {
+        assert_eq!(s.actions, ["iam:CreateServiceLinkedRole"], "statement {}", s.sid);
+        assert_eq!(
+            s.condition.as_ref().and_then(|c| c.pointer("/StringEquals/iam:AWSServiceName")),
+            Some(&json!("ecs.application-autoscaling.amazonaws.com")),
+            "statement {}: not conditioned on the service name",
+            s.sid
+        );
+        assert!(
+            s.resources.len() == 1
+                && s.resources[0].ends_with(
+                    ":role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService"
+                ),
+            "statement {}: {:?}",
+            s.sid,
+            s.resources
+        );
+    }
 }
 
 /// Ownership enforced by IAM itself, read from the policy as written. (The emulator evaluates
@@ -226,6 +243,9 @@ fn ownership_is_enforced_by_tag_conditions_where_the_services_support_them() {
         "elasticloadbalancing:CreateRule",
         "elasticloadbalancing:AddTags",
         "ec2:CreateTags",
+        "logs:CreateLogGroup",
+        "logs:TagResource",
+        "application-autoscaling:TagResource",
     ] {
         for s in statements_of(action) {
             assert!(
@@ -252,6 +272,10 @@ fn ownership_is_enforced_by_tag_conditions_where_the_services_support_them() {
         "elasticloadbalancing:ModifyTargetGroup",
         "elasticloadbalancing:ModifyTargetGroupAttributes",
         "ec2:DeleteSecurityGroup",
+        "logs:PutRetentionPolicy",
+        "logs:DeleteRetentionPolicy",
+        "logs:AssociateKmsKey",
+        "logs:DeleteLogGroup",
     ] {
         for s in statements_of(action) {
             assert!(
@@ -297,6 +321,25 @@ fn ownership_is_enforced_by_tag_conditions_where_the_services_support_them() {
             assert!(
                 s.resources.iter().all(|r| r.ends_with(":listener/*") || r.ends_with(":listener-rule/*")),
                 "{action} in {}: reaches beyond listeners and rules: {:?}",
+                s.sid,
+                s.resources
+            );
+        }
+    }
+    // Scalable targets are owned through their services: unconditioned, and so confined to
+    // scalable targets.
+    for action in [
+        "application-autoscaling:RegisterScalableTarget",
+        "application-autoscaling:PutScalingPolicy",
+        "application-autoscaling:DeleteScalingPolicy",
+        "application-autoscaling:PutScheduledAction",
+        "application-autoscaling:DeleteScheduledAction",
+        "application-autoscaling:DeregisterScalableTarget",
+    ] {
+        for s in statements_of(action) {
+            assert!(
+                s.resources.iter().all(|r| r.ends_with(":scalable-target/*")),
+                "{action} in {}: reaches beyond scalable targets: {:?}",
                 s.sid,
                 s.resources
             );
@@ -398,7 +441,7 @@ fn sdk_calls(dir: &Path, out: &mut BTreeSet<(String, String)>) {
                 code.push(c);
             }
         }
-        for client in ["ecs", "ec2", "elbv2", "s3"] {
+        for client in ["ecs", "ec2", "elbv2", "s3", "logs", "autoscaling"] {
             let needle = format!("{client}.");
             for (i, _) in code.match_indices(&needle) {
                 let before = code[..i].chars().next_back();
@@ -422,7 +465,14 @@ fn the_policy_names_every_aws_operation_the_code_calls() {
     sdk_calls(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut calls);
     let ops: BTreeSet<&str> = calls.iter().map(|(_, op)| op.as_str()).collect();
     // The scan must see the calls we know are there, or it is not looking at all.
-    for known in ["create_service", "describe_target_groups", "authorize_security_group_ingress", "put_object"] {
+    for known in [
+        "create_service",
+        "describe_target_groups",
+        "authorize_security_group_ingress",
+        "put_object",
+        "create_log_group",
+        "put_scaling_policy",
+    ] {
         assert!(ops.contains(known), "the source scan missed `{known}`: {calls:?}");
     }
     let policy = policy_actions();
@@ -432,6 +482,8 @@ fn the_policy_names_every_aws_operation_the_code_calls() {
             "ecs" => vec![format!("ecs:{}", pascal(op))],
             "ec2" => vec![format!("ec2:{}", pascal(op))],
             "elbv2" => vec![format!("elasticloadbalancing:{}", pascal(op))],
+            "logs" => vec![format!("logs:{}", pascal(op))],
+            "autoscaling" => vec![format!("application-autoscaling:{}", pascal(op))],
             _ => s3_actions(op).iter().map(|a| a.to_string()).collect(),
         };
         missing.extend(needed.into_iter().filter(|a| !policy.contains(a)).map(|a| format!("{a} (for {client}.{op})")));
@@ -594,6 +646,8 @@ fn assert_calls_in_policy(args: &[&str], v: &Value) {
             "ECS" => vec![format!("ecs:{name}")],
             "EC2" => vec![format!("ec2:{name}")],
             "ELBv2" => vec![format!("elasticloadbalancing:{name}")],
+            "Logs" => vec![format!("logs:{name}")],
+            "ApplicationAutoScaling" => vec![format!("application-autoscaling:{name}")],
             // `S3:ListObjectsV2` -> `list_objects_v2`.
             "S3" => s3_actions(&snake(name)).iter().map(|a| a.to_string()).collect(),
             other => panic!("{op}: map service {other} to its IAM prefix"),

@@ -151,19 +151,29 @@ async fn a_synced_set_is_applied_kept_in_shape_and_reported_in_status() {
     assert_eq!(summary["runs"][0]["trigger"], "schedule");
     assert_eq!(summary["runs"][2]["trigger"], "sync");
 
-    // Behind the reconciler's back: the service scaled to 0. The next tick repairs it.
-    w.clients.ecs.update_service().cluster("main").service("web").desired_count(0).send().await.unwrap();
+    // Behind the reconciler's back: the log group's retention shortened. The next tick repairs it.
+    w.clients.logs.put_retention_policy().log_group_name("/ecs/web").retention_in_days(1).send().await.unwrap();
     let repair = w.invoke(&fixture("eventbridge-schedule.json"));
     assert_eq!(run_of(&repair)["changes"], 1, "{repair:#}");
-    assert_eq!(service(&w.clients).await.desired_count, 2);
+    let groups = w.clients.logs.describe_log_groups().log_group_name_prefix("/ecs/web").send().await.unwrap();
+    assert_eq!(groups.log_groups()[0].retention_in_days(), Some(30));
 
-    // A CloudTrail write by someone else is repaired at once, and only what it touched.
-    w.clients.ecs.update_service().cluster("main").service("web").desired_count(1).send().await.unwrap();
+    // Application Auto Scaling scales the service out (its UpdateService, as CloudTrail records
+    // it): no run, and the count stays.
+    w.clients.ecs.update_service().cluster("main").service("web").desired_count(4).send().await.unwrap();
+    let scaled = w.invoke(&fixture("cloudtrail-update-service-autoscaling.json"));
+    assert!(scaled["ignored"].as_str().is_some_and(|w| w.contains("Application Auto Scaling")), "{scaled:#}");
+    let tick = w.invoke(&fixture("eventbridge-schedule.json"));
+    assert_eq!(run_of(&tick)["changes"], 0, "a desired count autoscaling set is no drift: {tick:#}");
+    assert_eq!(service(&w.clients).await.desired_count, 4);
+
+    // A CloudTrail write by a person is repaired at once, and only what it touched.
+    w.clients.ecs.update_service().cluster("main").service("web").enable_execute_command(true).send().await.unwrap();
     let mut trail = fixture("cloudtrail-update-service.json");
-    trail["detail"]["requestParameters"] = json!({"cluster": "main", "service": "web", "desiredCount": 1});
+    trail["detail"]["requestParameters"] = json!({"cluster": "main", "service": "web", "enableExecuteCommand": true});
     let repaired = w.invoke(&trail);
     assert_eq!(run_of(&repaired)["changes"], 1, "{repaired:#}");
-    assert_eq!(service(&w.clients).await.desired_count, 2);
+    assert!(!service(&w.clients).await.enable_execute_command);
 }
 
 #[tokio::test]

@@ -159,7 +159,7 @@ async fn apply_creates_the_example_set_and_a_second_apply_writes_nothing() {
     let w = World::new().await;
     let (code, plan) = w.plan(&[]);
     assert_eq!(code, 2, "an empty account has changes to make");
-    assert_eq!(changed(&plan).len(), 9, "{:?}", changed(&plan));
+    assert_eq!(changed(&plan).len(), 11, "{:?}", changed(&plan));
 
     let first = w.apply(&[]);
     assert_eq!(first["summary"]["failed"], 0, "{first:#}");
@@ -252,9 +252,10 @@ async fn out_of_band_changes_are_planned_and_undone() {
         .unwrap();
     let svc = w.service("web").await;
 
-    // Someone scales the service to 0, changes the health check, swaps an SG rule, deletes the
+    // Application Auto Scaling scales the service to 5 (within its 2..10: not drift); someone
+    // changes the health check, swaps an SG rule, deletes the
     // HTTP listener, points the service at another task definition and removes a tag.
-    ecs.update_service().cluster("main").service("web").desired_count(0).send().await.unwrap();
+    ecs.update_service().cluster("main").service("web").desired_count(5).send().await.unwrap();
     elbv2.modify_target_group().target_group_arn(&tg_arn).health_check_path("/").send().await.unwrap();
     let rule = |port: i32| {
         aws_sdk_ec2::types::IpPermission::builder()
@@ -289,9 +290,10 @@ async fn out_of_band_changes_are_planned_and_undone() {
     let (code, plan) = w.plan(&[]);
     assert_eq!(code, 2);
     let svc_paths = change_paths(&plan, "Service", "web");
-    for p in ["desiredCount", "taskDefinition", "tags.team"] {
+    for p in ["taskDefinition", "tags.team"] {
         assert!(svc_paths.contains(&p.to_string()), "service drift {p} not in {svc_paths:?}");
     }
+    assert!(!svc_paths.contains(&"desiredCount".to_string()), "autoscaling's desired count: {svc_paths:?}");
     assert!(change_paths(&plan, "TargetGroup", "web").contains(&"healthCheckPath".to_string()));
     assert!(change_paths(&plan, "SecurityGroup", "web-alb").iter().any(|p| p.starts_with("ingress")));
     assert!(change_paths(&plan, "LoadBalancer", "web").iter().any(|p| p.starts_with("listeners")));
@@ -306,7 +308,7 @@ async fn out_of_band_changes_are_planned_and_undone() {
     assert_eq!(w.revisions("web").await, revisions, "no new revision for unchanged content");
 
     let svc = w.service("web").await;
-    assert_eq!(svc.desired_count, 2);
+    assert_eq!(svc.desired_count, 5, "left to Application Auto Scaling");
     assert_ne!(svc.task_definition.as_deref(), Some(other.as_str()));
     assert_eq!(w.target_group("web").await.health_check_path.as_deref(), Some("/healthz"));
     let ports: Vec<i32> =

@@ -34,14 +34,26 @@ fn the_example_set_validates_with_no_error_and_no_warning() {
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
     assert!(t.contains("0 error(s), 0 warning(s): valid"), "{t}");
-    // All six kinds are exercised by the example.
+    // All eight kinds are exercised by the example.
     let json = run(&["validate", "--output", "json", "desired/"]);
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(v["valid"], true);
     let mut kinds: Vec<&str> = v["resources"].as_array().unwrap().iter().map(|r| r["kind"].as_str().unwrap()).collect();
     kinds.sort();
     kinds.dedup();
-    assert_eq!(kinds, ["Cluster", "LoadBalancer", "SecurityGroup", "Service", "TargetGroup", "TaskDefinition"]);
+    assert_eq!(
+        kinds,
+        [
+            "Cluster",
+            "LoadBalancer",
+            "LogGroup",
+            "ScalableTarget",
+            "SecurityGroup",
+            "Service",
+            "TargetGroup",
+            "TaskDefinition"
+        ]
+    );
 }
 
 struct Expectation {

@@ -73,6 +73,8 @@ pub fn is_write(op: &str) -> bool {
 fn short_service(service: &str) -> &str {
     match service {
         "Elastic Load Balancing v2" | "ElasticLoadBalancingv2" => "ELBv2",
+        "CloudWatch Logs" | "cloudwatchlogs" => "Logs",
+        "Application Auto Scaling" | "applicationautoscaling" => "ApplicationAutoScaling",
         s => s,
     }
 }

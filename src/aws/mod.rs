@@ -1,11 +1,13 @@
 //! The edge to AWS: SDK clients built once per process, one adapter per service that observes
 //! live state in manifest shape and executes plan steps. Adapters never decide what to change.
 
+pub mod autoscaling;
 pub mod calls;
 pub mod ec2;
 pub mod ecs;
 pub mod ecs_convert;
 pub mod elbv2;
+pub mod logs;
 pub mod retry;
 pub mod sdk_json;
 
@@ -21,6 +23,8 @@ pub struct Clients {
     pub ecs: aws_sdk_ecs::Client,
     pub ec2: aws_sdk_ec2::Client,
     pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub autoscaling: aws_sdk_applicationautoscaling::Client,
     pub s3: aws_sdk_s3::Client,
     pub calls: CallCounter,
 }
@@ -67,6 +71,18 @@ impl Clients {
                     .interceptor(retry::ReadAttempts)
                     .build(),
             ),
+            logs: aws_sdk_cloudwatchlogs::Client::from_conf(
+                aws_sdk_cloudwatchlogs::config::Builder::from(config)
+                    .interceptor(counting())
+                    .interceptor(retry::ReadAttempts)
+                    .build(),
+            ),
+            autoscaling: aws_sdk_applicationautoscaling::Client::from_conf(
+                aws_sdk_applicationautoscaling::config::Builder::from(config)
+                    .interceptor(counting())
+                    .interceptor(retry::ReadAttempts)
+                    .build(),
+            ),
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
             calls,
         }
@@ -95,6 +111,9 @@ pub enum AwsError {
         message: String,
         /// Throttling, 5xx and network faults: the next run will likely succeed.
         transient: bool,
+        /// The SDK's error, for the chain a CLI error prints (`Caused by:`).
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     #[error("{resource}: {message}")]
     Unresolved { resource: String, message: String },
@@ -123,7 +142,7 @@ pub fn call_error<E>(
     resource: impl Into<String>,
 ) -> impl FnOnce(SdkError<E, HttpResponse>) -> AwsError
 where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let resource = resource.into();
     move |err| {
@@ -136,7 +155,7 @@ where
         };
         let transient =
             transient || code.as_deref().is_some_and(|c| c.contains("Throttl") || c == "RequestLimitExceeded");
-        AwsError::Call { operation, resource, code, message, transient }
+        AwsError::Call { operation, resource, code, message, transient, source: Some(Box::new(err)) }
     }
 }
 
@@ -153,6 +172,7 @@ pub fn is_duplicate(e: &AwsError) -> bool {
                     | "PriorityInUse"
                     | "InvalidGroup.Duplicate"
                     | "ResourceAlreadyExists"
+                    | "ResourceAlreadyExistsException"
             ) || (c == "InvalidParameterException" && message.contains("idempotent"))
         }
         _ => false,
@@ -166,8 +186,11 @@ fn is_throttle(e: &AwsError) -> bool {
 /// A create AWS may not repeat safely, made idempotent: sent (the SDK sends it once, see
 /// [`retry::CREATES_RETRIED_BY_ADAPTERS`]); when the answer says it already exists, or the answer
 /// was lost (a reset, a timeout, a 5xx: it may have happened), `find` looks for it, and what it
-/// finds carrying the set's tags (creates tag at creation) is taken as created. Throttled sends
-/// were not made and are sent again, up to [`retry::WRITE_ATTEMPTS`] in all, with back-off.
+/// finds carrying the set's tags (creates tag at creation) is taken as created; other transient
+/// failures are sent again up to [`retry::WRITE_ATTEMPTS`] in all. A throttled send was refused
+/// before anything happened, so it is as safe to repeat as a read: up to [`retry::READ_ATTEMPTS`]
+/// throttled sends (a 50-service apply at 30 % throttling makes ~200 creates; at 5 attempts one
+/// of them would give up in most runs), with exponential back-off and jitter up to 20 s.
 pub(crate) async fn create_or_find<T, S, SF, F, FF>(send: S, find: F) -> Result<T, AwsError>
 where
     S: Fn() -> SF,
@@ -175,7 +198,26 @@ where
     F: Fn() -> FF,
     FF: std::future::Future<Output = Result<Option<T>, AwsError>>,
 {
-    let mut attempt = 0;
+    create_or_find_with(send, find, |attempt| {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let jitter = u64::from(nanos % 100);
+        std::time::Duration::from_millis((100u64 << attempt.min(8)).min(20_000) + jitter)
+    })
+    .await
+}
+
+async fn create_or_find_with<T, S, SF, F, FF>(
+    send: S,
+    find: F,
+    backoff: impl Fn(u32) -> std::time::Duration,
+) -> Result<T, AwsError>
+where
+    S: Fn() -> SF,
+    SF: std::future::Future<Output = Result<T, AwsError>>,
+    F: Fn() -> FF,
+    FF: std::future::Future<Output = Result<Option<T>, AwsError>>,
+{
+    let (mut attempt, mut throttled) = (0, 0);
     loop {
         let e = match send().await {
             Ok(v) => return Ok(v),
@@ -189,18 +231,21 @@ where
         if !e.is_transient() {
             return Err(e);
         }
-        if !is_throttle(&e)
-            && let Some(v) = find().await?
-        {
-            tracing::info!(error = %e, "the create's answer was lost, but it was made: found it");
-            return Ok(v);
+        if is_throttle(&e) {
+            throttled += 1;
+            if throttled >= retry::READ_ATTEMPTS {
+                return Err(e);
+            }
+        } else {
+            if let Some(v) = find().await? {
+                tracing::info!(error = %e, "the create's answer was lost, but it was made: found it");
+                return Ok(v);
+            }
+            if attempt - throttled >= retry::WRITE_ATTEMPTS {
+                return Err(e);
+            }
         }
-        if attempt >= retry::WRITE_ATTEMPTS {
-            return Err(e);
-        }
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-        let jitter = u64::from(nanos % 100);
-        tokio::time::sleep(std::time::Duration::from_millis((100 << attempt) + jitter)).await;
+        tokio::time::sleep(backoff(attempt)).await;
     }
 }
 
@@ -264,6 +309,8 @@ pub async fn execute(
         Call::Ecs(c) => ecs::execute(clients, c, target, action, ids).await,
         Call::Elbv2(c) => elbv2::execute(clients, c, target, action, ids).await,
         Call::Ec2(c) => ec2::execute(clients, c, target, action, ids).await,
+        Call::Logs(c) => logs::execute(clients, c, target, action).await,
+        Call::AutoScaling(c) => autoscaling::execute(clients, c, target, action, ids).await,
     }
 }
 
@@ -382,6 +429,7 @@ mod tests {
             code: (!code.is_empty()).then(|| code.to_string()),
             message: "m".into(),
             transient,
+            source: None,
         }
     }
 
@@ -400,18 +448,26 @@ mod tests {
             (vec![err("", true)], None, Ok("new"), 2, 1),
             (vec![err("Throttling", true), err("Throttling", true)], Some("mine"), Ok("new"), 3, 0),
             (
-                (0..retry::WRITE_ATTEMPTS).map(|_| err("Throttling", true)).collect(),
+                (0..retry::READ_ATTEMPTS).map(|_| err("Throttling", true)).collect(),
                 None,
                 Err(Some("Throttling")),
-                retry::WRITE_ATTEMPTS,
+                retry::READ_ATTEMPTS,
                 0,
             ),
+            (
+                (0..retry::READ_ATTEMPTS - 1).map(|_| err("Throttling", true)).collect(),
+                None,
+                Ok("new"),
+                retry::READ_ATTEMPTS,
+                0,
+            ),
+            ((0..retry::WRITE_ATTEMPTS).map(|_| err("", true)).collect(), None, Err(None), retry::WRITE_ATTEMPTS, 5),
             (vec![err("ValidationError", false)], Some("mine"), Err(Some("ValidationError")), 1, 0),
         ];
         for (i, (errors, found, want, sends, finds)) in cases.into_iter().enumerate() {
             let (n_send, n_find) = (AtomicU32::new(0), AtomicU32::new(0));
             let errors = std::sync::Mutex::new(errors.into_iter());
-            let got = create_or_find(
+            let got = create_or_find_with(
                 || {
                     n_send.fetch_add(1, Ordering::Relaxed);
                     let e = errors.lock().unwrap().next();
@@ -421,11 +477,55 @@ mod tests {
                     n_find.fetch_add(1, Ordering::Relaxed);
                     async move { Ok(found.map(str::to_string)) }
                 },
+                |_| std::time::Duration::ZERO,
             )
             .await;
             let got = got.as_deref().map_err(|e| e.code());
             assert_eq!(got, want.as_ref().map(|s| *s).map_err(|c| *c), "case {i}");
             assert_eq!((n_send.into_inner(), n_find.into_inner()), (sends, finds), "case {i}: sends, finds");
         }
+    }
+
+    /// The transient/permanent decision that drives retries (the next run, the Lambda's retry of
+    /// an invocation): every way an SDK call fails, classified, and the SDK's error kept as the
+    /// cause.
+    #[test]
+    fn failures_are_classified_and_keep_their_cause() {
+        use aws_sdk_s3::operation::get_object::GetObjectError;
+        use aws_smithy_runtime_api::client::result::ConnectorError;
+        use aws_smithy_types::body::SdkBody;
+        use aws_smithy_types::error::ErrorMetadata;
+        type E = SdkError<GetObjectError, HttpResponse>;
+        let service = |status: u16, code: &str| -> E {
+            let meta = ErrorMetadata::builder().code(code).message("m").build();
+            let raw = HttpResponse::new(status.try_into().unwrap(), SdkBody::empty());
+            SdkError::service_error(GetObjectError::generic(meta), raw)
+        };
+        let cases: Vec<(&str, E, bool)> = vec![
+            ("timeout", SdkError::timeout_error("attempt timed out"), true),
+            ("reset", SdkError::dispatch_failure(ConnectorError::io("connection reset".into())), true),
+            (
+                "cut-off reply",
+                SdkError::response_error("eof", HttpResponse::new(200.try_into().unwrap(), SdkBody::empty())),
+                true,
+            ),
+            ("throttled (ECS, ELBv2)", service(400, "ThrottlingException"), true),
+            ("throttled (EC2)", service(503, "RequestLimitExceeded"), true),
+            ("throttled (S3)", service(503, "SlowDown"), true),
+            ("too many requests", service(429, "TooManyRequestsException"), true),
+            ("server error", service(500, "InternalFailure"), true),
+            ("unavailable", service(503, "ServiceUnavailable"), true),
+            ("invalid parameter", service(400, "InvalidParameterException"), false),
+            ("access denied", service(403, "AccessDenied"), false),
+            ("not found", service(400, "ServiceNotFoundException"), false),
+            ("in use", service(400, "ResourceInUse"), false),
+            ("precondition", service(412, "PreconditionFailed"), false),
+        ];
+        for (what, e, transient) in cases {
+            let got = call_error("GetObject", "s3://b/k")(e);
+            assert_eq!(got.is_transient(), transient, "{what}: {got}");
+            assert!(std::error::Error::source(&got).is_some(), "{what}: the SDK's error is kept as the cause");
+        }
+        assert!(!AwsError::unresolved("Service/web", "no such cluster").is_transient());
     }
 }

@@ -71,6 +71,7 @@ pub const CREATES_RETRIED_BY_ADAPTERS: &[&str] = &[
     "RegisterTaskDefinition",
     "CreateCluster",
     "CreateService",
+    "CreateLogGroup",
 ];
 
 /// Gives read operations more attempts than the client's retry config (which is the writes').

@@ -372,8 +372,8 @@ const ROLES: [ServiceRole; 3] = [
         service: "ecs.application-autoscaling.amazonaws.com",
         what: "Application Auto Scaling (ECS services)",
         required: false,
-        without: "needed only if services autoscale (registering a scalable target fails without it); the \
-                  reconciler itself never uses it",
+        without: "needed only if services autoscale: the function's role (template.yaml) creates it with the \
+                  first ScalableTarget; a role that may not cannot register one",
     },
 ];
 

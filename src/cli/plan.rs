@@ -17,6 +17,7 @@ use crate::aws::Clients;
 use crate::manifest::{Kind, ManifestSet, Spec};
 use crate::plan::Op;
 use crate::plan::render;
+use crate::reconcile::run::{self, Desired};
 use crate::reconcile::{self, Outcome, RunOptions, Summary};
 use crate::store::{SetLocation, lease};
 use crate::wait;
@@ -111,8 +112,9 @@ fn lease_owner() -> String {
     format!("cli@{host}:{}", std::process::id())
 }
 
-/// `apply` under the set's lease: the set's own when it is read from S3, `--lease`'s for a
-/// folder, none otherwise.
+/// `apply` under the set's lease, through the same run as the Lambda's (`reconcile::run`): the
+/// set's own lease and status when it is read from S3, `--lease`'s for a folder (the run is then
+/// recorded in that location's status, and its failure holds apply); neither otherwise.
 pub async fn apply(
     src: Source,
     opts: RunOptions,
@@ -122,13 +124,25 @@ pub async fn apply(
 ) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let clients = Clients::from_env().await;
-    let at = match (&lease, src.location()?) {
-        (Some(url), _) => {
+    let stored = src.location()?;
+    let store = match (&lease, &stored) {
+        (Some(_), Some(loc)) => bail!("--lease is for a folder; {loc} is applied under its own lease"),
+        (Some(url), None) => {
             Some(SetLocation::parse(url).with_context(|| format!("--lease {url}: give s3://BUCKET/PREFIX"))?)
         }
-        (None, loc) => loc,
+        (None, loc) => loc.clone(),
     };
-    let held = match &at {
+    let desired = match &stored {
+        Some(_) => Desired::Stored,
+        None => {
+            let (name, set) = src.load(&clients).await?;
+            if !set.is_valid() {
+                return Err(reconcile::RunError::Invalid(set.errors().count()).into());
+            }
+            Desired::Given { name, set }
+        }
+    };
+    let held = match &store {
         None => None,
         Some(loc) => match lease::acquire(&clients, loc, &lease_owner(), lease::TTL).await? {
             Ok(l) => Some(l),
@@ -142,32 +156,34 @@ pub async fn apply(
             }
         },
     };
-    let result = apply_held(&clients, src, opts, wait, output, started).await;
+    let request = run::Request {
+        trigger: "cli".into(),
+        apply: true,
+        scope: run::Scope::All,
+        deep: run::Deep::No,
+        events: vec![],
+        opts,
+    };
+    let mut show = |plan: &crate::plan::Plan| {
+        if output == Output::Text {
+            let mut out = anstream::stdout().lock();
+            let _ = write!(out, "{}", render::text(plan, false));
+        }
+    };
+    let report = run::run(&clients, store.as_ref(), desired, request, &mut show).await;
     if let Some(l) = held
         && let Err(e) = lease::release(&clients, l).await
     {
         eprintln!("warning: the lease was not given back ({e}); it expires by itself");
     }
-    result
-}
-
-async fn apply_held(
-    clients: &Clients,
-    src: Source,
-    opts: RunOptions,
-    wait: Option<Duration>,
-    output: Output,
-    started: Instant,
-) -> anyhow::Result<ExitCode> {
-    let clients = clients.clone();
-    let (set_name, set) = src.load(&clients).await?;
-    let (observed, plan) = reconcile::plan_set(&clients, &set_name, &set, &opts).await?;
-    if output == Output::Text {
-        let mut out = anstream::stdout().lock();
-        write!(out, "{}", render::text(&plan, false))?;
-    }
-    let results = reconcile::apply(&clients, &set, &observed, &plan, &opts).await?;
-    let summary = Summary::new(&plan, "apply", results, &clients, started);
+    let report = report?;
+    let Some(plan) = report.plan else {
+        for e in &report.record.errors {
+            eprintln!("{e}");
+        }
+        bail!("nothing was applied ({} error(s))", report.record.errors.len());
+    };
+    let summary = Summary::new(&plan, "apply", report.results, &clients, started);
     match output {
         Output::Text => {
             let mut out = anstream::stdout().lock();
@@ -209,7 +225,8 @@ async fn apply_held(
             .filter(|r| r.kind == Kind::Service && r.outcome == Outcome::Applied && r.op != Op::Delete)
             .map(|r| r.name.as_str())
             .collect();
-        if !wait_for(&clients, &set, &changed, timeout).await? {
+        let set = report.set.as_ref().expect("a planned run has its set");
+        if !wait_for(&clients, set, &changed, timeout).await? {
             return Ok(ExitCode::FAILURE);
         }
     }

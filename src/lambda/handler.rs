@@ -8,7 +8,7 @@
 //! runs again, before and after giving the lease back, while a new generation or a recorded
 //! request is there.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -16,11 +16,12 @@ use tracing::{info, warn};
 
 use super::{Config, EcsEvent, Trigger, decode};
 use crate::aws::{AwsError, Clients, call_error};
-use crate::manifest::{Kind, ManifestSet, Spec};
-use crate::plan::{Observed, Op, TAG_SET, task_definition_hash};
-use crate::reconcile::{self, Outcome, RunOptions};
+use crate::manifest::Kind;
+use crate::plan::TAG_SET;
+use crate::reconcile::RunOptions;
+use crate::reconcile::run::{self, Deep, Desired};
 use crate::store::status::{self, RunRecord, ServiceEvent};
-use crate::store::{self, Generation, SetLocation, lease, now_epoch, now_rfc3339, pending};
+use crate::store::{self, Generation, SetLocation, lease, now_rfc3339, pending};
 
 /// Built once per cold start, borrowed by every invocation.
 pub struct Ctx {
@@ -28,23 +29,10 @@ pub struct Ctx {
     pub config: Config,
 }
 
+use crate::reconcile::run::Scope as Target;
 /// A failure worth a retry of the whole invocation (throttling, an AWS outage). Everything else
 /// is recorded in the set's status and acknowledged: a retry would fail the same way.
-#[derive(Debug, thiserror::Error)]
-#[error("transient failure, worth a retry: {0}")]
-pub struct Transient(pub String);
-
-/// What a run applies to.
-enum Target {
-    All,
-    /// Only these resources (an ECS event names a service).
-    Only(BTreeSet<(Kind, String)>),
-    /// Only the resources a CloudTrail event's text names (by ARN or ID, or a service by name).
-    Touched {
-        source: String,
-        detail: Value,
-    },
-}
+pub use crate::reconcile::run::Transient;
 
 /// Short, renewed by a heartbeat while the run lasts: a run that died frees its set within it.
 const LEASE_TTL: Duration = lease::TTL;
@@ -143,13 +131,13 @@ async fn each_set(ctx: &Ctx, sets: &[String], request_id: &str, ask: impl Fn() -
         let loc = ctx.config.location(set);
         match run_set(ctx, &loc, ask(), request_id).await {
             Ok(answer) => runs.push(answer),
-            Err(Transient(e)) => {
-                warn!(set = %loc, error = %e, "set not reconciled; the others go on");
-                failed.push(format!("{loc}: {e}"));
+            Err(e) => {
+                warn!(set = %loc, error = %e.message, "set not reconciled; the others go on");
+                failed.push(format!("{loc}: {}", e.message));
             }
         }
     }
-    if failed.is_empty() { Ok(json!({"runs": runs})) } else { Err(Transient(failed.join("; "))) }
+    if failed.is_empty() { Ok(json!({"runs": runs})) } else { Err(Transient::new(failed.join("; "))) }
 }
 
 /// The set that owns a service, from its `ecs-reconciler:set` tag.
@@ -164,7 +152,7 @@ async fn owning_set(ctx: &Ctx, e: &EcsEvent) -> Result<Option<String>, Transient
         .send()
         .await
         .map_err(call_error("DescribeServices", format!("Service/{}", e.service)))
-        .map_err(|err| Transient(err.to_string()))?;
+        .map_err(Transient::from)?;
     Ok(out
         .services()
         .iter()
@@ -184,38 +172,8 @@ async fn ecs_event(ctx: &Ctx, e: EcsEvent, request_id: &str) -> Result<Value, Tr
     run_set(ctx, &ctx.config.location(&prefix), ask, request_id).await
 }
 
-/// The hash of the task definition the set deploys to `service`: what a failed deployment of it
-/// puts on hold.
-fn deployed_content(set: &ManifestSet, service: &str) -> Option<String> {
-    let r = set.get(Kind::Service, service)?;
-    let Spec::Service(s) = &r.spec else { return None };
-    set.get(Kind::TaskDefinition, &s.task_definition).map(task_definition_hash)
-}
-
-/// The resources whose live ARN or ID a CloudTrail event mentions (and, for ECS, a service named
-/// in its request).
-fn touched(observed: &Observed, source: &str, detail: &Value) -> BTreeSet<(Kind, String)> {
-    let text = detail.to_string();
-    let service = detail.pointer("/requestParameters/service").and_then(Value::as_str);
-    observed
-        .live
-        .values()
-        .filter(|l| {
-            // An ELBv2 listener or rule ARN embeds its load balancer's id: `app/web/50dc6c...`.
-            let suffix = l.id.split_once('/').map(|(_, s)| s).filter(|s| s.contains('/'));
-            text.contains(&l.id)
-                || suffix.is_some_and(|s| text.contains(s))
-                || l.parts.values().any(|p| text.contains(p))
-                || (source.starts_with("ecs")
-                    && l.kind == Kind::Service
-                    && service.is_some_and(|s| s == l.name || s == l.id))
-        })
-        .map(|l| (l.kind, l.name.clone()))
-        .collect()
-}
-
 fn transient(e: AwsError) -> Transient {
-    Transient(e.to_string())
+    Transient::from(e)
 }
 
 /// One set: take the lease, run, and run again while anything was asked for meanwhile (a new
@@ -330,141 +288,48 @@ async fn asked_again(clients: &Clients, loc: &SetLocation, applied: Option<&Gene
     recorded || current_generation(clients, loc).await.as_ref() != applied
 }
 
-/// One run of one set, under its lease: the run's summary (errors that a retry cannot fix are in
-/// it) and the generation it read.
+/// One run of one set, under its lease (`reconcile::run`, as the CLI's `apply`): the run's
+/// record and detail (errors that a retry cannot fix are in it) and the generation it read.
 async fn run_once(ctx: &Ctx, loc: &SetLocation, ask: &Ask) -> Result<(Value, Option<Generation>), Transient> {
-    let clients = &ctx.clients;
-    let started = Instant::now();
-    let started_at = now_rfc3339();
-    let calls_before = clients.calls.snapshot();
-    let apply = ask.apply;
-    let mode = if apply { "apply" } else { "observe" };
-    let mut summary = status::read(clients, loc).await.map_err(transient)?;
-    let mut record = RunRecord {
-        trigger: ask.trigger.clone(),
-        generation: String::new(),
-        mode: mode.to_string(),
-        started_at,
-        finished_at: String::new(),
-        drift: 0,
-        changes: 0,
-        errors: vec![],
-        aws_calls: BTreeMap::new(),
-        aws_calls_total: 0,
-        duration_ms: 0,
-    };
-
-    let (generation, set) = match store::load(clients, loc).await {
-        Ok(x) => x,
-        Err(e) => {
-            warn!(set = %loc, error = %e, "set not read; nothing applied");
-            for ev in &ask.events {
-                summary.apply_service_event(ev, None, now_epoch());
-            }
-            record.errors.push(e.to_string());
-            let answer = finish(ctx, loc, summary, record, started, &calls_before, None).await?;
-            return Ok((answer, current_generation(clients, loc).await));
-        }
-    };
-    // ECS's word first: a failed deployment's hold applies to this very run.
-    for ev in &ask.events {
-        summary.apply_service_event(ev, deployed_content(&set, &ev.service).as_deref(), now_epoch());
-    }
-    record.generation = generation.commit.clone();
-    if !set.is_valid() {
-        record.errors.extend(set.errors().map(ToString::to_string));
-        return Ok((finish(ctx, loc, summary, record, started, &calls_before, None).await?, Some(generation)));
-    }
-
-    let holds = summary
-        .resources
-        .values()
-        .filter(|r| r.kind == Kind::Service)
-        .filter_map(|r| r.hold.clone().map(|h| (r.name.clone(), h)))
-        .collect();
     // Every Nth scheduled tick, and a write by someone else to a task definition or to ECS tags,
     // read every task definition (what a service's binding tag cannot prove).
     let deep = match &ask.target {
-        _ if ask.trigger == "schedule" => {
-            summary.scheduled_ticks += 1;
-            super::is_deep_tick(summary.scheduled_ticks, Config::deep_every())
-        }
+        _ if ask.trigger == "schedule" => Deep::EveryNthTick(Config::deep_every()),
         Target::Touched { source, detail } => {
             let name = detail.get("eventName").and_then(Value::as_str).unwrap_or_default();
-            source.starts_with("ecs")
+            if source.starts_with("ecs")
                 && (name.contains("TaskDefinition") || matches!(name, "TagResource" | "UntagResource"))
-        }
-        _ => false,
-    };
-    let mut opts = RunOptions {
-        prune: ctx.config.prune,
-        replace: ctx.config.replace,
-        deep,
-        holds,
-        deadline: ask.deadline,
-        ..Default::default()
-    };
-    let outcome = async {
-        let (observed, plan) = reconcile::plan_set(clients, loc.name(), &set, &opts).await?;
-        opts.only = match &ask.target {
-            Target::All => None,
-            Target::Only(only) => Some(only.clone()),
-            Target::Touched { source, detail } => Some(touched(&observed, source, detail)),
-        };
-        let results = if apply { reconcile::apply(clients, &set, &observed, &plan, &opts).await? } else { vec![] };
-        Ok::<_, reconcile::RunError>((plan, results))
-    }
-    .await;
-    let result = match outcome {
-        Ok((mut plan, results)) => {
-            if let Some(only) = &opts.only {
-                plan.steps.retain(|s| only.contains(&(s.kind, s.name.clone())));
+            {
+                Deep::Yes
+            } else {
+                Deep::No
             }
-            record.drift = plan.steps.iter().filter(|s| !matches!(s.op, Op::NoOp | Op::Unknown)).count();
-            record.changes = results.iter().filter(|r| r.outcome == Outcome::Applied).count();
-            record.errors.extend(
-                results
-                    .iter()
-                    .filter(|r| r.outcome != Outcome::Applied)
-                    .map(|r| format!("{}/{}: {}", r.kind, r.name, r.message.as_deref().unwrap_or("not applied"))),
-            );
-            summary.apply_run(&plan, &results, !apply, &generation.commit);
-            Some(json!({"plan": plan, "results": results}))
         }
-        Err(e) if e.is_transient() => return Err(Transient(e.to_string())),
-        Err(e) => {
-            record.errors.push(e.to_string());
-            None
-        }
+        _ => Deep::No,
     };
-    Ok((finish(ctx, loc, summary, record, started, &calls_before, result).await?, Some(generation)))
-}
-
-/// Record the run in the set's status, print the run's metrics line, and answer.
-async fn finish(
-    ctx: &Ctx,
-    loc: &SetLocation,
-    mut summary: status::Summary,
-    mut record: RunRecord,
-    started: Instant,
-    calls_before: &BTreeMap<String, u64>,
-    detail: Option<Value>,
-) -> Result<Value, Transient> {
-    record.finished_at = now_rfc3339();
-    record.duration_ms = started.elapsed().as_millis();
-    // The run's AWS calls, up to (not including) writing its own status.
-    record.aws_calls = ctx.clients.calls.since(calls_before);
-    record.aws_calls_total = record.aws_calls.values().sum();
-    summary.record(record.clone());
-    if let Err(e) = status::write(&ctx.clients, loc, &summary).await {
-        warn!(set = %loc, error = %e, "status not written");
+    let request = run::Request {
+        trigger: ask.trigger.clone(),
+        apply: ask.apply,
+        scope: ask.target.clone(),
+        deep,
+        events: ask.events.clone(),
+        opts: RunOptions {
+            prune: ctx.config.prune,
+            replace: ctx.config.replace,
+            deadline: ask.deadline,
+            ..Default::default()
+        },
+    };
+    let report = run::run(&ctx.clients, Some(loc), Desired::Stored, request, &mut |_| {}).await?;
+    let generation = match report.generation {
+        Some(g) => Some(g),
+        None => current_generation(&ctx.clients, loc).await,
+    };
+    let mut out = json!({"set": loc.prefix, "run": report.record});
+    if let Some(plan) = report.plan {
+        out["detail"] = json!({"plan": plan, "results": report.results});
     }
-    info!(set = %loc, changes = record.changes, drift = record.drift, errors = record.errors.len(), "run finished");
-    let mut out = json!({"set": loc.prefix, "run": record});
-    if let Some(d) = detail {
-        out["detail"] = d;
-    }
-    Ok(out)
+    Ok((out, generation))
 }
 
 /// The runs an answer reports: one for most events, several for a schedule.

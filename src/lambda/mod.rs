@@ -305,7 +305,36 @@ fn cloudtrail_trigger(call: AWSAPICall, detail: Value, config: &Config) -> Trigg
     {
         return Trigger::Ignored(format!("{name} was made by this function"));
     }
+    if let Some(service) = aws_service_caller(&detail) {
+        return Trigger::Ignored(format!("{name} was made by {service}, which owns what it changes: not drift"));
+    }
     Trigger::CloudTrail { event_source: call.event_source, event_name: name, principal, detail }
+}
+
+/// The AWS services whose writes to the set's resources are theirs to make, by the principal a
+/// CloudTrail record names as the caller (`userIdentity.invokedBy`, and the service name in
+/// `sourceIPAddress` for calls an AWS service makes; CloudTrail User Guide, userIdentity element):
+/// Application Auto Scaling setting a service's desired count (through its service-linked role
+/// `AWSServiceRoleForApplicationAutoScaling_ECSService`, or a role it assumes), and ECS moving
+/// listener-rule weights and target groups during a blue/green deployment (with the service's
+/// infrastructure role). The template's rule leaves them out too.
+pub const AWS_SERVICE_CALLERS: [&str; 3] =
+    ["application-autoscaling.amazonaws.com", "ecs.application-autoscaling.amazonaws.com", "ecs.amazonaws.com"];
+
+fn aws_service_caller(detail: &Value) -> Option<&'static str> {
+    let named =
+        |v: Option<&Value>| v.and_then(Value::as_str).and_then(|s| AWS_SERVICE_CALLERS.iter().find(|c| **c == s));
+    let by_role = detail
+        .pointer("/userIdentity/sessionContext/sessionIssuer/arn")
+        .and_then(Value::as_str)
+        .is_some_and(|a| a.contains(":role/aws-service-role/ecs.application-autoscaling.amazonaws.com/"));
+    let caller = named(detail.pointer("/userIdentity/invokedBy")).or_else(|| named(detail.get("sourceIPAddress")));
+    match caller {
+        Some(c) if c.ends_with("application-autoscaling.amazonaws.com") => Some("Application Auto Scaling"),
+        Some(_) => Some("ECS (a deployment)"),
+        None if by_role => Some("Application Auto Scaling"),
+        None => None,
+    }
 }
 
 #[cfg(test)]
@@ -415,6 +444,28 @@ mod tests {
         assert!(matches!(key("prod/status/Service/generation.json"), Trigger::Ignored(_)));
         assert!(matches!(key("prod/manifests/generation.json"), Trigger::Ignored(_)));
         assert!(matches!(key("generation.json"), Trigger::Ignored(_)));
+    }
+
+    /// Application Auto Scaling scaling a service out, and ECS shifting a blue/green
+    /// deployment's listener rule, are theirs to do; the same calls by a person are drift.
+    #[test]
+    fn writes_by_autoscaling_and_by_ecs_during_a_deployment_are_not_drift() {
+        let c = config();
+        for (file, by) in [
+            ("cloudtrail-update-service-autoscaling.json", "Application Auto Scaling"),
+            ("cloudtrail-modify-rule-ecs-deployment.json", "ECS"),
+        ] {
+            match decode(&fixture(file), &c) {
+                Trigger::Ignored(why) => assert!(why.contains(by), "{file}: {why}"),
+                other => panic!("{file}: {other:?}"),
+            }
+            // The same call by a person is drift.
+            let mut person = fixture(file);
+            let d = &mut person["detail"];
+            d["userIdentity"] = fixture("cloudtrail-update-service.json")["detail"]["userIdentity"].clone();
+            d["sourceIPAddress"] = "203.0.113.10".into();
+            assert!(matches!(decode(&person, &c), Trigger::CloudTrail { .. }), "{file} by a person");
+        }
     }
 
     #[test]

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use diagnostic::{Diagnostic, Severity};
-pub use kind::Kind;
+pub use kind::{DeletionPolicy, Kind};
 use source::{Positions, SourceDoc};
 use spec::*;
 
@@ -41,6 +41,17 @@ pub struct Metadata {
     /// Spec paths the reconciler leaves alone once the resource exists, e.g. `[desiredCount]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ignore_differences: Vec<String>,
+    /// What prune does once the manifest leaves the set: `Delete`, or `Retain` (left in place).
+    /// The default is `Retain` for a LogGroup (it holds data) and `Delete` for the other kinds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_policy: Option<DeletionPolicy>,
+}
+
+impl Metadata {
+    /// The deletion policy in force for a resource of `kind`.
+    pub fn deletion_policy(&self, kind: Kind) -> DeletionPolicy {
+        self.deletion_policy.unwrap_or(kind.default_deletion_policy())
+    }
 }
 
 /// The typed `spec` of a document.
@@ -53,6 +64,8 @@ pub enum Spec {
     TaskDefinition(TaskDefinitionSpec),
     Cluster(ClusterSpec),
     Service(ServiceSpec),
+    LogGroup(LogGroupSpec),
+    ScalableTarget(ScalableTargetSpec),
 }
 
 impl Spec {
@@ -64,6 +77,8 @@ impl Spec {
             Spec::TaskDefinition(_) => Kind::TaskDefinition,
             Spec::Cluster(_) => Kind::Cluster,
             Spec::Service(_) => Kind::Service,
+            Spec::LogGroup(_) => Kind::LogGroup,
+            Spec::ScalableTarget(_) => Kind::ScalableTarget,
         }
     }
 
@@ -76,6 +91,8 @@ impl Spec {
             Spec::TaskDefinition(s) => s.references(),
             Spec::Cluster(s) => s.references(),
             Spec::Service(s) => s.references(),
+            Spec::LogGroup(s) => s.references(),
+            Spec::ScalableTarget(s) => s.references(),
         }
     }
 }
@@ -400,6 +417,8 @@ fn parse_document_inner(file: &str, doc: SourceDoc, diags: &mut Vec<Diagnostic>)
         Kind::TaskDefinition => typed(spec_value, "spec", file, &positions, diags).map(Spec::TaskDefinition),
         Kind::Cluster => typed(spec_value, "spec", file, &positions, diags).map(Spec::Cluster),
         Kind::Service => typed(spec_value, "spec", file, &positions, diags).map(Spec::Service),
+        Kind::LogGroup => typed(spec_value, "spec", file, &positions, diags).map(Spec::LogGroup),
+        Kind::ScalableTarget => typed(spec_value, "spec", file, &positions, diags).map(Spec::ScalableTarget),
     };
     let (metadata, spec) = (metadata?, spec?);
     if !ok {

@@ -43,6 +43,11 @@ enum Manifest {
     LoadBalancer(Document<LoadBalancerSpec>),
     /// An EC2 security group with its ingress and egress rules.
     SecurityGroup(Document<SecurityGroupSpec>),
+    /// A CloudWatch Logs log group (CreateLogGroup) with its retention; `metadata.name` is the group's name.
+    LogGroup(Document<LogGroupSpec>),
+    /// Application Auto Scaling of one service of the set (RegisterScalableTarget) with its
+    /// scaling policies and scheduled actions.
+    ScalableTarget(Document<ScalableTargetSpec>),
 }
 
 /// The schema of one manifest document, as printed by `ecs-reconciler schema`.
@@ -64,6 +69,8 @@ pub fn spec_schema(kind: Kind) -> Value {
         Kind::TargetGroup => schema_for!(TargetGroupSpec),
         Kind::LoadBalancer => schema_for!(LoadBalancerSpec),
         Kind::SecurityGroup => schema_for!(SecurityGroupSpec),
+        Kind::LogGroup => schema_for!(LogGroupSpec),
+        Kind::ScalableTarget => schema_for!(ScalableTargetSpec),
     }
     .to_value()
 }

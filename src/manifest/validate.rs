@@ -4,7 +4,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::diagnostic::did_you_mean;
-use super::spec::{ClusterSpec, LoadBalancerSpec, SecurityGroupSpec, ServiceSpec, TargetGroupSpec, TaskDefinitionSpec};
+use super::spec::{
+    ClusterSpec, LoadBalancerSpec, LogGroupSpec, ScalableTargetSpec, SecurityGroupSpec, ServiceSpec, TargetGroupSpec,
+    TaskDefinitionSpec,
+};
 use super::{Diagnostic, Kind, ManifestSet, Resource, Severity, Spec};
 
 /// Run every set-level rule, appending to `set.diagnostics`.
@@ -22,6 +25,7 @@ pub fn validate(set: &mut ManifestSet) {
                 host_ports(r, td, &mut diags);
                 container_memory(r, td, &mut diags);
                 execution_role(r, td, &mut diags);
+                awslogs_groups(set, r, td, &mut diags);
             }
             Spec::Service(svc) => service(set, r, svc, &mut diags),
             Spec::SecurityGroup(sg) => {
@@ -31,6 +35,8 @@ pub fn validate(set: &mut ManifestSet) {
             Spec::TargetGroup(tg) => health_check(r, tg, &mut diags),
             Spec::LoadBalancer(lb) => load_balancer(r, lb, &mut diags),
             Spec::Cluster(cluster) => capacity_providers(r, cluster, &mut diags),
+            Spec::LogGroup(lg) => log_group(r, lg, &mut diags),
+            Spec::ScalableTarget(t) => scalable_target(set, r, t, &mut diags),
         }
     }
     set.diagnostics.extend(diags);
@@ -81,6 +87,19 @@ fn names(r: &Resource, diags: &mut Vec<Diagnostic>) {
         Kind::SecurityGroup if name.len() > 255 || name.starts_with("sg-") => {
             Some("must be at most 255 characters and must not start with `sg-`".into())
         }
+        // CloudWatch Logs API reference, CreateLogGroup: "between 1 and 512 characters long",
+        // "a-z, A-Z, 0-9, '_' (underscore), '-' (hyphen), '/' (forward slash), '.' (period), and
+        // '#' (number sign)", and "can't start with the string aws/".
+        Kind::LogGroup
+            if name.len() > 512
+                || !name.chars().all(|c| c.is_ascii_alphanumeric() || "_-/.#".contains(c))
+                || name.starts_with("aws/") =>
+        {
+            Some("must be at most 512 letters, digits and `_-/.#`, not starting with `aws/`".into())
+        }
+        Kind::ScalableTarget if name.len() > 255 || !name.chars().all(word) => {
+            Some("must be 1 to 255 letters, digits, hyphens and underscores".into())
+        }
         _ => None,
     };
     if let Some(problem) = problem {
@@ -124,6 +143,10 @@ fn references(set: &ManifestSet, r: &Resource, diags: &mut Vec<Diagnostic>) {
         if reference.kind.is_literal_id(&reference.value) || set.get(reference.kind, &reference.value).is_some() {
             continue;
         }
+        if reference.kind == Kind::LogGroup {
+            // A log group made elsewhere is fine (rule `awslogs-group` warns).
+            continue;
+        }
         let names = set.of_kind(reference.kind).map(|x| x.name());
         let help = match did_you_mean(&reference.value, names) {
             Some(s) => format!("did you mean `{s}`?"),
@@ -144,6 +167,256 @@ fn references(set: &ManifestSet, r: &Resource, diags: &mut Vec<Diagnostic>) {
             .with_help(help),
         );
     }
+}
+
+/// An awslogs driver writing to a log group no LogGroup of the set makes: the tasks fail to start
+/// unless it exists ("awslogs-create-group ... the log group must already exist", ECS Developer
+/// Guide, Using the awslogs log driver) or the driver creates it.
+fn awslogs_groups(set: &ManifestSet, r: &Resource, td: &TaskDefinitionSpec, diags: &mut Vec<Diagnostic>) {
+    for (i, c) in td.container_definitions.iter().enumerate() {
+        let Some(log) = c.log_configuration.as_ref().filter(|l| l.log_driver == "awslogs") else { continue };
+        let Some(group) = log.options.get(TaskDefinitionSpec::AWSLOGS_GROUP) else { continue };
+        let creates = log.options.get("awslogs-create-group").is_some_and(|v| v == "true");
+        if set.get(Kind::LogGroup, group).is_some() || creates || set.of_kind(Kind::LogGroup).next().is_none() {
+            continue;
+        }
+        let path =
+            format!("spec.containerDefinitions[{i}].logConfiguration.options.{}", TaskDefinitionSpec::AWSLOGS_GROUP);
+        let names = set.of_kind(Kind::LogGroup).map(|x| x.name());
+        let help = match did_you_mean(group, names) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("add a LogGroup named `{group}` to the set, or make sure it exists"),
+        };
+        diags.push(
+            r.diagnostic(
+                Severity::Warning,
+                "awslogs-group",
+                &path,
+                format!("no LogGroup `{group}` in the set: the tasks cannot start unless it exists"),
+            )
+            .with_help(help),
+        );
+    }
+}
+
+fn log_group(r: &Resource, lg: &LogGroupSpec, diags: &mut Vec<Diagnostic>) {
+    if let Some(days) = lg.retention_in_days
+        && !LogGroupSpec::RETENTION_DAYS.contains(&days)
+    {
+        let nearest = LogGroupSpec::RETENTION_DAYS.iter().min_by_key(|d| (**d - days).abs()).copied().unwrap_or(1);
+        diags.push(
+            r.diagnostic(
+                Severity::Error,
+                "log-retention",
+                "spec.retentionInDays",
+                format!("CloudWatch Logs keeps events for set periods only; {days} days is not one"),
+            )
+            .with_help(format!(
+                "the nearest is {nearest}; one of {} (leave it out to keep events forever)",
+                LogGroupSpec::RETENTION_DAYS.map(|d| d.to_string()).join(", ")
+            )),
+        );
+    }
+    if let Some(class) = &lg.log_group_class
+        && !LogGroupSpec::CLASSES.contains(&class.as_str())
+    {
+        diags.push(
+            r.diagnostic(
+                Severity::Error,
+                "invalid-value",
+                "spec.logGroupClass",
+                format!("unknown log group class `{class}`"),
+            )
+            .with_help(format!("one of: {}", LogGroupSpec::CLASSES.join(", "))),
+        );
+    }
+}
+
+/// Application Auto Scaling's rules for an ECS service's target and its policies (API
+/// reference: RegisterScalableTarget, PutScalingPolicy, PutScheduledAction, PredefinedMetricSpecification).
+fn scalable_target(set: &ManifestSet, r: &Resource, t: &ScalableTargetSpec, diags: &mut Vec<Diagnostic>) {
+    // Findings on the service itself, added after the target's own.
+    let mut out = Vec::new();
+    let mut err = |path: &str, code: &'static str, message: String, help: String| {
+        diags.push(r.diagnostic(Severity::Error, code, path, message).with_help(help));
+    };
+    if t.min_capacity < 0 || t.max_capacity < t.min_capacity {
+        err(
+            "spec.maxCapacity",
+            "scaling-capacity",
+            format!("minCapacity {} and maxCapacity {} are not a range", t.min_capacity, t.max_capacity),
+            "give 0 ≤ minCapacity ≤ maxCapacity".into(),
+        );
+    }
+    if let Some(other) = set
+        .of_kind(Kind::ScalableTarget)
+        .find(|o| o.name() != r.name() && matches!(&o.spec, Spec::ScalableTarget(x) if x.service == t.service))
+        .filter(|o| o.name() < r.name())
+    {
+        err(
+            "spec.service",
+            "duplicate-name",
+            format!("Service `{}` already has ScalableTarget `{}`", t.service, other.name()),
+            "a service has one scalable target (its desired count); put every policy in one".into(),
+        );
+    }
+    if let Some(svc_r) = set.get(Kind::Service, &t.service)
+        && let Spec::Service(svc) = &svc_r.spec
+    {
+        if svc.scheduling_strategy.as_deref() == Some("DAEMON") {
+            err(
+                "spec.service",
+                "scaling-daemon",
+                format!(
+                    "Service `{}` is a DAEMON service: it runs one task per instance and has no desired count to scale",
+                    t.service
+                ),
+                "scale the cluster's instances instead".into(),
+            );
+        }
+        if let Some(n) = svc.desired_count
+            && (n < t.min_capacity || n > t.max_capacity)
+        {
+            out.push(
+                svc_r
+                    .diagnostic(
+                        Severity::Error,
+                        "desired-count-range",
+                        "spec.desiredCount",
+                        format!(
+                            "desiredCount {n} is outside ScalableTarget `{}`'s {}..{}: Application Auto Scaling would move it at once",
+                            r.name(),
+                            t.min_capacity,
+                            t.max_capacity
+                        ),
+                    )
+                    .with_help("give a desiredCount within minCapacity..maxCapacity (it is sent only when the service is created)"),
+            );
+        }
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for (i, p) in t.scaling_policies.iter().enumerate() {
+        let at = format!("spec.scalingPolicies[{i}]");
+        if !names.insert(p.policy_name.as_str()) {
+            err(
+                &format!("{at}.policyName"),
+                "duplicate-name",
+                format!("two scaling policies named `{}`", p.policy_name),
+                "policy names are unique per target".into(),
+            );
+        }
+        let (tracking, step) =
+            (p.target_tracking_scaling_policy_configuration.as_ref(), p.step_scaling_policy_configuration.as_ref());
+        match (p.policy_type.as_str(), tracking, step) {
+            ("TargetTrackingScaling", Some(c), None) => {
+                let (pre, custom) =
+                    (c.predefined_metric_specification.as_ref(), c.customized_metric_specification.as_ref());
+                let cat = format!("{at}.targetTrackingScalingPolicyConfiguration");
+                if pre.is_some() == custom.is_some() {
+                    err(&cat, "scaling-policy", "a target tracking policy needs exactly one of `predefinedMetricSpecification` and `customizedMetricSpecification`".into(), "name the metric to track".into());
+                }
+                if let Some(m) = pre {
+                    let mat = format!("{cat}.predefinedMetricSpecification");
+                    const ECS_METRICS: [&str; 3] = [
+                        "ECSServiceAverageCPUUtilization",
+                        "ECSServiceAverageMemoryUtilization",
+                        "ALBRequestCountPerTarget",
+                    ];
+                    let alb = m.predefined_metric_type == "ALBRequestCountPerTarget";
+                    if !ECS_METRICS.contains(&m.predefined_metric_type.as_str()) {
+                        err(
+                            &format!("{mat}.predefinedMetricType"),
+                            "scaling-policy",
+                            format!("`{}` is no predefined metric of an ECS service", m.predefined_metric_type),
+                            format!("one of: {}", ECS_METRICS.join(", ")),
+                        );
+                    } else if alb && m.target_group.is_some() == m.resource_label.is_some() {
+                        err(&mat, "scaling-policy", "ALBRequestCountPerTarget needs its target group: `targetGroup` (a TargetGroup of the set) or `resourceLabel`".into(), "add `targetGroup:` with the name of the service's target group".into());
+                    } else if !alb && (m.target_group.is_some() || m.resource_label.is_some()) {
+                        err(
+                            &mat,
+                            "scaling-policy",
+                            format!("`{}` takes no target group", m.predefined_metric_type),
+                            "remove `targetGroup` / `resourceLabel`".into(),
+                        );
+                    }
+                    if let Some(tg) = m.target_group.as_deref().filter(|tg| set.get(Kind::TargetGroup, tg).is_some())
+                        && !set
+                            .of_kind(Kind::LoadBalancer)
+                            .any(|lb| lb.spec.references().iter().any(|x| x.kind == Kind::TargetGroup && x.value == tg))
+                    {
+                        err(
+                            &format!("{mat}.targetGroup"),
+                            "scaling-policy",
+                            format!(
+                                "no LoadBalancer of the set forwards to TargetGroup `{tg}`: its request count has no label"
+                            ),
+                            "ALBRequestCountPerTarget tracks a target group behind an application load balancer".into(),
+                        );
+                    }
+                }
+            }
+            ("StepScaling", None, Some(c)) => {
+                if c.step_adjustments.is_empty() {
+                    err(
+                        &format!("{at}.stepScalingPolicyConfiguration.stepAdjustments"),
+                        "scaling-policy",
+                        "a step scaling policy needs at least one step adjustment".into(),
+                        "add `stepAdjustments:`".into(),
+                    );
+                }
+            }
+            ("TargetTrackingScaling", _, _) => err(
+                &at,
+                "scaling-policy",
+                "a TargetTrackingScaling policy takes `targetTrackingScalingPolicyConfiguration` and nothing else"
+                    .into(),
+                "give the target tracking configuration".into(),
+            ),
+            ("StepScaling", _, _) => err(
+                &at,
+                "scaling-policy",
+                "a StepScaling policy takes `stepScalingPolicyConfiguration` and nothing else".into(),
+                "give the step scaling configuration".into(),
+            ),
+            (other, _, _) => err(
+                &format!("{at}.policyType"),
+                "scaling-policy",
+                format!("unknown policyType `{other}`"),
+                "`TargetTrackingScaling` or `StepScaling`".into(),
+            ),
+        }
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for (i, a) in t.scheduled_actions.iter().enumerate() {
+        let at = format!("spec.scheduledActions[{i}]");
+        if !names.insert(a.scheduled_action_name.as_str()) {
+            err(
+                &format!("{at}.scheduledActionName"),
+                "duplicate-name",
+                format!("two scheduled actions named `{}`", a.scheduled_action_name),
+                "scheduled action names are unique per target".into(),
+            );
+        }
+        if !["at(", "rate(", "cron("].iter().any(|p| a.schedule.starts_with(p)) || !a.schedule.ends_with(')') {
+            err(
+                &format!("{at}.schedule"),
+                "scaling-schedule",
+                format!("`{}` is no schedule expression", a.schedule),
+                "write `at(2026-12-24T18:00:00)`, `rate(1 day)` or `cron(0 20 * * ? *)`".into(),
+            );
+        }
+        let ta = &a.scalable_target_action;
+        if ta.min_capacity.is_none() && ta.max_capacity.is_none() {
+            err(
+                &format!("{at}.scalableTargetAction"),
+                "scaling-schedule",
+                "a scheduled action changes minCapacity, maxCapacity or both".into(),
+                "add `minCapacity:` or `maxCapacity:`".into(),
+            );
+        }
+    }
+    diags.extend(out);
 }
 
 /// The task sizes Fargate accepts: cpu units → the memory values (MiB) allowed with it.

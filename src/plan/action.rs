@@ -87,12 +87,42 @@ calls!(
     ]
 );
 
+calls!(
+    /// CloudWatch Logs operations the reconciler writes with.
+    LogsCall,
+    "logs",
+    [
+        CreateLogGroup,
+        PutRetentionPolicy,
+        DeleteRetentionPolicy,
+        AssociateKmsKey,
+        TagResource,
+        DeleteLogGroup,
+    ]
+);
+
+calls!(
+    /// Application Auto Scaling operations the reconciler writes with.
+    AutoScalingCall,
+    "application-autoscaling",
+    [
+        RegisterScalableTarget,
+        PutScalingPolicy,
+        DeleteScalingPolicy,
+        PutScheduledAction,
+        DeleteScheduledAction,
+        DeregisterScalableTarget,
+    ]
+);
+
 /// One AWS API operation, written `ecs:UpdateService`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Call {
     Ecs(EcsCall),
     Elbv2(Elbv2Call),
     Ec2(Ec2Call),
+    Logs(LogsCall),
+    AutoScaling(AutoScalingCall),
 }
 
 impl Call {
@@ -103,6 +133,8 @@ impl Call {
             .map(|c| Call::Ecs(*c))
             .chain(Elbv2Call::ALL.iter().map(|c| Call::Elbv2(*c)))
             .chain(Ec2Call::ALL.iter().map(|c| Call::Ec2(*c)))
+            .chain(LogsCall::ALL.iter().map(|c| Call::Logs(*c)))
+            .chain(AutoScalingCall::ALL.iter().map(|c| Call::AutoScaling(*c)))
     }
 
     pub fn operation(self) -> &'static str {
@@ -110,6 +142,8 @@ impl Call {
             Call::Ecs(c) => c.operation(),
             Call::Elbv2(c) => c.operation(),
             Call::Ec2(c) => c.operation(),
+            Call::Logs(c) => c.operation(),
+            Call::AutoScaling(c) => c.operation(),
         }
     }
 
@@ -118,6 +152,8 @@ impl Call {
             Call::Ecs(_) => EcsCall::PREFIX,
             Call::Elbv2(_) => Elbv2Call::PREFIX,
             Call::Ec2(_) => Ec2Call::PREFIX,
+            Call::Logs(_) => LogsCall::PREFIX,
+            Call::AutoScaling(_) => AutoScalingCall::PREFIX,
         }
     }
 }
@@ -163,6 +199,18 @@ impl From<Elbv2Call> for Call {
 impl From<Ec2Call> for Call {
     fn from(c: Ec2Call) -> Self {
         Call::Ec2(c)
+    }
+}
+
+impl From<LogsCall> for Call {
+    fn from(c: LogsCall) -> Self {
+        Call::Logs(c)
+    }
+}
+
+impl From<AutoScalingCall> for Call {
+    fn from(c: AutoScalingCall) -> Self {
+        Call::AutoScaling(c)
     }
 }
 

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 use super::action::{Action, Ec2Call as Ec2, EcsCall as Ecs, Elbv2Call as Elb};
 use super::contract::{self, Field, top};
-use super::model::{Change, Live, TAG_HASH, TAG_NAME, TAG_SET, TAG_TD};
+use super::model::{Change, Live, TAG_DELETION_POLICY, TAG_HASH, TAG_NAME, TAG_SET, TAG_TD};
 use super::normalize::flatten_health_check;
 use crate::manifest::{Kind, Resource, Spec};
 
@@ -26,6 +26,9 @@ pub struct Input<'a> {
     /// For a service that runs a task definition of the set: its binding tag's value
     /// (`family:rev@hash`, `family:(new)@hash` when this run registers the revision).
     pub binding: Option<&'a str>,
+    /// For a scalable target: Application Auto Scaling's ID of its service
+    /// (`service/CLUSTER/SERVICE`), from the service's manifest.
+    pub resource_id: Option<&'a str>,
 }
 
 /// The value of a service's [`TAG_TD`] binding tag: the revision label it runs (`web:7`, or
@@ -43,6 +46,17 @@ pub fn owned_tags(set: &str, name: &str, tags: &[crate::manifest::spec::Tag]) ->
     out
 }
 
+/// The tags a create gives the resource: the ownership tags, the manifest's, and its deletion
+/// policy when that is not the kind's default (prune reads it once the manifest is gone).
+pub fn resource_tags(set: &str, r: &Resource) -> BTreeMap<String, String> {
+    let mut out = owned_tags(set, r.name(), manifest_tags(r));
+    let policy = r.metadata.deletion_policy(r.kind);
+    if policy != r.kind.default_deletion_policy() {
+        out.insert(TAG_DELETION_POLICY.to_string(), policy.as_str().to_string());
+    }
+    out
+}
+
 fn manifest_tags(r: &Resource) -> &[crate::manifest::spec::Tag] {
     match &r.spec {
         Spec::SecurityGroup(s) => &s.tags,
@@ -51,6 +65,8 @@ fn manifest_tags(r: &Resource) -> &[crate::manifest::spec::Tag] {
         Spec::TaskDefinition(s) => &s.tags,
         Spec::Cluster(s) => &s.tags,
         Spec::Service(s) => &s.tags,
+        Spec::LogGroup(s) => &s.tags,
+        Spec::ScalableTarget(_) => &[],
     }
 }
 
@@ -88,7 +104,7 @@ fn with(mut params: Map<String, Value>, extra: impl IntoIterator<Item = (&'stati
 /// The calls that create the resource, in order. A task definition's `hash` is its content hash.
 pub fn create(i: &Input, hash: Option<&str>) -> Vec<Action> {
     let (set, r, name) = (i.set, i.r, i.r.name());
-    let tags = json!(owned_tags(set, name, manifest_tags(r)));
+    let tags = json!(resource_tags(set, r));
     match r.kind {
         Kind::SecurityGroup => {
             let mut out = vec![Action::new(
@@ -138,7 +154,7 @@ pub fn create(i: &Input, hash: Option<&str>) -> Vec<Action> {
             out
         }
         Kind::TaskDefinition => {
-            let mut tags = owned_tags(set, name, manifest_tags(r));
+            let mut tags = resource_tags(set, r);
             if let Some(h) = hash {
                 tags.insert(TAG_HASH.to_string(), h.to_string());
             }
@@ -160,7 +176,7 @@ pub fn create(i: &Input, hash: Option<&str>) -> Vec<Action> {
         }
         Kind::Service => {
             let params = named(r, i.desired, &["cluster", "taskDefinition"]);
-            let mut tags = owned_tags(set, name, manifest_tags(r));
+            let mut tags = resource_tags(set, r);
             if let Some(b) = i.binding {
                 tags.insert(TAG_TD.to_string(), b.to_string());
             }
@@ -170,6 +186,8 @@ pub fn create(i: &Input, hash: Option<&str>) -> Vec<Action> {
                 with(params, [("serviceName", json!(name)), ("tags", json!(tags))]),
             )]
         }
+        Kind::LogGroup => super::log_group::create(i),
+        Kind::ScalableTarget => super::scalable_target::create(i),
     }
 }
 
@@ -310,6 +328,8 @@ pub fn update(i: &Input) -> (Vec<Action>, Vec<NotSent>) {
         Kind::TaskDefinition => create(i, None),
         Kind::Cluster => cluster(i, &changes),
         Kind::Service => return service(i, &changes, not_sent),
+        Kind::LogGroup => super::log_group::update(i, &changes),
+        Kind::ScalableTarget => super::scalable_target::update(i, &changes),
     };
     (actions, not_sent)
 }
@@ -319,7 +339,7 @@ pub fn update(i: &Input) -> (Vec<Action>, Vec<NotSent>) {
 /// The changed tags, sent with the ownership tags: IAM lets the reconciler tag only in a request
 /// that carries `ecs-reconciler:set` (`aws:RequestTag`, template.yaml), so a repair of one drifted
 /// tag rewrites the (unchanged) ownership tags with it.
-fn tags_action(i: &Input, changes: &[&Change], call: impl Into<super::action::Call>) -> Option<Action> {
+pub(super) fn tags_action(i: &Input, changes: &[&Change], call: impl Into<super::action::Call>) -> Option<Action> {
     let mut tags: BTreeMap<&str, Value> =
         changes.iter().filter_map(|c| Some((c.path.strip_prefix("tags.")?, c.after.clone()?))).collect();
     let keys: Vec<&str> = tags.keys().copied().collect();
@@ -669,6 +689,8 @@ pub fn delete(live: &Live) -> Vec<Action> {
             format!("service {name}"),
             json!({"id": id, "cluster": live.spec.get("cluster"), "force": true}),
         ),
+        Kind::LogGroup => super::log_group::delete(live),
+        Kind::ScalableTarget => super::scalable_target::delete(live),
     };
     vec![action]
 }

@@ -3,7 +3,7 @@
 //! The action builders (`actions.rs`) dispatch through this table, and a test walks the JSON
 //! Schema the spec types generate, so a field cannot be compared without a way to send it.
 
-use super::action::{Call, Ec2Call as Ec2, EcsCall as Ecs, Elbv2Call as Elb};
+use super::action::{AutoScalingCall as Aas, Call, Ec2Call as Ec2, EcsCall as Ecs, Elbv2Call as Elb, LogsCall as Logs};
 use crate::manifest::Kind;
 
 /// How a changed field reaches AWS.
@@ -28,6 +28,12 @@ const fn elb(c: Elb) -> Call {
 const fn ec2(c: Ec2) -> Call {
     Call::Ec2(c)
 }
+const fn logs(c: Logs) -> Call {
+    Call::Logs(c)
+}
+const fn aas(c: Aas) -> Call {
+    Call::AutoScaling(c)
+}
 
 const UPDATE_SERVICE: Field = Update(&[ecs(Ecs::UpdateService)]);
 const MODIFY_TARGET_GROUP: Field = Update(&[elb(Elb::ModifyTargetGroup)]);
@@ -45,8 +51,35 @@ pub fn contract(kind: Kind) -> &'static [(&'static str, Field)] {
         Kind::TaskDefinition => TASK_DEFINITION,
         Kind::Cluster => CLUSTER,
         Kind::Service => SERVICE,
+        Kind::LogGroup => LOG_GROUP,
+        Kind::ScalableTarget => SCALABLE_TARGET,
     }
 }
+
+/// CloudWatch Logs API reference: PutRetentionPolicy / DeleteRetentionPolicy ("To set a log
+/// group so that its log events do not expire"), AssociateKmsKey, TagResource;
+/// CreateLogGroup: "The value of logGroupClass can't be changed after a log group is created".
+const LOG_GROUP: &[(&str, Field)] = &[
+    ("retentionInDays", Update(&[logs(Logs::PutRetentionPolicy), logs(Logs::DeleteRetentionPolicy)])),
+    // Compared only when the manifest names a key (normalize.rs): a difference associates it.
+    ("kmsKeyId", Update(&[logs(Logs::AssociateKmsKey)])),
+    ("logGroupClass", Replace),
+    ("tags", Update(&[logs(Logs::TagResource)])),
+];
+
+/// Application Auto Scaling API reference: RegisterScalableTarget also updates a registered
+/// target ("If you call the RegisterScalableTarget API operation to create a scalable target ...
+/// you can also use it to update"); PutScalingPolicy and PutScheduledAction create or update by
+/// name.
+const SCALABLE_TARGET: &[(&str, Field)] = &[
+    // The target's identity is its service's resource ID: another service is another target.
+    ("service", Replace),
+    ("minCapacity", Update(&[aas(Aas::RegisterScalableTarget)])),
+    ("maxCapacity", Update(&[aas(Aas::RegisterScalableTarget)])),
+    ("suspendedState", Update(&[aas(Aas::RegisterScalableTarget)])),
+    ("scalingPolicies", Update(&[aas(Aas::PutScalingPolicy), aas(Aas::DeleteScalingPolicy)])),
+    ("scheduledActions", Update(&[aas(Aas::PutScheduledAction), aas(Aas::DeleteScheduledAction)])),
+];
 
 const SECURITY_GROUP: &[(&str, Field)] = &[
     // CreateSecurityGroup's GroupName, Description and VpcId are fixed for the group's life.
@@ -234,7 +267,7 @@ mod tests {
             }
             total += properties.len();
         }
-        assert!(total > 70, "walked only {total} fields");
+        assert!(total > 80, "walked only {total} fields");
     }
 
     #[test]
@@ -243,6 +276,8 @@ mod tests {
             let service = match kind {
                 Kind::SecurityGroup => "ec2",
                 Kind::TargetGroup | Kind::LoadBalancer => "elbv2",
+                Kind::LogGroup => "logs",
+                Kind::ScalableTarget => "application-autoscaling",
                 _ => "ecs",
             };
             for (f, c) in contract(kind) {

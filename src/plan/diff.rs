@@ -37,6 +37,8 @@ fn identity(list: &str) -> Option<Identity> {
         "containerDefinitions" | "environment" | "secrets" | "volumes" => drift(|v| field("name")(v)),
         "listeners" => drift(|v| field("port")(v)),
         "rules" => drift(|v| field("priority")(v)),
+        "scalingPolicies" => drift(|v| field("policyName")(v)),
+        "scheduledActions" => drift(|v| field("scheduledActionName")(v)),
         "ingress" | "egress" => drift(|v| Some(rule_label(v))),
         "capacityProviderStrategy" | "defaultCapacityProviderStrategy" => drift(|v| field("capacityProvider")(v)),
         "loadBalancers" => drift(|v| {

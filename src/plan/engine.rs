@@ -12,7 +12,7 @@ use super::diff::{diff, ignored};
 use super::model::*;
 use super::normalize::{self, Ctx, revision_label};
 use super::replace;
-use crate::manifest::{Kind, ManifestSet, Resource, Spec};
+use crate::manifest::{DeletionPolicy, Kind, ManifestSet, Resource, Spec};
 
 #[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
@@ -82,6 +82,7 @@ pub fn plan(set: &str, desired: &ManifestSet, observed: &Observed, opts: &PlanOp
         .map(|r| (r.name(), actions::binding(&revisions[r.name()], &task_definition_hash(r))))
         .collect();
 
+    let scaling = Scaling::of(desired);
     let steps_with = |ctx: &Ctx| -> Vec<Step> {
         resources
             .iter()
@@ -90,7 +91,8 @@ pub fn plan(set: &str, desired: &ManifestSet, observed: &Observed, opts: &PlanOp
                     Spec::Service(s) => bindings.get(s.task_definition.as_str()).map(String::as_str),
                     _ => None,
                 };
-                step_for(set, r, observed, ctx, binding)
+                let r = scaling.resource(r);
+                step_for(set, &r, observed, ctx, Extra { binding, resource_id: scaling.resource_id(&r) })
             })
             .collect()
     };
@@ -129,6 +131,10 @@ pub fn plan(set: &str, desired: &ManifestSet, observed: &Observed, opts: &PlanOp
         let mut orphans: Vec<&Live> = observed.orphans.iter().collect();
         orphans.sort_by(|a, b| (b.kind, &b.name).cmp(&(a.kind, &a.name)));
         for o in orphans {
+            if let Some(step) = retained(set, o) {
+                steps.push(step);
+                continue;
+            }
             steps.push(Step {
                 kind: o.kind,
                 name: o.name.clone(),
@@ -145,6 +151,82 @@ pub fn plan(set: &str, desired: &ManifestSet, observed: &Observed, opts: &PlanOp
         }
     }
     Plan { set: set.to_string(), steps }
+}
+
+/// An owned resource that left the set but whose deletion policy (its tag, else its kind's
+/// default: Retain for a LogGroup) keeps it: prune leaves it in place and says so, every time.
+/// It keeps the set's tags, as CloudFormation's `DeletionPolicy: Retain` and Argo CD's
+/// `Delete=false` leave a resource as it was: the tags still say whose data it is, and a manifest
+/// of that name brought back manages it again without `adopt`. Deleting it is a person's act (by
+/// hand, or `deletionPolicy: Delete` applied before the manifest leaves).
+fn retained(set: &str, o: &Live) -> Option<Step> {
+    let policy = o.tags.get(TAG_DELETION_POLICY).and_then(|p| DeletionPolicy::parse(p));
+    if policy.unwrap_or(o.kind.default_deletion_policy()) != DeletionPolicy::Retain {
+        return None;
+    }
+    let why = if policy.is_some() { "its deletionPolicy is Retain" } else { "a LogGroup is retained by default" };
+    Some(Step {
+        kind: o.kind,
+        name: o.name.clone(),
+        op: Op::NoOp,
+        changes: vec![],
+        reason: Some(format!(
+            "{RETAINED} owned by set `{set}` and no longer in it, but {why}: left in place with its tags \
+             (delete it by hand, or set `deletionPolicy: Delete` and apply before removing its manifest)"
+        )),
+        adopt: false,
+        disruptive: false,
+        actions: vec![],
+    })
+}
+
+/// Application Auto Scaling's hold on services: a service with a ScalableTarget has its
+/// `desiredCount` sent at creation and then left to autoscaling (as if `ignoreDifferences`
+/// named it); each target's resource ID comes from its service's cluster.
+struct Scaling {
+    /// Service name → its scalable target's resource ID.
+    services: BTreeMap<String, String>,
+}
+
+impl Scaling {
+    fn of(set: &ManifestSet) -> Scaling {
+        let mut services = BTreeMap::new();
+        for t in set.of_kind(Kind::ScalableTarget) {
+            let Spec::ScalableTarget(t) = &t.spec else { continue };
+            if let Some(Spec::Service(svc)) = set.get(Kind::Service, &t.service).map(|r| &r.spec) {
+                services.insert(
+                    t.service.clone(),
+                    crate::manifest::spec::ScalableTargetSpec::resource_id(&svc.cluster, &t.service),
+                );
+            }
+        }
+        Scaling { services }
+    }
+
+    fn resource<'a>(&self, r: &'a Resource) -> std::borrow::Cow<'a, Resource> {
+        if r.kind == Kind::Service
+            && self.services.contains_key(r.name())
+            && !r.metadata.ignore_differences.iter().any(|f| f == "desiredCount")
+        {
+            let mut owned = r.clone();
+            owned.metadata.ignore_differences.push("desiredCount".into());
+            return std::borrow::Cow::Owned(owned);
+        }
+        std::borrow::Cow::Borrowed(r)
+    }
+
+    fn resource_id(&self, r: &Resource) -> Option<String> {
+        match &r.spec {
+            Spec::ScalableTarget(t) => self.services.get(&t.service).cloned(),
+            _ => None,
+        }
+    }
+}
+
+/// What a step needs beyond its resource: a service's binding tag, a scalable target's ID.
+struct Extra<'a> {
+    binding: Option<&'a str>,
+    resource_id: Option<String>,
 }
 
 /// Resources whose live state could not be read, and everything that references them (directly
@@ -183,7 +265,9 @@ fn mark_unknown(steps: &mut [Step], desired: &ManifestSet, observed: &Observed) 
     }
 }
 
-fn step_for(set: &str, r: &Resource, observed: &Observed, ctx: &Ctx, binding: Option<&str>) -> Step {
+fn step_for(set: &str, r: &Resource, observed: &Observed, ctx: &Ctx, extra: Extra) -> Step {
+    let Extra { binding, resource_id } = extra;
+    let resource_id = resource_id.as_deref();
     let spec = serde_json::to_value(&r.spec).unwrap_or_default();
     let desired = normalize::desired(r.kind, spec, ctx);
     let mut step = Step {
@@ -207,7 +291,7 @@ fn step_for(set: &str, r: &Resource, observed: &Observed, ctx: &Ctx, binding: Op
         if r.kind == Kind::Service {
             step.changes.retain(|c| !ignored_on_create(&c.path));
         }
-        let input = Input { set, r, desired: &desired, changes: &[], live: None, binding };
+        let input = Input { set, r, desired: &desired, changes: &[], live: None, binding, resource_id };
         step.actions = actions::create(&input, hash.as_deref());
         return step;
     };
@@ -263,7 +347,7 @@ fn step_for(set: &str, r: &Resource, observed: &Observed, ctx: &Ctx, binding: Op
     }
 
     let replace = replace_reasons(r.kind, &changes, &desired, &live_spec);
-    let input = Input { set, r, desired: &desired, changes: &changes, live: Some(live), binding };
+    let input = Input { set, r, desired: &desired, changes: &changes, live: Some(live), binding, resource_id };
     if !replace.is_empty() && replace::creates_before_destroying(r.kind) {
         // Create before destroy: the new generation under a generated name; the users move to
         // it through their own steps (the plan no longer maps the old ID to this name, see
@@ -320,7 +404,13 @@ fn step_for(set: &str, r: &Resource, observed: &Observed, ctx: &Ctx, binding: Op
 
 fn is_tagging(call: super::action::Call) -> bool {
     use super::action::{Call, Ec2Call, EcsCall, Elbv2Call};
-    matches!(call, Call::Ecs(EcsCall::TagResource) | Call::Elbv2(Elbv2Call::AddTags) | Call::Ec2(Ec2Call::CreateTags))
+    matches!(
+        call,
+        Call::Ecs(EcsCall::TagResource)
+            | Call::Elbv2(Elbv2Call::AddTags)
+            | Call::Ec2(Ec2Call::CreateTags)
+            | Call::Logs(super::action::LogsCall::TagResource)
+    )
 }
 
 /// Fields AWS fills on create that a service manifest rarely names; a create shows the rest.
@@ -343,6 +433,12 @@ fn tag_changes(set: &str, r: &Resource, live: &Live, binding: Option<&str>) -> V
     if let Some(b) = binding {
         want.insert(TAG_TD.into(), b.into());
     }
+    // The deletion policy lives on the resource (prune reads it once the manifest is gone):
+    // written when it is not the kind's default, and kept true once written.
+    let policy = r.metadata.deletion_policy(r.kind);
+    if policy != r.kind.default_deletion_policy() || live.tags.contains_key(TAG_DELETION_POLICY) {
+        want.insert(TAG_DELETION_POLICY.into(), policy.as_str().into());
+    }
     want.into_iter()
         .filter(|(k, v)| live.tags.get(k) != Some(v))
         .map(|(k, v)| Change {
@@ -361,6 +457,9 @@ fn tags_of(spec: &Spec) -> BTreeMap<String, String> {
         Spec::TaskDefinition(s) => &s.tags,
         Spec::Cluster(s) => &s.tags,
         Spec::Service(s) => &s.tags,
+        Spec::LogGroup(s) => &s.tags,
+        // Application Auto Scaling targets are the service's: owned through it (aws/autoscaling.rs).
+        Spec::ScalableTarget(_) => return BTreeMap::new(),
     };
     tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect()
 }
@@ -381,7 +480,8 @@ fn task_definition_step(set: &str, mut step: Step, r: &Resource, live: &Live, de
     diff(&desired, Some(&live_spec), "", &mut changes);
     step.op = Op::Update;
     step.reason = Some(format!("registers a new revision (newest ACTIVE is {})", revision_label(&live.id)));
-    let input = Input { set, r, desired: &desired, changes: &changes, live: Some(live), binding: None };
+    let input =
+        Input { set, r, desired: &desired, changes: &changes, live: Some(live), binding: None, resource_id: None };
     step.actions = actions::create(&input, Some(&task_definition_hash(r)));
     step.changes = changes;
     step
@@ -409,6 +509,7 @@ fn mark_disruptive(steps: &mut [Step], set: &ManifestSet) {
 /// The engine on an in-memory world: live state built by hand, no AWS.
 #[cfg(test)]
 mod tests {
+    use super::super::render;
     use super::*;
     use serde_json::{Value, json};
 
@@ -640,6 +741,57 @@ mod tests {
         let plan = plan(SET, &s, &o, &PlanOptions { prune: true });
         let deletes: Vec<Kind> = plan.steps.iter().filter(|s| s.op == Op::Delete).map(|s| s.kind).collect();
         assert_eq!(deletes, [Kind::Service, Kind::TargetGroup, Kind::SecurityGroup]);
+    }
+
+    /// With a ScalableTarget, the service's desiredCount is sent when the service is created and
+    /// then belongs to Application Auto Scaling; without one it is the manifest's.
+    #[test]
+    fn a_scaled_service_s_desired_count_is_sent_at_creation_only() {
+        let target = "---\napiVersion: ecs-reconciler/v1\nkind: ScalableTarget\nmetadata: {name: web}\nspec: {service: web, minCapacity: 2, maxCapacity: 10}\n";
+        let svc = SVC.replace(", ignoreDifferences: [desiredCount]", "");
+        let (s, mut o) = world(&format!("{TG}{svc}"), Some(SET));
+        o.live.get_mut(&(Kind::Service, "web".into())).unwrap().spec["desiredCount"] = json!(7);
+        assert_eq!(op(&plan(SET, &s, &o, &PlanOptions::default()), Kind::Service, "web"), Op::Update, "not scaled");
+        let (s, mut o) = world(&format!("{TG}{svc}{target}"), Some(SET));
+        o.live.get_mut(&(Kind::Service, "web".into())).unwrap().spec["desiredCount"] = json!(7);
+        o.live.get_mut(&(Kind::ScalableTarget, "web".into())).unwrap().id = "service/main/web".into();
+        assert_eq!(op(&plan(SET, &s, &o, &PlanOptions::default()), Kind::Service, "web"), Op::NoOp, "scaled");
+        o.live.clear();
+        let p = plan(SET, &s, &o, &PlanOptions::default());
+        let create = p.steps.iter().find(|s| s.kind == Kind::Service).unwrap();
+        assert_eq!(create.actions[0].params["desiredCount"], json!(2), "sent at creation");
+        let target = p.steps.iter().find(|s| s.kind == Kind::ScalableTarget).unwrap();
+        assert_eq!(target.actions[0].params["resourceId"], json!("service/main/web"));
+    }
+
+    /// A non-default deletion policy is written on the resource; prune reads it from there (the
+    /// manifest is gone) and keeps a Retain resource, as it keeps a LogGroup by default.
+    #[test]
+    fn prune_keeps_what_its_deletion_policy_retains_and_says_so() {
+        let kept = TG.replace("metadata: {name: web}", "metadata: {name: web, deletionPolicy: Retain}");
+        let p = plan(SET, &set(&kept), &Observed::default(), &PlanOptions::default());
+        assert_eq!(p.steps[0].actions[0].params["tags"][TAG_DELETION_POLICY], json!("Retain"));
+        let (s, _) = world(&kept, Some(SET));
+        let mut o = Observed::default();
+        for (kind, name, tag) in [
+            (Kind::TargetGroup, "kept", Some("Retain")),
+            (Kind::TargetGroup, "gone", None),
+            (Kind::LogGroup, "/ecs/old", None),
+            (Kind::LogGroup, "/ecs/scratch", Some("Delete")),
+        ] {
+            let mut l = Live::new(kind, name, format!("id-{name}"));
+            l.tags.insert(TAG_SET.into(), SET.into());
+            if let Some(t) = tag {
+                l.tags.insert(TAG_DELETION_POLICY.into(), t.into());
+            }
+            o.orphans.push(l);
+        }
+        let p = plan(SET, &s, &o, &PlanOptions { prune: true });
+        let of = |name: &str| p.steps.iter().find(|s| s.name == name).unwrap();
+        assert!(of("kept").is_retained() && of("/ecs/old").is_retained());
+        assert!(of("kept").actions.is_empty());
+        assert_eq!((of("gone").op, of("/ecs/scratch").op), (Op::Delete, Op::Delete));
+        assert!(render::text(&p, false).contains("retained"), "the plan says so");
     }
 
     #[test]

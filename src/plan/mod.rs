@@ -6,11 +6,13 @@ pub mod actions;
 pub mod contract;
 pub mod diff;
 pub mod engine;
+pub mod log_group;
 pub mod model;
 pub mod normalize;
 pub mod render;
 pub mod replace;
+pub mod scalable_target;
 
-pub use action::{Action, Call, Ec2Call, EcsCall, Elbv2Call};
+pub use action::{Action, AutoScalingCall, Call, Ec2Call, EcsCall, Elbv2Call, LogsCall};
 pub use engine::{PlanOptions, plan, task_definition_hash};
 pub use model::*;

@@ -14,6 +14,9 @@ pub const TAG_NAME: &str = "ecs-reconciler:name";
 /// Tag on a task-definition revision: the hash of the normalised manifest content it was
 /// registered from, so an unchanged manifest never registers a new revision.
 pub const TAG_HASH: &str = "ecs-reconciler:hash";
+/// Tag recording a resource's `metadata.deletionPolicy` when it is not its kind's default, so
+/// prune knows it once the manifest has left the set.
+pub const TAG_DELETION_POLICY: &str = "ecs-reconciler:deletion-policy";
 /// Tag on a service: the revision the reconciler pointed it at and that revision's content hash
 /// (`family:rev@hash`). Revisions are immutable, so while the service runs that revision the
 /// observe knows its content without reading it (`aws::ecs::observe`).
@@ -230,7 +233,16 @@ impl Step {
     pub fn touches(&self, prefix: &str) -> bool {
         self.changes_at(prefix).next().is_some()
     }
+
+    /// A resource that left the set and that prune keeps (its deletion policy is Retain): no
+    /// change, but the plan says so.
+    pub fn is_retained(&self) -> bool {
+        self.op == Op::NoOp && self.reason.as_deref().is_some_and(|r| r.starts_with(RETAINED))
+    }
 }
+
+/// How a retained resource's step reason starts ([`Step::is_retained`]).
+pub const RETAINED: &str = "retained:";
 
 /// The plan for a set: steps in the order they run (creates and updates by dependency, deletes in
 /// reverse).

@@ -32,6 +32,8 @@ pub fn desired(kind: Kind, mut spec: Value, ctx: &Ctx) -> Value {
         Kind::TaskDefinition => task_definition(&mut spec),
         Kind::Cluster => cluster(&mut spec),
         Kind::Service => service(&mut spec, ctx, Side::Desired),
+        Kind::LogGroup => log_group(&mut spec),
+        Kind::ScalableTarget => scalable_target(&mut spec, ctx, Side::Desired),
     }
     spec
 }
@@ -46,6 +48,8 @@ pub fn live(kind: Kind, mut spec: Value, ctx: &Ctx) -> Value {
         Kind::TaskDefinition => task_definition(&mut spec),
         Kind::Cluster => cluster(&mut spec),
         Kind::Service => service(&mut spec, ctx, Side::Live),
+        Kind::LogGroup => log_group(&mut spec),
+        Kind::ScalableTarget => scalable_target(&mut spec, ctx, Side::Live),
     }
     spec
 }
@@ -275,6 +279,74 @@ fn service(spec: &mut Value, ctx: &Ctx, side: Side) {
         default(s, "base", json!(0));
         default(s, "weight", json!(0));
     }
+}
+
+/// Log groups (CloudWatch Logs API reference, CreateLogGroup): "If you omit this parameter [logGroupClass],
+/// the default of STANDARD is used"; "by default the log events in the log group do not expire",
+/// and DescribeLogGroups reports `retentionInDays` only when a policy is set: an absent retention
+/// is written as `null` on both sides, so a retention set by hand on a group whose manifest
+/// names none is drift (DeleteRetentionPolicy). `kmsKeyId` is compared only when named.
+fn log_group(spec: &mut Value) {
+    default(spec, "logGroupClass", json!("STANDARD"));
+    default(spec, "retentionInDays", Value::Null);
+}
+
+/// Scalable targets (Application Auto Scaling API reference): SuspendedState's three flags are
+/// false unless set ("false" is RegisterScalableTarget's default); TargetTrackingScalingPolicyConfiguration
+/// `disableScaleIn` "The default value is false"; StepScalingPolicyConfiguration
+/// `metricAggregationType` "If the aggregation type is null, the value is treated as Average";
+/// PutScheduledAction `timezone` "If a time zone is not provided, UTC is used by default".
+/// Policies and scheduled actions are sets by name, and the target's: one the manifest does not
+/// list is drift (none listed: none wanted). An `ALBRequestCountPerTarget` metric's live
+/// `resourceLabel` (`app/LB/ID/targetgroup/TG/ID`) is its target group's name when the set has it.
+fn scalable_target(spec: &mut Value, ctx: &Ctx, side: Side) {
+    default(spec, "suspendedState", json!({}));
+    if let Some(s) = spec.get_mut("suspendedState") {
+        for flag in ["dynamicScalingInSuspended", "dynamicScalingOutSuspended", "scheduledScalingSuspended"] {
+            default(s, flag, json!(false));
+        }
+    }
+    default(spec, "scalingPolicies", json!([]));
+    default(spec, "scheduledActions", json!([]));
+    for p in each(spec, "scalingPolicies") {
+        if let Some(t) = p.get_mut("targetTrackingScalingPolicyConfiguration") {
+            default(t, "disableScaleIn", json!(false));
+            if let Some(n) = t.get("targetValue").and_then(Value::as_f64) {
+                t["targetValue"] = json!(n);
+            }
+            if side == Side::Live
+                && let Some(m) = t.get_mut("predefinedMetricSpecification")
+                && let Some(label) = m.get("resourceLabel").and_then(Value::as_str).map(str::to_string)
+                && let Some(name) = target_group_of_label(&label, ctx)
+                && let Some(o) = obj(m)
+            {
+                o.remove("resourceLabel");
+                o.insert("targetGroup".into(), json!(name));
+            }
+        }
+        if let Some(st) = p.get_mut("stepScalingPolicyConfiguration") {
+            default(st, "metricAggregationType", json!("Average"));
+            for a in each(st, "stepAdjustments") {
+                for bound in ["metricIntervalLowerBound", "metricIntervalUpperBound"] {
+                    if let Some(n) = a.get(bound).and_then(Value::as_f64) {
+                        a[bound] = json!(n);
+                    }
+                }
+            }
+        }
+    }
+    sort_by(spec, "scalingPolicies", &["policyName"]);
+    for a in each(spec, "scheduledActions") {
+        default(a, "timezone", json!("UTC"));
+    }
+    sort_by(spec, "scheduledActions", &["scheduledActionName"]);
+}
+
+/// The manifest name of the target group a resource label ends in (`.../targetgroup/web/abc`).
+fn target_group_of_label(label: &str, ctx: &Ctx) -> Option<String> {
+    let (_, tg) = label.split_once("/targetgroup/")?;
+    let suffix = format!(":targetgroup/{tg}");
+    ctx.observed.live.values().find(|l| l.kind == Kind::TargetGroup && l.id.ends_with(&suffix)).map(|l| l.name.clone())
 }
 
 /// `arn:aws:ecs:r:a:task-definition/web:7` → `web:7`.
@@ -703,6 +775,41 @@ mod tests {
                     "listeners": [{"port": 443, "protocol": "HTTPS", "certificates": [{"certificateArn": "a"}, {"certificateArn": "b"}, {"certificateArn": "c"}], "rules": []}]}),
             ),
             (
+                "log group: class STANDARD, no retention = never expire (CreateLogGroup, DescribeLogGroups)",
+                Kind::LogGroup,
+                json!({}),
+                json!({"logGroupClass": "STANDARD"}),
+            ),
+            (
+                "log group: retention and key as named",
+                Kind::LogGroup,
+                json!({"retentionInDays": 30, "kmsKeyId": "arn:aws:kms:us-east-1:1:key/k"}),
+                json!({"retentionInDays": 30, "kmsKeyId": "arn:aws:kms:us-east-1:1:key/k", "logGroupClass": "STANDARD"}),
+            ),
+            (
+                "scalable target: suspended state false, disableScaleIn false, timezone UTC, ALB label as the target group",
+                Kind::ScalableTarget,
+                json!({"service": "web", "minCapacity": 2, "maxCapacity": 10,
+                    "scalingPolicies": [
+                        {"policyName": "req", "policyType": "TargetTrackingScaling", "targetTrackingScalingPolicyConfiguration": {"targetValue": 100,
+                            "predefinedMetricSpecification": {"predefinedMetricType": "ALBRequestCountPerTarget", "targetGroup": "web"}}},
+                        {"policyName": "cpu", "policyType": "TargetTrackingScaling", "targetTrackingScalingPolicyConfiguration": {"targetValue": 60,
+                            "predefinedMetricSpecification": {"predefinedMetricType": "ECSServiceAverageCPUUtilization"}}},
+                        {"policyName": "step", "policyType": "StepScaling", "stepScalingPolicyConfiguration": {"adjustmentType": "ChangeInCapacity",
+                            "stepAdjustments": [{"metricIntervalLowerBound": 0, "scalingAdjustment": 1}]}}],
+                    "scheduledActions": [{"scheduledActionName": "night", "schedule": "cron(0 20 * * ? *)", "scalableTargetAction": {"minCapacity": 1}}]}),
+                json!({"service": "web", "minCapacity": 2, "maxCapacity": 10,
+                    "suspendedState": {"dynamicScalingInSuspended": false, "dynamicScalingOutSuspended": false, "scheduledScalingSuspended": false},
+                    "scalingPolicies": [
+                        {"policyName": "cpu", "policyType": "TargetTrackingScaling", "targetTrackingScalingPolicyConfiguration": {"targetValue": 60.0, "disableScaleIn": false,
+                            "predefinedMetricSpecification": {"predefinedMetricType": "ECSServiceAverageCPUUtilization"}}},
+                        {"policyName": "req", "policyType": "TargetTrackingScaling", "targetTrackingScalingPolicyConfiguration": {"targetValue": 100.0,
+                            "predefinedMetricSpecification": {"predefinedMetricType": "ALBRequestCountPerTarget", "resourceLabel": "app/web/123/targetgroup/web/abc"}}},
+                        {"policyName": "step", "policyType": "StepScaling", "stepScalingPolicyConfiguration": {"adjustmentType": "ChangeInCapacity", "metricAggregationType": "Average",
+                            "stepAdjustments": [{"metricIntervalLowerBound": 0.0, "scalingAdjustment": 1}]}}],
+                    "scheduledActions": [{"scheduledActionName": "night", "schedule": "cron(0 20 * * ? *)", "timezone": "UTC", "scalableTargetAction": {"minCapacity": 1}}]}),
+            ),
+            (
                 "security group: default egress, `all` is -1, rule order, source names",
                 Kind::SecurityGroup,
                 json!({"vpc": "main", "description": "d", "ingress": [
@@ -788,6 +895,21 @@ mod tests {
                 json!({"containerDefinitions": [{"name": "a", "image": "i:1"}]}),
                 "containerDefinitions[a].image",
             ),
+            (Kind::LogGroup, json!({}), json!({"retentionInDays": 7}), "retentionInDays"),
+            (Kind::LogGroup, json!({"logGroupClass": "INFREQUENT_ACCESS"}), json!({}), "logGroupClass"),
+            (
+                Kind::ScalableTarget,
+                json!({"minCapacity": 2, "scalingPolicies": [{"policyName": "cpu", "policyType": "TargetTrackingScaling"}]}),
+                json!({"minCapacity": 2, "scalingPolicies": []}),
+                "scalingPolicies[cpu]",
+            ),
+            (
+                Kind::ScalableTarget,
+                json!({"minCapacity": 2}),
+                json!({"minCapacity": 2, "scalingPolicies": [{"policyName": "by-hand", "policyType": "StepScaling"}]}),
+                "scalingPolicies[by-hand]",
+            ),
+            (Kind::ScalableTarget, json!({"maxCapacity": 10}), json!({"maxCapacity": 4}), "maxCapacity"),
             (
                 Kind::LoadBalancer,
                 json!({"listeners": [{"port": 80, "defaultActions": []}, {"port": 443, "defaultActions": []}]}),

@@ -48,7 +48,7 @@ pub fn short(v: &Value) -> String {
 pub fn text(plan: &Plan, verbose: bool) -> String {
     let mut out = String::new();
     for step in &plan.steps {
-        if step.op == Op::NoOp && !verbose {
+        if step.op == Op::NoOp && !verbose && !step.is_retained() {
             continue;
         }
         write_step(&mut out, step);

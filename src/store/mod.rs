@@ -116,6 +116,7 @@ pub async fn get(clients: &Clients, bucket: &str, key: &str) -> Result<Option<(V
                 code: None,
                 message: e.to_string(),
                 transient: true,
+                source: Some(Box::new(e)),
             })?;
             Ok(Some((body.into_bytes().to_vec(), etag)))
         }

@@ -141,6 +141,7 @@ async fn get_version(clients: &Clients, bucket: &str, key: &str, version_id: &st
         code: None,
         message: e.to_string(),
         transient: true,
+        source: Some(Box::new(e)),
     })?;
     Ok(body.into_bytes().to_vec())
 }

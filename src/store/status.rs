@@ -322,11 +322,38 @@ fn age(rfc3339: &str) -> String {
     }
 }
 
-pub async fn read(clients: &Clients, loc: &SetLocation) -> Result<Summary, AwsError> {
-    Ok(get(clients, &loc.bucket, &loc.key("status/summary.json"))
-        .await?
-        .and_then(|(bytes, _)| serde_json::from_slice(&bytes).ok())
-        .unwrap_or_default())
+/// Why the status could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum StatusError {
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    /// Someone wrote something else there: its holds and history are unknown, so no run goes on
+    /// as if there were none.
+    #[error(
+        "{url} is not a status this version can read ({source}); nothing was applied. \
+         Delete it to start a new history (failure holds and run records in it are lost)"
+    )]
+    Unparsable {
+        url: String,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl StatusError {
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StatusError::Aws(e) if e.is_transient())
+    }
+}
+
+/// The set's status; empty when none was written yet.
+pub async fn read(clients: &Clients, loc: &SetLocation) -> Result<Summary, StatusError> {
+    let key = loc.key("status/summary.json");
+    match get(clients, &loc.bucket, &key).await? {
+        None => Ok(Summary::default()),
+        Some((bytes, _)) => serde_json::from_slice(&bytes)
+            .map_err(|source| StatusError::Unparsable { url: format!("s3://{}/{key}", loc.bucket), source }),
+    }
 }
 
 fn md5_hex(bytes: &[u8]) -> String {

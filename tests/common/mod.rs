@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+pub mod stack;
+
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

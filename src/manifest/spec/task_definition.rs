@@ -77,10 +77,24 @@ impl TaskDefinitionSpec {
         "deregisteredAt",
     ];
 
-    /// A task definition names no other resource of the set (roles and images are outside it).
+    /// The log groups its containers' awslogs drivers write to (`awslogs-group`): a LogGroup of
+    /// the set when one has that name, which is then created first; otherwise a group made
+    /// elsewhere (roles and images are outside the set too).
     pub fn references(&self) -> Vec<Reference> {
-        Vec::new()
+        self.container_definitions
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                let log = c.log_configuration.as_ref().filter(|l| l.log_driver == "awslogs")?;
+                let group = log.options.get(Self::AWSLOGS_GROUP)?;
+                let path = format!("spec.containerDefinitions[{i}].logConfiguration.options.{}", Self::AWSLOGS_GROUP);
+                Some(Reference::new(path, crate::manifest::Kind::LogGroup, group))
+            })
+            .collect()
     }
+
+    /// The awslogs driver's option naming its log group.
+    pub const AWSLOGS_GROUP: &'static str = "awslogs-group";
 }
 
 /// One container of a task.
