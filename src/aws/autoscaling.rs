@@ -155,44 +155,34 @@ async fn with_policies(
     service: &str,
 ) -> Result<Value, AwsError> {
     spec.insert("service".into(), json!(service));
-    let mut policies = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let resp = clients
-            .autoscaling
-            .describe_scaling_policies()
-            .service_namespace(namespace())
-            .resource_id(id)
-            .scalable_dimension(dimension())
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .map_err(call_error("DescribeScalingPolicies", id.to_string()))?;
-        policies.extend(resp.scaling_policies().iter().map(policy_json));
-        token = resp.next_token().map(str::to_string);
-        if token.is_none() {
-            break;
-        }
-    }
-    let mut scheduled = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let resp = clients
-            .autoscaling
-            .describe_scheduled_actions()
-            .service_namespace(namespace())
-            .resource_id(id)
-            .scalable_dimension(dimension())
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .map_err(call_error("DescribeScheduledActions", id.to_string()))?;
-        scheduled.extend(resp.scheduled_actions().iter().map(scheduled_json));
-        token = resp.next_token().map(str::to_string);
-        if token.is_none() {
-            break;
-        }
-    }
+    let policies: Vec<Value> = clients
+        .autoscaling
+        .describe_scaling_policies()
+        .service_namespace(namespace())
+        .resource_id(id)
+        .scalable_dimension(dimension())
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(call_error("DescribeScalingPolicies", id.to_string()))?
+        .iter()
+        .flat_map(|page| page.scaling_policies().iter().map(policy_json))
+        .collect();
+    let scheduled: Vec<Value> = clients
+        .autoscaling
+        .describe_scheduled_actions()
+        .service_namespace(namespace())
+        .resource_id(id)
+        .scalable_dimension(dimension())
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(call_error("DescribeScheduledActions", id.to_string()))?
+        .iter()
+        .flat_map(|page| page.scheduled_actions().iter().map(scheduled_json))
+        .collect();
     spec.insert("scalingPolicies".into(), Value::Array(policies));
     spec.insert("scheduledActions".into(), Value::Array(scheduled));
     Ok(Value::Object(spec))
