@@ -145,9 +145,39 @@ pub fn load_balancers(spec: &sv::ServiceSpec, ids: &Ids) -> Result<Vec<ecs::Load
                 .set_load_balancer_name(lb.load_balancer_name.clone())
                 .set_container_name(lb.container_name.clone())
                 .set_container_port(lb.container_port)
+                .set_advanced_configuration(
+                    lb.advanced_configuration.as_ref().map(|a| advanced_configuration(a, ids)).transpose()?,
+                )
                 .build())
         })
         .collect()
+}
+
+/// A blue/green pair's alternate target group and listener rules, resolved to their ARNs.
+fn advanced_configuration(a: &sv::AdvancedConfiguration, ids: &Ids) -> Result<ecs::AdvancedConfiguration, AwsError> {
+    let alternate = match &a.alternate_target_group {
+        Some(name) => Some(ids.resolve(Kind::TargetGroup, name)?),
+        None => a.alternate_target_group_arn.clone(),
+    };
+    Ok(ecs::AdvancedConfiguration::builder()
+        .set_alternate_target_group_arn(alternate)
+        .production_listener_rule(listener_rule(&a.production_listener_rule, ids)?)
+        .set_test_listener_rule(a.test_listener_rule.as_ref().map(|r| listener_rule(r, ids)).transpose()?)
+        .role_arn(&a.role_arn)
+        .build())
+}
+
+/// A listener rule (or listener) as its ARN: given, or the part of a load balancer of the set.
+fn listener_rule(rule: &sv::ListenerRule, ids: &Ids) -> Result<String, AwsError> {
+    match rule {
+        sv::ListenerRule::Arn(arn) => Ok(arn.clone()),
+        sv::ListenerRule::In(r) => ids.part(Kind::LoadBalancer, &r.load_balancer, &r.part()).ok_or_else(|| {
+            AwsError::unresolved(
+                format!("{}/{}", Kind::LoadBalancer, r.load_balancer),
+                format!("has no {} yet", r.part().replace(':', " ")),
+            )
+        }),
+    }
 }
 
 /// The service's awsvpc configuration, subnet Name tags and security groups named in the set
@@ -194,6 +224,47 @@ pub fn deployment_configuration(d: &sv::DeploymentConfiguration) -> ecs::Deploym
         }))
         .set_strategy(d.strategy.as_deref().map(ecs::DeploymentStrategy::from))
         .set_bake_time_in_minutes(d.bake_time_in_minutes)
+        // Sent as a list whenever the strategy shifts traffic, so that removing the last hook
+        // from the manifest clears it: an absent list is "leave as is" to UpdateService.
+        .set_lifecycle_hooks(
+            (!d.lifecycle_hooks.is_empty() || shifts_traffic(d.strategy.as_deref()))
+                .then(|| d.lifecycle_hooks.iter().map(lifecycle_hook).collect()),
+        )
+        .set_linear_configuration(d.linear_configuration.as_ref().map(|l| {
+            ecs::LinearConfiguration::builder()
+                .set_step_percent(l.step_percent)
+                .set_step_bake_time_in_minutes(l.step_bake_time_in_minutes)
+                .build()
+        }))
+        .set_canary_configuration(d.canary_configuration.as_ref().map(|c| {
+            ecs::CanaryConfiguration::builder()
+                .set_canary_percent(c.canary_percent)
+                .set_canary_bake_time_in_minutes(c.canary_bake_time_in_minutes)
+                .build()
+        }))
+        .build()
+}
+
+/// The strategies that move traffic between a blue/green pair (everything but `ROLLING`).
+pub fn shifts_traffic(strategy: Option<&str>) -> bool {
+    matches!(strategy, Some("BLUE_GREEN" | "LINEAR" | "CANARY"))
+}
+
+fn lifecycle_hook(h: &sv::LifecycleHook) -> ecs::DeploymentLifecycleHook {
+    ecs::DeploymentLifecycleHook::builder()
+        .set_target_type(h.target_type.as_deref().map(ecs::DeploymentLifecycleHookTargetType::from))
+        .set_hook_target_arn(h.hook_target_arn.clone())
+        .set_role_arn(h.role_arn.clone())
+        .set_lifecycle_stages(Some(
+            h.lifecycle_stages.iter().map(|s| ecs::DeploymentLifecycleHookStage::from(s.as_str())).collect(),
+        ))
+        .set_hook_details(h.hook_details.as_ref().map(super::sdk_json::document))
+        .set_timeout_configuration(h.timeout_configuration.as_ref().map(|t| {
+            ecs::DeploymentLifecycleHookTimeoutConfiguration::builder()
+                .set_timeout_in_minutes(t.timeout_in_minutes)
+                .set_action(t.action.as_deref().map(ecs::DeploymentLifecycleHookAction::from))
+                .build()
+        }))
         .build()
 }
 

@@ -53,3 +53,21 @@ pub fn from_json<T>(
     let mut de = codec.create_deserializer(&bytes);
     deserialize(&mut de).map_err(|e| e.to_string())
 }
+
+/// A JSON value as a Smithy document (a member of type `document`, e.g. a lifecycle hook's
+/// `hookDetails`).
+pub fn document(value: &Value) -> aws_smithy_types::Document {
+    use aws_smithy_types::{Document, Number};
+    match value {
+        Value::Null => Document::Null,
+        Value::Bool(b) => Document::Bool(*b),
+        Value::Number(n) => Document::Number(match (n.as_u64(), n.as_i64()) {
+            (Some(u), _) => Number::PosInt(u),
+            (None, Some(i)) => Number::NegInt(i),
+            _ => Number::Float(n.as_f64().unwrap_or_default()),
+        }),
+        Value::String(s) => Document::String(s.clone()),
+        Value::Array(a) => Document::Array(a.iter().map(document).collect()),
+        Value::Object(o) => Document::Object(o.iter().map(|(k, v)| (k.clone(), document(v))).collect()),
+    }
+}

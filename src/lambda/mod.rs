@@ -321,6 +321,9 @@ fn cloudtrail_trigger(call: AWSAPICall, detail: Value, config: &Config) -> Trigg
 pub const AWS_SERVICE_CALLERS: [&str; 3] =
     ["application-autoscaling.amazonaws.com", "ecs.application-autoscaling.amazonaws.com", "ecs.amazonaws.com"];
 
+/// The role session names ECS uses with a blue/green service's infrastructure role.
+const ECS_ELB_SESSIONS: [&str; 2] = ["ECSNetworkingWithELB", "ecs-service-scheduler"];
+
 fn aws_service_caller(detail: &Value) -> Option<&'static str> {
     let named =
         |v: Option<&Value>| v.and_then(Value::as_str).and_then(|s| AWS_SERVICE_CALLERS.iter().find(|c| **c == s));
@@ -328,11 +331,23 @@ fn aws_service_caller(detail: &Value) -> Option<&'static str> {
         .pointer("/userIdentity/sessionContext/sessionIssuer/arn")
         .and_then(Value::as_str)
         .is_some_and(|a| a.contains(":role/aws-service-role/ecs.application-autoscaling.amazonaws.com/"));
+    // ECS calls Elastic Load Balancing with the service's infrastructure role under the session
+    // names `ECSNetworkingWithELB` (listeners, rules) and `ecs-service-scheduler` (targets) (ECS
+    // developer guide, "Amazon ECS infrastructure IAM role for load balancers": "the CloudTrail
+    // log roleSessionName will be ECSNetworkingWithELB or ecs-service-scheduler"); whether
+    // `invokedBy` is set for them is not documented, so the session name counts on its own.
+    let by_ecs_session = detail.pointer("/userIdentity/type").and_then(Value::as_str) == Some("AssumedRole")
+        && detail
+            .pointer("/userIdentity/arn")
+            .and_then(Value::as_str)
+            .and_then(|a| a.rsplit('/').next())
+            .is_some_and(|session| ECS_ELB_SESSIONS.contains(&session));
     let caller = named(detail.pointer("/userIdentity/invokedBy")).or_else(|| named(detail.get("sourceIPAddress")));
     match caller {
         Some(c) if c.ends_with("application-autoscaling.amazonaws.com") => Some("Application Auto Scaling"),
         Some(_) => Some("ECS (a deployment)"),
         None if by_role => Some("Application Auto Scaling"),
+        None if by_ecs_session => Some("ECS (a deployment)"),
         None => None,
     }
 }
@@ -458,6 +473,17 @@ mod tests {
             match decode(&fixture(file), &c) {
                 Trigger::Ignored(why) => assert!(why.contains(by), "{file}: {why}"),
                 other => panic!("{file}: {other:?}"),
+            }
+            // ECS's infrastructure-role sessions are known by their names even where CloudTrail
+            // names no invoking service.
+            if by == "ECS" {
+                let mut bare = fixture(file);
+                bare["detail"]["userIdentity"].as_object_mut().unwrap().remove("invokedBy");
+                bare["detail"]["sourceIPAddress"] = "198.51.100.7".into();
+                assert!(matches!(decode(&bare, &c), Trigger::Ignored(_)), "{file} without invokedBy");
+                bare["detail"]["userIdentity"]["arn"] =
+                    "arn:aws:sts::123456789012:assumed-role/ecsInfrastructureRoleForLoadBalancers/alice".into();
+                assert!(matches!(decode(&bare, &c), Trigger::CloudTrail { .. }), "{file}: another session of the role");
             }
             // The same call by a person is drift.
             let mut person = fixture(file);

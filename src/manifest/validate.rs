@@ -27,7 +27,10 @@ pub fn validate(set: &mut ManifestSet) {
                 execution_role(r, td, &mut diags);
                 awslogs_groups(set, r, td, &mut diags);
             }
-            Spec::Service(svc) => service(set, r, svc, &mut diags),
+            Spec::Service(svc) => {
+                service(set, r, svc, &mut diags);
+                blue_green(set, r, svc, &mut diags);
+            }
             Spec::SecurityGroup(sg) => {
                 open_to_world(set, r, &mut diags);
                 rule_peers(r, sg, &mut diags);
@@ -734,6 +737,314 @@ fn service(set: &ManifestSet, r: &Resource, svc: &ServiceSpec, diags: &mut Vec<D
         }
     }
     static_host_port(r, svc, td, diags);
+}
+
+/// The lifecycle stages a deployment hook may run at (ECS API reference, DeploymentLifecycleHook
+/// `lifecycleStages`).
+const HOOK_STAGES: &[&str] = &[
+    "RECONCILE_SERVICE",
+    "PRE_SCALE_UP",
+    "POST_SCALE_UP",
+    "TEST_TRAFFIC_SHIFT",
+    "POST_TEST_TRAFFIC_SHIFT",
+    "PRE_PRODUCTION_TRAFFIC_SHIFT",
+    "PRODUCTION_TRAFFIC_SHIFT",
+    "POST_PRODUCTION_TRAFFIC_SHIFT",
+];
+
+/// ECS-native blue/green, linear and canary deployments: what the ECS API reference documents
+/// as required or invalid (DeploymentConfiguration, AdvancedConfiguration,
+/// DeploymentLifecycleHook, LinearConfiguration, CanaryConfiguration), checked before anything
+/// reaches AWS.
+fn blue_green(set: &ManifestSet, r: &Resource, svc: &ServiceSpec, diags: &mut Vec<Diagnostic>) {
+    use super::spec::service::ListenerRule;
+    let mut err = |path: &str, message: String, help: String| {
+        diags.push(r.diagnostic(Severity::Error, "blue-green", path, message).with_help(help));
+    };
+    let d = svc.deployment_configuration.clone().unwrap_or_default();
+    let strategy = d.strategy.as_deref().unwrap_or("ROLLING");
+    let shifts = matches!(strategy, "BLUE_GREEN" | "LINEAR" | "CANARY");
+    let at = "spec.deploymentConfiguration";
+    let controller = svc.deployment_controller.as_ref().map_or("ECS", |c| c.r#type.as_str());
+    if shifts && controller != "ECS" {
+        err(
+            &format!("{at}.strategy"),
+            format!("strategy `{strategy}` is run by the ECS deployment controller, not `{controller}`"),
+            "remove deploymentController (or set `type: ECS`), or use the strategy of your controller".into(),
+        );
+    }
+    // "You must provide this parameter when you use the BLUE_GREEN deployment strategy."
+    if strategy == "BLUE_GREEN" && d.bake_time_in_minutes.is_none() {
+        err(
+            &format!("{at}.bakeTimeInMinutes"),
+            "strategy `BLUE_GREEN` needs `bakeTimeInMinutes`".into(),
+            "give the minutes both revisions keep running after production traffic moved, e.g. `bakeTimeInMinutes: 5`"
+                .into(),
+        );
+    }
+    if let Some(b) = d.bake_time_in_minutes.filter(|b| !(0..=1440).contains(b)) {
+        err(&format!("{at}.bakeTimeInMinutes"), format!("bakeTimeInMinutes {b} is out of range"), "give 0–1440".into());
+    }
+    let percent_ok = |p: f64, low: f64| (low..=100.0).contains(&p) && ((p * 10.0).round() - p * 10.0).abs() < 1e-6;
+    for (config, wanted, percent, low, bake) in [
+        (
+            "linearConfiguration",
+            "LINEAR",
+            d.linear_configuration.as_ref().and_then(|c| c.step_percent),
+            3.0,
+            d.linear_configuration.as_ref().and_then(|c| c.step_bake_time_in_minutes),
+        ),
+        (
+            "canaryConfiguration",
+            "CANARY",
+            d.canary_configuration.as_ref().and_then(|c| c.canary_percent),
+            0.1,
+            d.canary_configuration.as_ref().and_then(|c| c.canary_bake_time_in_minutes),
+        ),
+    ] {
+        let given =
+            if wanted == "LINEAR" { d.linear_configuration.is_some() } else { d.canary_configuration.is_some() };
+        if given && strategy != wanted {
+            err(
+                &format!("{at}.{config}"),
+                format!("`{config}` is only valid with strategy `{wanted}` (this service: `{strategy}`)"),
+                format!("set `strategy: {wanted}` or remove `{config}`"),
+            );
+        }
+        if let Some(p) = percent.filter(|p| !percent_ok(*p, low)) {
+            err(
+                &format!("{at}.{config}"),
+                format!("{p} is no valid percentage here"),
+                format!("give a multiple of 0.1 from {low} to 100.0"),
+            );
+        }
+        if let Some(b) = bake.filter(|b| !(0..=1440).contains(b)) {
+            err(&format!("{at}.{config}"), format!("bake time {b} is out of range"), "give 0–1440 minutes".into());
+        }
+    }
+    for (i, h) in d.lifecycle_hooks.iter().enumerate() {
+        let at = format!("{at}.lifecycleHooks[{i}]");
+        if !shifts {
+            err(
+                &at,
+                format!("lifecycle hooks run in blue/green, linear and canary deployments, not `{strategy}`"),
+                "set `strategy: BLUE_GREEN` (or LINEAR, CANARY), or remove the hook".into(),
+            );
+        }
+        let pause = h.target_type.as_deref() == Some("PAUSE");
+        if !pause && (h.hook_target_arn.is_none() || h.role_arn.is_none()) {
+            err(
+                &at,
+                "an AWS_LAMBDA hook needs `hookTargetArn` (the function) and `roleArn` (to invoke it)".into(),
+                "add both, or set `targetType: PAUSE`".into(),
+            );
+        }
+        if h.lifecycle_stages.is_empty() {
+            err(&format!("{at}.lifecycleStages"), "a hook needs at least one stage".into(), HOOK_STAGES.join(", "));
+        }
+        for (j, stage) in h.lifecycle_stages.iter().enumerate() {
+            let path = format!("{at}.lifecycleStages[{j}]");
+            if !HOOK_STAGES.contains(&stage.as_str()) {
+                let help = match did_you_mean(stage, HOOK_STAGES.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => HOOK_STAGES.join(", "),
+                };
+                err(&path, format!("`{stage}` is no lifecycle stage"), help);
+            } else if pause && matches!(stage.as_str(), "TEST_TRAFFIC_SHIFT" | "PRODUCTION_TRAFFIC_SHIFT") {
+                // "PAUSE hooks cannot be configured at TEST_TRAFFIC_SHIFT or PRODUCTION_TRAFFIC_SHIFT stages."
+                err(
+                    &path,
+                    format!("a PAUSE hook cannot run at `{stage}`"),
+                    "pause before or after the shift (`PRE_PRODUCTION_TRAFFIC_SHIFT`, `POST_TEST_TRAFFIC_SHIFT`)"
+                        .into(),
+                );
+            }
+        }
+    }
+    // The errors CreateService/UpdateService answer for a blue/green pair (ECS developer guide,
+    // "Troubleshooting Amazon ECS blue/green deployments"), quoted beside each check.
+    let with = svc.load_balancers.iter().filter(|lb| lb.advanced_configuration.is_some()).count();
+    let mut groups: Vec<&str> = Vec::new();
+    for (i, lb) in svc.load_balancers.iter().enumerate() {
+        let at = format!("spec.loadBalancers[{i}]");
+        let Some(a) = &lb.advanced_configuration else {
+            if shifts {
+                // "advancedConfiguration field is required for all loadBalancers when using a
+                // non-ROLLING deployment strategy"
+                err(
+                    &at,
+                    format!(
+                        "strategy `{strategy}` moves traffic between two target groups: this entry has no `advancedConfiguration`"
+                    ),
+                    "add advancedConfiguration with alternateTargetGroup, productionListenerRule and roleArn".into(),
+                );
+            } else if with > 0 {
+                // "Either all or none of the provided loadBalancers must have advancedConfiguration defined"
+                err(
+                    &at,
+                    "either every load balancer entry has `advancedConfiguration` or none has".into(),
+                    "add it here too, or remove it from the others".into(),
+                );
+            }
+            groups.extend(lb.target_group.as_deref().or(lb.target_group_arn.as_deref()));
+            continue;
+        };
+        let at = format!("{at}.advancedConfiguration");
+        if lb.load_balancer_name.is_some() {
+            // "advancedConfiguration field is not allowed with ELBv1 loadBalancers"
+            err(
+                &at,
+                "a Classic Load Balancer (`loadBalancerName`) has no blue/green deployments".into(),
+                "use a target group of an application or network load balancer".into(),
+            );
+        }
+        let alternate = a.alternate_target_group.as_deref().or(a.alternate_target_group_arn.as_deref());
+        match (a.alternate_target_group.is_some(), a.alternate_target_group_arn.is_some()) {
+            (false, false) => err(
+                &at,
+                "missing field `alternateTargetGroup`".into(),
+                "name the second TargetGroup of the pair".into(),
+            ),
+            (true, true) => err(
+                &format!("{at}.alternateTargetGroupArn"),
+                "`alternateTargetGroup` and `alternateTargetGroupArn` cannot both be set".into(),
+                "keep one".into(),
+            ),
+            _ => {}
+        }
+        let primary = lb.target_group.as_deref().or(lb.target_group_arn.as_deref());
+        // "Duplicate targetGroupArn found": every group of every entry is its own.
+        for (field, tg) in [("targetGroup", primary), ("advancedConfiguration.alternateTargetGroup", alternate)] {
+            let Some(tg) = tg else { continue };
+            if groups.contains(&tg) {
+                err(
+                    &format!("spec.loadBalancers[{i}].{field}"),
+                    format!("TargetGroup `{tg}` is already used by this service"),
+                    "a blue/green pair is two target groups of their own: create a second one".into(),
+                );
+            }
+            groups.push(tg);
+        }
+        if a.test_listener_rule.as_ref() == Some(&a.production_listener_rule) {
+            // "The following rules cannot be used as both production and test listener rules"
+            err(
+                &format!("{at}.testListenerRule"),
+                "the test listener rule is the production one".into(),
+                "test traffic needs a rule (or listener) of its own, e.g. on another port".into(),
+            );
+        }
+        // What each rule of the set forwards to: None for an ARN (not the set's to check).
+        let mut forwards_of = |field: &str, rule: &ListenerRule| -> Option<Vec<(String, i32)>> {
+            let ListenerRule::In(rule) = rule else { return None };
+            let path = format!("{at}.{field}");
+            let Some(Spec::LoadBalancer(spec)) = set.get(Kind::LoadBalancer, &rule.load_balancer).map(|x| &x.spec)
+            else {
+                return None; // `references` reports the unknown name.
+            };
+            let Some(listener) = spec.listeners.iter().find(|l| l.port == Some(rule.port)) else {
+                err(
+                    &format!("{path}.port"),
+                    format!("LoadBalancer `{}` has no listener on port {}", rule.load_balancer, rule.port),
+                    format!(
+                        "its listeners: {}",
+                        spec.listeners
+                            .iter()
+                            .filter_map(|l| l.port.map(|p| p.to_string()))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
+                return None;
+            };
+            let network = matches!(spec.r#type.as_deref(), Some("network"));
+            // "Must be RuleArn for ALB or ListenerArn for NLB"
+            let actions = match (rule.priority, network) {
+                (None, false) => {
+                    err(
+                        &format!("{path}.priority"),
+                        "an application load balancer moves blue/green traffic with a listener rule: give its `priority`".into(),
+                        "ECS takes a rule of an application load balancer, a listener of a network load balancer".into(),
+                    );
+                    return None;
+                }
+                (Some(_), true) => {
+                    err(
+                        &format!("{path}.priority"),
+                        "a network load balancer moves blue/green traffic with the listener itself".into(),
+                        "leave out `priority`".into(),
+                    );
+                    return None;
+                }
+                (None, true) => &listener.default_actions,
+                (Some(p), false) => match listener.rules.iter().find(|x| x.priority == p) {
+                    Some(x) => &x.actions,
+                    None => {
+                        err(
+                            &format!("{path}.priority"),
+                            format!(
+                                "listener {} of LoadBalancer `{}` has no rule with priority {p}",
+                                rule.port, rule.load_balancer
+                            ),
+                            "add the rule to the load balancer's listener".into(),
+                        );
+                        return None;
+                    }
+                },
+            };
+            Some(
+                actions
+                    .iter()
+                    .filter(|x| x.r#type == "forward")
+                    .flat_map(|x| {
+                        let plain = x.target_group.iter().chain(&x.target_group_arn).map(|g| (g.clone(), 1));
+                        let weighted = x.forward_config.iter().flat_map(|f| {
+                            f.target_groups.iter().filter_map(|t| {
+                                Some((t.target_group.clone().or(t.target_group_arn.clone())?, t.weight.unwrap_or(1)))
+                            })
+                        });
+                        plain.chain(weighted).collect::<Vec<_>>()
+                    })
+                    .collect(),
+            )
+        };
+        let production = forwards_of("productionListenerRule", &a.production_listener_rule);
+        let test = a.test_listener_rule.as_ref().and_then(|t| forwards_of("testListenerRule", t));
+        let pair: Vec<&str> = primary.into_iter().chain(alternate).collect();
+        let Some(production) = production else { continue };
+        let path = format!("{at}.productionListenerRule");
+        if let Some((tg, _)) = production.iter().find(|(tg, _)| !pair.contains(&tg.as_str())) {
+            // "Production listener rule is forwarding traffic to unexpected target group"
+            err(
+                &path,
+                format!("the production rule forwards to `{tg}`, which is neither group of the pair"),
+                format!("forward only to {}", pair.iter().map(|g| format!("`{g}`")).collect::<Vec<_>>().join(" and ")),
+            );
+        }
+        let serving = production.iter().filter(|(_, w)| *w != 0).count();
+        if serving > 1 {
+            // "should have exactly one target group serving traffic but found 2"
+            err(
+                &path,
+                format!("{serving} target groups of the production rule have a weight: ECS starts from one"),
+                "give the primary weight 100 and the alternate 0; ECS moves the weights from then on".into(),
+            );
+        }
+        let on_rules: Vec<&str> = production.iter().chain(test.iter().flatten()).map(|(g, _)| g.as_str()).collect();
+        let network = matches!(&a.production_listener_rule, ListenerRule::In(r) if r.priority.is_none());
+        for (what, tg) in [("primary", primary), ("alternate", alternate)] {
+            let Some(tg) = tg.filter(|tg| !on_rules.contains(tg)) else { continue };
+            // "Both targetGroup and alternateTargetGroup must be associated with the
+            // productionListenerRule or testListenerRule"; "For Application LoadBalancer,
+            // testListenerRule is required when productionListenerRule is not associated with
+            // both targetGroup and alternateTargetGroup".
+            let help = if a.test_listener_rule.is_none() && !network {
+                "forward the production rule to both groups (weights 100 and 0), or add a testListenerRule that forwards to it"
+            } else {
+                "forward the production or the test rule to it"
+            };
+            err(&path, format!("neither listener rule forwards to the {what} target group `{tg}`"), help.into());
+        }
+    }
 }
 
 /// A static hostPort in bridge mode pins one task per instance and port: with maximumPercent above

@@ -83,6 +83,7 @@ pub fn plan(set: &str, desired: &ManifestSet, observed: &Observed, opts: &PlanOp
         .collect();
 
     let scaling = Scaling::of(desired);
+    let ecs_parts = ecs_owned_parts(desired, observed);
     let steps_with = |ctx: &Ctx| -> Vec<Step> {
         resources
             .iter()
@@ -92,7 +93,8 @@ pub fn plan(set: &str, desired: &ManifestSet, observed: &Observed, opts: &PlanOp
                     _ => None,
                 };
                 let r = scaling.resource(r);
-                step_for(set, &r, observed, ctx, Extra { binding, resource_id: scaling.resource_id(&r) })
+                let ecs_parts = (r.kind == Kind::LoadBalancer).then(|| ecs_parts.get(r.name())).flatten();
+                step_for(set, &r, observed, ctx, Extra { binding, resource_id: scaling.resource_id(&r), ecs_parts })
             })
             .collect()
     };
@@ -227,6 +229,45 @@ impl Scaling {
 struct Extra<'a> {
     binding: Option<&'a str>,
     resource_id: Option<String>,
+    /// For a load balancer: its rules and listeners a blue/green service of the set names
+    /// (`rule:443:10`, `listener:443`), each with the pair's target groups: ECS owns their
+    /// forward action.
+    ecs_parts: Option<&'a BTreeMap<String, BTreeSet<String>>>,
+}
+
+/// The listener rules (and listeners) that blue/green services of the set name, by load
+/// balancer, with the target groups of the pair: ECS moves their weights during a deployment.
+fn ecs_owned_parts(desired: &ManifestSet, observed: &Observed) -> BTreeMap<String, BTreeMap<String, BTreeSet<String>>> {
+    use crate::manifest::spec::service::ListenerRule;
+    let mut out: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+    for r in &desired.resources {
+        let Spec::Service(s) = &r.spec else { continue };
+        for lb in &s.load_balancers {
+            let Some(a) = &lb.advanced_configuration else { continue };
+            // The pair by the names the normalised specs use (a group of the set by its name).
+            let name = |g: &String| observed.name_of(Kind::TargetGroup, g).map_or_else(|| g.clone(), str::to_string);
+            let pair: BTreeSet<String> =
+                [&lb.target_group, &lb.target_group_arn, &a.alternate_target_group, &a.alternate_target_group_arn]
+                    .into_iter()
+                    .flatten()
+                    .map(name)
+                    .collect();
+            for rule in std::iter::once(&a.production_listener_rule).chain(a.test_listener_rule.as_ref()) {
+                let found = match rule {
+                    ListenerRule::In(at) => Some((at.load_balancer.clone(), at.part())),
+                    ListenerRule::Arn(arn) => {
+                        observed.live.values().filter(|l| l.kind == Kind::LoadBalancer).find_map(|l| {
+                            l.parts.iter().find(|(_, v)| *v == arn).map(|(k, _)| (l.name.clone(), k.clone()))
+                        })
+                    }
+                };
+                if let Some((lb, part)) = found {
+                    out.entry(lb).or_default().entry(part).or_default().extend(pair.iter().cloned());
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Resources whose live state could not be read, and everything that references them (directly
@@ -266,7 +307,7 @@ fn mark_unknown(steps: &mut [Step], desired: &ManifestSet, observed: &Observed) 
 }
 
 fn step_for(set: &str, r: &Resource, observed: &Observed, ctx: &Ctx, extra: Extra) -> Step {
-    let Extra { binding, resource_id } = extra;
+    let Extra { binding, resource_id, ecs_parts } = extra;
     let resource_id = resource_id.as_deref();
     let spec = serde_json::to_value(&r.spec).unwrap_or_default();
     let desired = normalize::desired(r.kind, spec, ctx);
@@ -326,6 +367,15 @@ fn step_for(set: &str, r: &Resource, observed: &Observed, ctx: &Ctx, extra: Extr
     }
 
     let live_spec = normalize::live(r.kind, live.spec.clone(), ctx);
+    // What ECS owns in a blue/green pair (which group is primary, the rules' weights) is taken
+    // from the live side: neither a difference nor sent back.
+    let mut desired = desired;
+    if r.kind == Kind::Service {
+        normalize::orient_blue_green_pairs(&mut desired, &live_spec);
+    }
+    if let Some(parts) = ecs_parts {
+        normalize::take_ecs_forwards(&mut desired, &live_spec, parts);
+    }
     let mut changes = Vec::new();
     diff(&desired, Some(&live_spec), "", &mut changes);
     changes.retain(|c| !ignored(&c.path, &r.metadata.ignore_differences));
@@ -596,6 +646,114 @@ mod tests {
         assert_eq!(svc.op, Op::Update, "{svc:#?}");
         assert_eq!(svc.changes[0].path, "loadBalancers[web/web:3000]", "{svc:#?}");
         assert_eq!(svc.actions[0].call.to_string(), "ecs:UpdateService");
+    }
+
+    const BLUE_GREEN: &str = "apiVersion: ecs-reconciler/v1\nkind: TargetGroup\nmetadata: {name: blue}\nspec: {protocol: HTTP, port: 3000, vpc: vpc-1, targetType: ip}
+---
+apiVersion: ecs-reconciler/v1\nkind: TargetGroup\nmetadata: {name: green}\nspec: {protocol: HTTP, port: 3000, vpc: vpc-1, targetType: ip}
+---
+apiVersion: ecs-reconciler/v1
+kind: LoadBalancer
+metadata: {name: web}
+spec:
+  subnets: [subnet-a, subnet-b]
+  listeners:
+    - port: 80
+      protocol: HTTP
+      defaultActions: [{type: fixed-response, fixedResponseConfig: {statusCode: '404'}}]
+      rules:
+        - priority: 10
+          conditions: [{field: path-pattern, values: ['/*']}]
+          actions: [{type: forward, targetGroup: blue}]
+    - port: 8080
+      protocol: HTTP
+      defaultActions: [{type: fixed-response, fixedResponseConfig: {statusCode: '404'}}]
+      rules:
+        - priority: 10
+          conditions: [{field: path-pattern, values: ['/*']}]
+          actions: [{type: forward, targetGroup: green}]
+---
+apiVersion: ecs-reconciler/v1
+kind: Service
+metadata: {name: web}
+spec:
+  cluster: arn:aws:ecs:us-east-1:1:cluster/main
+  taskDefinition: arn:aws:ecs:us-east-1:1:task-definition/web:3
+  desiredCount: 2
+  deploymentConfiguration: {strategy: BLUE_GREEN, bakeTimeInMinutes: 5}
+  loadBalancers:
+    - targetGroup: blue
+      containerName: web
+      containerPort: 3000
+      advancedConfiguration:
+        alternateTargetGroup: green
+        productionListenerRule: {loadBalancer: web, port: 80, priority: 10}
+        testListenerRule: {loadBalancer: web, port: 8080, priority: 10}
+        roleArn: arn:aws:iam::1:role/ecsInfrastructureRoleForLoadBalancers
+";
+
+    /// After a blue/green deployment ECS has rewritten the production rule to a weighted forward
+    /// that serves the alternate group: not drift, and a rule change for another reason sends
+    /// ECS's forward back as it is. A forward to a group outside the pair is still drift.
+    #[test]
+    fn a_blue_green_deployment_s_traffic_shift_is_ecs_s() {
+        let (mut s, mut o) = world(BLUE_GREEN, Some(SET));
+        let arn = |o: &Observed, name: &str| o.get(Kind::TargetGroup, name).unwrap().id.clone();
+        let (blue, green) = (arn(&o, "blue"), arn(&o, "green"));
+        let lb_live = &mut o.live.get_mut(&(Kind::LoadBalancer, "web".into())).unwrap().spec;
+        let shifted = json!([{"type": "forward", "order": 1, "forwardConfig": {
+            "targetGroups": [{"targetGroupArn": blue, "weight": 0}, {"targetGroupArn": green, "weight": 100}],
+            "targetGroupStickinessConfig": {"enabled": false}}}]);
+        lb_live["listeners"][0]["rules"][0]["actions"] = shifted.clone();
+        // The service's pair read the other way round (should DescribeServices ever report it so).
+        o.live.get_mut(&(Kind::Service, "web".into())).unwrap().spec["loadBalancers"][0] = json!({
+            "targetGroupArn": green, "containerName": "web", "containerPort": 3000,
+            "advancedConfiguration": {"alternateTargetGroupArn": blue,
+                "productionListenerRule": {"loadBalancer": "web", "port": 80, "priority": 10},
+                "testListenerRule": {"loadBalancer": "web", "port": 8080, "priority": 10},
+                "roleArn": "arn:aws:iam::1:role/ecsInfrastructureRoleForLoadBalancers"}});
+        let p = plan(SET, &s, &o, &PlanOptions::default());
+        assert!(
+            p.steps.iter().all(|s| s.op == Op::NoOp),
+            "{:#?}",
+            p.steps.iter().filter(|s| s.op != Op::NoOp).collect::<Vec<_>>()
+        );
+
+        // A condition changed by hand: ModifyRule puts it back, with ECS's forward as it is.
+        o.live.get_mut(&(Kind::LoadBalancer, "web".into())).unwrap().spec["listeners"][0]["rules"][0]["conditions"] =
+            json!([{"field": "path-pattern", "values": ["/old/*"]}]);
+        let p = plan(SET, &s, &o, &PlanOptions::default());
+        let lb = p.steps.iter().find(|s| s.kind == Kind::LoadBalancer).unwrap();
+        assert_eq!(
+            lb.changes.iter().map(|c| c.path.as_str()).collect::<Vec<_>>(),
+            ["listeners[80].rules[10].conditions[0].values"]
+        );
+        assert_eq!(lb.actions.len(), 1);
+        assert_eq!(lb.actions[0].call.to_string(), "elbv2:ModifyRule");
+        let sent = &lb.actions[0].params["actions"][0];
+        assert_eq!(
+            sent["forwardConfig"]["targetGroups"],
+            json!([{"targetGroup": "blue", "weight": 0}, {"targetGroup": "green", "weight": 100}])
+        );
+
+        // A forward to a group outside the pair is someone else's change: the manifest's is sent.
+        let lb_live = &mut o.live.get_mut(&(Kind::LoadBalancer, "web".into())).unwrap().spec;
+        lb_live["listeners"][0]["rules"][0]["conditions"] = json!([{"field": "path-pattern", "values": ["/*"]}]);
+        lb_live["listeners"][0]["rules"][0]["actions"] =
+            json!([{"type": "forward", "targetGroupArn": "arn:aws:x:us-east-1:1:TargetGroup/other"}]);
+        let p = plan(SET, &s, &o, &PlanOptions::default());
+        let lb = p.steps.iter().find(|s| s.kind == Kind::LoadBalancer).unwrap();
+        assert_eq!(lb.op, Op::Update);
+        assert_eq!(lb.actions[0].params["actions"], json!([{"type": "forward", "targetGroup": "blue"}]));
+
+        // An UpdateService for another field keeps the pair as ECS has it.
+        o.live.get_mut(&(Kind::LoadBalancer, "web".into())).unwrap().spec["listeners"][0]["rules"][0]["actions"] =
+            shifted;
+        s = set(&BLUE_GREEN.replace("desiredCount: 2", "desiredCount: 3"));
+        let p = plan(SET, &s, &o, &PlanOptions::default());
+        let svc = p.steps.iter().find(|s| s.kind == Kind::Service).unwrap();
+        assert_eq!(svc.changes.iter().map(|c| c.path.as_str()).collect::<Vec<_>>(), ["desiredCount"], "{svc:#?}");
+        assert!(svc.actions[0].params.get("loadBalancers").is_none(), "{:#?}", svc.actions[0]);
     }
 
     /// A superseded generation is deleted only when nothing uses it: what AWS reports, and the

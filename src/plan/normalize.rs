@@ -271,14 +271,163 @@ fn service(spec: &mut Value, ctx: &Ctx, side: Side) {
             o.insert("targetGroup".into(), arn);
         }
         reference_at(lb, "targetGroup", Kind::TargetGroup, ctx);
+        if let Some(a) = lb.get_mut("advancedConfiguration") {
+            advanced_configuration(a, ctx);
+        }
     }
     sort_by(spec, "loadBalancers", &["targetGroup", "containerName", "containerPort"]);
+    if let Some(d) = spec.get_mut("deploymentConfiguration") {
+        deployment_strategy(d);
+    }
     sort_by(spec, "placementStrategy", &["type", "field"]);
     sort_by(spec, "capacityProviderStrategy", &["capacityProvider"]);
     for s in each(spec, "capacityProviderStrategy") {
         default(s, "base", json!(0));
         default(s, "weight", json!(0));
     }
+}
+
+/// A blue/green pair's settings: the alternate target group by name (`alternateTargetGroupArn`
+/// as AWS reports it → `alternateTargetGroup`), and each listener rule as where it is in a load
+/// balancer of the set (`{loadBalancer, port, priority}`, a listener without `priority`) when
+/// the set has it; other ARNs stay ARNs.
+fn advanced_configuration(a: &mut Value, ctx: &Ctx) {
+    if let Some(arn) = remove(a, "alternateTargetGroupArn")
+        && let Some(o) = obj(a)
+    {
+        o.entry("alternateTargetGroup".to_string()).or_insert(arn);
+    }
+    reference_at(a, "alternateTargetGroup", Kind::TargetGroup, ctx);
+    for key in ["productionListenerRule", "testListenerRule"] {
+        if let Some(rule) = a.get_mut(key)
+            && let Some(arn) = rule.as_str()
+            && let Some(at) = listener_rule_of(arn, ctx)
+        {
+            *rule = at;
+        }
+    }
+}
+
+/// Where a listener rule's (or listener's) ARN is in the observed load balancers of the set.
+fn listener_rule_of(arn: &str, ctx: &Ctx) -> Option<Value> {
+    ctx.observed.live.values().filter(|l| l.kind == Kind::LoadBalancer).find_map(|l| {
+        let (part, _) = l.parts.iter().find(|(_, v)| v.as_str() == arn)?;
+        let mut at = part.split(':');
+        match (at.next()?, at.next()?.parse::<i64>().ok()?, at.next()) {
+            ("listener", port, None) => Some(json!({"loadBalancer": l.name, "port": port})),
+            ("rule", port, Some(priority)) => {
+                Some(json!({"loadBalancer": l.name, "port": port, "priority": priority.parse::<i64>().ok()?}))
+            }
+            _ => None,
+        }
+    })
+}
+
+/// Deployment strategies (ECS API reference, DeploymentConfiguration): `strategy` ROLLING when
+/// absent (DescribeServices returns it [F:svc-deploy]); a traffic-shifting strategy's lifecycle
+/// hooks are a list the manifest owns (none listed: none wanted), and the linear and canary
+/// percentages are decimals (`10` and `10.0` are one value).
+fn deployment_strategy(d: &mut Value) {
+    default(d, "strategy", json!("ROLLING"));
+    if matches!(d["strategy"].as_str(), Some("BLUE_GREEN" | "LINEAR" | "CANARY")) {
+        default(d, "lifecycleHooks", json!([]));
+    }
+    for h in each(d, "lifecycleHooks") {
+        // DeploymentLifecycleHook: "If not specified, the default value is AWS_LAMBDA".
+        default(h, "targetType", json!("AWS_LAMBDA"));
+        sort_strings(h, "lifecycleStages");
+    }
+    for (config, key) in [("linearConfiguration", "stepPercent"), ("canaryConfiguration", "canaryPercent")] {
+        if let Some(c) = d.get_mut(config)
+            && let Some(n) = c.get(key).and_then(Value::as_f64)
+        {
+            c[key] = json!(n);
+        }
+    }
+}
+
+/// ECS owns which target group of a blue/green pair is primary: a deployment swaps them. When
+/// the live service has the desired pair the other way round, the desired side takes the live
+/// order, so the swap is no difference and an UpdateService sent for another field keeps it
+/// (ECS developer guide, blue/green deployments: after the deployment the alternate target
+/// group becomes the production one).
+pub fn orient_blue_green_pairs(desired: &mut Value, live: &Value) {
+    let pair = |lb: &Value| {
+        let alternate = lb.pointer("/advancedConfiguration/alternateTargetGroup")?.clone();
+        Some((lb.get("targetGroup")?.clone(), alternate))
+    };
+    let live_pairs: Vec<(Value, Value)> =
+        live.get("loadBalancers").and_then(Value::as_array).into_iter().flatten().filter_map(pair).collect();
+    for lb in each(desired, "loadBalancers") {
+        let Some((primary, alternate)) = pair(lb) else { continue };
+        if live_pairs.contains(&(alternate.clone(), primary.clone())) {
+            lb["targetGroup"] = alternate;
+            lb["advancedConfiguration"]["alternateTargetGroup"] = primary;
+        }
+    }
+}
+
+/// ECS owns the forward action of a blue/green pair's listener rules (`parts`: `rule:443:10`,
+/// or `listener:443` for a network load balancer's listener, each with the pair's target
+/// groups): a deployment rewrites it to a weighted forward over both groups and moves the weights
+/// (ECS developer guide, blue/green deployments: "traffic is gradually shifted ... by adjusting
+/// the weights of the target groups in the listener rules"). Where both sides forward only to
+/// the pair, the desired side takes the live forward action, so a traffic shift is no
+/// difference and a ModifyRule sent for another field keeps it. A forward to any other group is
+/// still drift.
+pub fn take_ecs_forwards(
+    desired: &mut Value,
+    live: &Value,
+    parts: &BTreeMap<String, std::collections::BTreeSet<String>>,
+) {
+    fn actions_at<'v>(spec: &'v mut Value, part: &str) -> Option<&'v mut Value> {
+        let mut at = part.split(':');
+        let (kind, port, priority) = (at.next()?, at.next()?, at.next());
+        let listener =
+            spec.get_mut("listeners")?.as_array_mut()?.iter_mut().find(|l| canonical(&l["port"]).trim() == port)?;
+        match (kind, priority) {
+            ("listener", None) => listener.get_mut("defaultActions"),
+            ("rule", Some(p)) => listener
+                .get_mut("rules")?
+                .as_array_mut()?
+                .iter_mut()
+                .find(|r| canonical(&r["priority"]).trim() == p)?
+                .get_mut("actions"),
+            _ => None,
+        }
+    }
+    let groups = |actions: &Value| -> Vec<String> {
+        actions
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|a| a["type"] == "forward")
+            .flat_map(|a| {
+                let plain = a.get("targetGroup").into_iter();
+                let weighted = each_ref(a.pointer("/forwardConfig/targetGroups")).filter_map(|t| t.get("targetGroup"));
+                plain.chain(weighted).filter_map(Value::as_str).map(str::to_string).collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let mut live = live.clone();
+    for (part, pair) in parts {
+        let Some(live_actions) = actions_at(&mut live, part).map(|a| a.clone()) else { continue };
+        let Some(actions) = actions_at(desired, part) else { continue };
+        let (want, have) = (groups(actions), groups(&live_actions));
+        if want.is_empty() || have.is_empty() || !want.iter().chain(&have).all(|g| pair.contains(g)) {
+            continue;
+        }
+        let Some(forward) = live_actions.as_array().into_iter().flatten().find(|a| a["type"] == "forward") else {
+            continue;
+        };
+        for a in actions.as_array_mut().into_iter().flatten().filter(|a| a["type"] == "forward") {
+            *a = forward.clone();
+        }
+    }
+}
+
+fn each_ref(v: Option<&Value>) -> impl Iterator<Item = &Value> {
+    v.and_then(Value::as_array).into_iter().flatten()
 }
 
 /// Log groups (CloudWatch Logs API reference, CreateLogGroup): "If you omit this parameter [logGroupClass],

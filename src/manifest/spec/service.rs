@@ -86,6 +86,24 @@ impl ServiceSpec {
             if let Some(tg) = &lb.target_group {
                 refs.push(Reference::new(format!("spec.loadBalancers[{i}].targetGroup"), Kind::TargetGroup, tg));
             }
+            if let Some(a) = &lb.advanced_configuration {
+                let at = format!("spec.loadBalancers[{i}].advancedConfiguration");
+                if let Some(tg) = &a.alternate_target_group {
+                    refs.push(Reference::new(format!("{at}.alternateTargetGroup"), Kind::TargetGroup, tg));
+                }
+                for (field, rule) in [
+                    ("productionListenerRule", Some(&a.production_listener_rule)),
+                    ("testListenerRule", a.test_listener_rule.as_ref()),
+                ] {
+                    if let Some(ListenerRule::In(r)) = rule {
+                        refs.push(Reference::new(
+                            format!("{at}.{field}.loadBalancer"),
+                            Kind::LoadBalancer,
+                            &r.load_balancer,
+                        ));
+                    }
+                }
+            }
         }
         if let Some(vpc) = self.network_configuration.as_ref().and_then(|n| n.awsvpc_configuration.as_ref()) {
             for (i, sg) in vpc.security_groups.iter().enumerate() {
@@ -119,6 +137,69 @@ pub struct LoadBalancer {
     /// The container port (a `portMappings[].containerPort` of that container) that receives the traffic.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container_port: Option<i32>,
+    /// Blue/green, linear and canary deployments (`deploymentConfiguration.strategy`): the second
+    /// target group and the listener rules ECS shifts traffic between the two with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advanced_configuration: Option<AdvancedConfiguration>,
+}
+
+/// The load balancer settings of an ECS-native blue/green (or linear, canary) deployment. During
+/// a deployment ECS registers the new tasks with the alternate target group, moves the listener
+/// rules' weights, and at the end swaps which group of the pair is primary: from then on the
+/// weights and the pair's order belong to ECS and are neither compared nor sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AdvancedConfiguration {
+    /// The second target group: a `TargetGroup` name of this set (or an ARN); use this or alternateTargetGroupArn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alternate_target_group: Option<String>,
+    /// The ARN of a second target group not managed by this set; use this or alternateTargetGroup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alternate_target_group_arn: Option<String>,
+    /// The rule (application load balancer) or listener (network load balancer) that carries production traffic.
+    pub production_listener_rule: ListenerRule,
+    /// The rule or listener that carries test traffic to the new tasks before production moves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_listener_rule: Option<ListenerRule>,
+    /// The IAM role ECS assumes to call Elastic Load Balancing during a deployment.
+    pub role_arn: String,
+}
+
+/// A listener rule or listener: its ARN, or where it is in a `LoadBalancer` of this set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(
+    untagged,
+    expecting = "a listener rule ARN, or `{loadBalancer, port, priority}` naming a rule of a LoadBalancer of the set"
+)]
+pub enum ListenerRule {
+    /// The ARN of a rule (`...:listener-rule/...`) or listener (`...:listener/...`).
+    Arn(String),
+    /// A rule (or, without priority, a listener) of a `LoadBalancer` of the set.
+    In(ListenerRuleRef),
+}
+
+/// A rule of a `LoadBalancer` of the set by its listener's port and its priority.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListenerRuleRef {
+    /// The `LoadBalancer` of this set.
+    pub load_balancer: String,
+    /// The port of its listener.
+    pub port: i32,
+    /// The priority of the rule in that listener; leave it out to name the listener itself (network load balancers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i32>,
+}
+
+impl ListenerRuleRef {
+    /// The key of the rule (`rule:443:10`) or listener (`listener:443`) among its load
+    /// balancer's parts (`Live::parts`, `Ids::part`).
+    pub fn part(&self) -> String {
+        match self.priority {
+            Some(p) => format!("rule:{}:{p}", self.port),
+            None => format!("listener:{}", self.port),
+        }
+    }
 }
 
 /// A Cloud Map service discovery registry of the service.
@@ -158,9 +239,77 @@ pub struct DeploymentConfiguration {
     /// The deployment strategy of the ECS controller: `ROLLING` (default), `BLUE_GREEN`, `LINEAR` or `CANARY`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<String>,
-    /// Minutes both old and new tasks keep running after a blue/green shift before the old ones stop.
+    /// Minutes both old and new tasks keep running after the production traffic has moved (0–1440; required with `BLUE_GREEN`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bake_time_in_minutes: Option<i32>,
+    /// Lambda functions or pauses run at stages of a blue/green, linear or canary deployment.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lifecycle_hooks: Vec<LifecycleHook>,
+    /// The steps of a `LINEAR` deployment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linear_configuration: Option<LinearConfiguration>,
+    /// The canary step of a `CANARY` deployment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary_configuration: Option<CanaryConfiguration>,
+}
+
+/// A deployment lifecycle hook.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LifecycleHook {
+    /// `AWS_LAMBDA` (default: invoke hookTargetArn) or `PAUSE` (wait for ContinueServiceDeployment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_type: Option<String>,
+    /// The Lambda function's ARN (required for `AWS_LAMBDA`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hook_target_arn: Option<String>,
+    /// The IAM role ECS assumes to invoke the function (required for `AWS_LAMBDA`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    /// The stages the hook runs at: `RECONCILE_SERVICE`, `PRE_SCALE_UP`, `POST_SCALE_UP`, `TEST_TRAFFIC_SHIFT`, `POST_TEST_TRAFFIC_SHIFT`, `PRE_PRODUCTION_TRAFFIC_SHIFT`, `PRODUCTION_TRAFFIC_SHIFT`, `POST_PRODUCTION_TRAFFIC_SHIFT`.
+    pub lifecycle_stages: Vec<String>,
+    /// Parameters ECS passes to the function on each invocation (any JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hook_details: Option<serde_json::Value>,
+    /// How long ECS waits for the hook, and what it does then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_configuration: Option<HookTimeout>,
+}
+
+/// How long ECS waits for a lifecycle hook.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HookTimeout {
+    /// Minutes to wait (default 1440).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_in_minutes: Option<i32>,
+    /// `ROLLBACK` (default) or `CONTINUE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+}
+
+/// The steps of a linear deployment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LinearConfiguration {
+    /// Percent of production traffic moved each step: a multiple of 0.1 from 3.0 to 100.0 (default 10.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_percent: Option<f64>,
+    /// Minutes between steps, 0–1440 (default 6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_bake_time_in_minutes: Option<i32>,
+}
+
+/// The canary step of a canary deployment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CanaryConfiguration {
+    /// Percent of production traffic moved first: a multiple of 0.1 from 0.1 to 100.0 (default 5.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary_percent: Option<f64>,
+    /// Minutes before the rest moves, 0–1440 (default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary_bake_time_in_minutes: Option<i32>,
 }
 
 /// The deployment circuit breaker.
