@@ -1020,7 +1020,7 @@ fn blue_green(set: &ManifestSet, r: &Resource, svc: &ServiceSpec, diags: &mut Ve
                 format!("forward only to {}", pair.iter().map(|g| format!("`{g}`")).collect::<Vec<_>>().join(" and ")),
             );
         }
-        let serving = production.iter().filter(|(_, w)| *w != 0).count();
+        let serving = production.iter().filter(|(tg, w)| *w != 0 && pair.contains(&tg.as_str())).count();
         if serving > 1 {
             // "should have exactly one target group serving traffic but found 2"
             err(
