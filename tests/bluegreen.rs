@@ -103,7 +103,10 @@ impl World {
             let forward = Action::builder()
                 .r#type(ActionTypeEnum::Forward)
                 .forward_config(
-                    ForwardActionConfig::builder().target_groups(tuple(&serving, 100)).target_groups(tuple(&other, 0)).build(),
+                    ForwardActionConfig::builder()
+                        .target_groups(tuple(&serving, 100))
+                        .target_groups(tuple(&other, 0))
+                        .build(),
                 )
                 .build();
             self.clients.elbv2.modify_rule().rule_arn(rule.rule_arn().unwrap()).actions(forward).send().await.unwrap();

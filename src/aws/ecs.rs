@@ -786,16 +786,131 @@ pub struct Rollout {
     /// reports one.
     pub state: Option<String>,
     pub reason: Option<String>,
+    /// A blue/green, linear or canary service's service deployment in flight, when there is
+    /// one (ListServiceDeployments, DescribeServiceDeployments).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<ServiceDeployment>,
 }
 
+/// Where a traffic-shifting deployment stands.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ServiceDeployment {
+    /// `PENDING`, `IN_PROGRESS`, `ROLLBACK_IN_PROGRESS`, ..., [`NO_DEPLOYMENT`] when none is in
+    /// flight, or `UNKNOWN` when it could not be read.
+    pub status: String,
+    /// `PRE_SCALE_UP`, `TEST_TRAFFIC_SHIFT`, `PRODUCTION_TRAFFIC_SHIFT`, `BAKE_TIME`, ...
+    pub stage: Option<String>,
+    pub reason: Option<String>,
+}
+
+impl std::fmt::Display for ServiceDeployment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.status)?;
+        if let Some(stage) = &self.stage {
+            write!(f, " at {stage}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A traffic-shifting service with no service deployment in flight.
+pub const NO_DEPLOYMENT: &str = "NONE";
+
+/// The service deployment statuses that are not final (ECS API reference, ServiceDeployment
+/// `status`).
+const IN_FLIGHT: [&str; 5] = ["PENDING", "IN_PROGRESS", "STOP_REQUESTED", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS"];
+
 impl Rollout {
-    /// Steady: one deployment, all desired tasks running, and not a failed rollout.
+    /// Steady: one deployment, all desired tasks running, and not a failed rollout. A
+    /// blue/green service runs both revisions until its bake time is over: it is steady when no
+    /// service deployment is in flight.
     pub fn is_steady(&self) -> bool {
-        self.deployments <= 1 && self.running == self.desired && self.state.as_deref() != Some("FAILED")
+        let settled = match self.deployment.as_ref().map(|d| d.status.as_str()) {
+            Some(NO_DEPLOYMENT) => true,
+            Some("UNKNOWN") | None => self.deployments <= 1,
+            Some(_) => false,
+        };
+        settled && self.running == self.desired && self.state.as_deref() != Some("FAILED")
     }
 
     pub fn has_failed(&self) -> bool {
         self.state.as_deref() == Some("FAILED")
+    }
+}
+
+/// The service deployment in flight of a traffic-shifting service: one ListServiceDeployments
+/// (only the statuses that are not final) and, when there is one, one DescribeServiceDeployments
+/// for its lifecycle stage. A read that fails (an older role without the permission; the
+/// emulator, which lacks both calls) is `UNKNOWN` with the reason, not an error of the wait.
+async fn service_deployment(clients: &Clients, cluster: &str, service: &str) -> Option<ServiceDeployment> {
+    use aws_sdk_ecs::types::ServiceDeploymentStatus;
+    let unknown =
+        |e: AwsError| ServiceDeployment { status: "UNKNOWN".into(), stage: None, reason: Some(e.to_string()) };
+    let resource = format!("service {service} in {}", cluster_name(cluster));
+    let listed = clients
+        .ecs
+        .list_service_deployments()
+        .cluster(cluster)
+        .service(service)
+        .set_status(Some(IN_FLIGHT.iter().map(|s| ServiceDeploymentStatus::from(*s)).collect()))
+        .send()
+        .await
+        .map_err(call_error("ListServiceDeployments", &resource));
+    let briefs = match listed {
+        Ok(r) => r.service_deployments().to_vec(),
+        Err(e) => return Some(unknown(e)),
+    };
+    let Some(brief) = briefs.iter().max_by_key(|b| b.created_at().map(|t| t.secs())) else {
+        return Some(ServiceDeployment { status: NO_DEPLOYMENT.into(), stage: None, reason: None });
+    };
+    let status = brief.status().map(|s| s.as_str().to_string()).unwrap_or_else(|| "UNKNOWN".into());
+    let described = clients
+        .ecs
+        .describe_service_deployments()
+        .set_service_deployment_arns(brief.service_deployment_arn().map(|a| vec![a.to_string()]))
+        .send()
+        .await
+        .map_err(call_error("DescribeServiceDeployments", &resource));
+    let detail = described.ok().and_then(|r| r.service_deployments().first().cloned());
+    Some(ServiceDeployment {
+        status,
+        stage: detail.as_ref().and_then(|d| d.lifecycle_stage()).map(|s| s.as_str().to_string()),
+        reason: detail
+            .and_then(|d| d.status_reason().map(str::to_string))
+            .or(brief.status_reason().map(str::to_string)),
+    })
+}
+
+#[cfg(test)]
+mod rollout_tests {
+    use super::*;
+
+    fn rollout(deployments: usize, running: i32, deployment: Option<&str>) -> Rollout {
+        Rollout {
+            name: "web".into(),
+            desired: 2,
+            running,
+            pending: 0,
+            deployments,
+            state: None,
+            reason: None,
+            deployment: deployment.map(|s| ServiceDeployment { status: s.into(), stage: None, reason: None }),
+        }
+    }
+
+    /// A blue/green service keeps two deployments through its bake time: its service deployment
+    /// says when it is done; a rolling one (or one whose deployment could not be read) is done
+    /// at one deployment.
+    #[test]
+    fn a_traffic_shifting_service_is_steady_when_no_service_deployment_is_in_flight() {
+        assert!(rollout(1, 2, None).is_steady());
+        assert!(!rollout(2, 2, None).is_steady());
+        assert!(rollout(2, 2, Some(NO_DEPLOYMENT)).is_steady());
+        assert!(!rollout(1, 2, Some("IN_PROGRESS")).is_steady());
+        assert!(!rollout(1, 2, Some("ROLLBACK_IN_PROGRESS")).is_steady());
+        assert!(rollout(1, 2, Some("UNKNOWN")).is_steady());
+        assert!(!rollout(2, 2, Some("UNKNOWN")).is_steady());
+        assert!(!rollout(1, 1, Some(NO_DEPLOYMENT)).is_steady(), "tasks still missing");
     }
 }
 
@@ -809,6 +924,11 @@ pub async fn rollouts(clients: &Clients, cluster: &str, names: &[String]) -> Res
             )?;
         for s in resp.services() {
             let primary = s.deployments().iter().find(|d| d.status() == Some("PRIMARY"));
+            let strategy = s.deployment_configuration().and_then(|d| d.strategy()).map(|x| x.as_str());
+            let deployment = match convert::shifts_traffic(strategy) {
+                true => service_deployment(clients, cluster, s.service_name().unwrap_or_default()).await,
+                false => None,
+            };
             out.push(Rollout {
                 name: s.service_name().unwrap_or_default().to_string(),
                 desired: s.desired_count(),
@@ -817,6 +937,7 @@ pub async fn rollouts(clients: &Clients, cluster: &str, names: &[String]) -> Res
                 deployments: s.deployments().len(),
                 state: primary.and_then(|d| d.rollout_state()).map(|r| r.as_str().to_string()),
                 reason: primary.and_then(|d| d.rollout_state_reason()).map(str::to_string),
+                deployment,
             });
         }
     }

@@ -252,13 +252,14 @@ async fn wait_for(clients: &Clients, set: &ManifestSet, services: &[&str], timeo
         let line = all
             .iter()
             .map(|r| {
-                format!(
-                    "{} {}/{} running{}",
-                    r.name,
-                    r.running,
-                    r.desired,
-                    if r.deployments > 1 { " (deploying)" } else { "" }
-                )
+                let deploying = match &r.deployment {
+                    Some(d) if !matches!(d.status.as_str(), "UNKNOWN" | crate::aws::ecs::NO_DEPLOYMENT) => {
+                        format!(" (deployment {d})")
+                    }
+                    _ if r.deployments > 1 => " (deploying)".to_string(),
+                    _ => String::new(),
+                };
+                format!("{} {}/{} running{deploying}", r.name, r.running, r.desired)
             })
             .collect::<Vec<_>>()
             .join(", ");
