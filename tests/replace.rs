@@ -19,7 +19,12 @@ impl World {
     /// The example set applied and settled (moto drops some CreateService fields: one more
     /// apply sets them, see tests/README.md).
     async fn applied() -> World {
-        let moto = Moto::start();
+        Self::applied_with(&[]).await
+    }
+
+    /// [`applied`] with extra environment for the emulator.
+    async fn applied_with(env: &[(&str, &str)]) -> World {
+        let moto = Moto::start_with(env);
         let clients = Clients::new(&moto.sdk_config());
         let network = create_network(&moto, &clients.ec2).await;
         let dir = example_set("shop", &network);
@@ -383,4 +388,96 @@ async fn pruning_the_example_set_completes_across_runs_in_order() {
     assert!(left.is_empty(), "{left:?}");
     let clusters = w.clients.ecs.describe_clusters().clusters("main").send().await.unwrap();
     assert!(clusters.clusters().iter().all(|c| c.status() != Some("ACTIVE")), "{clusters:?}");
+}
+
+/// The ECS service of `cluster` named `name` that is not INACTIVE, if any.
+async fn service_in(clients: &Clients, cluster: &str, name: &str) -> Option<aws_sdk_ecs::types::Service> {
+    let resp = clients
+        .ecs
+        .describe_services()
+        .cluster(cluster)
+        .services(name)
+        .include(aws_sdk_ecs::types::ServiceField::Tags)
+        .send()
+        .await
+        .ok()?;
+    resp.services().iter().find(|s| s.status() != Some("INACTIVE")).cloned()
+}
+
+async fn scalable_target_exists(clients: &Clients, resource_id: &str) -> bool {
+    use aws_sdk_applicationautoscaling::types::ServiceNamespace;
+    let t = clients
+        .autoscaling
+        .describe_scalable_targets()
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_ids(resource_id)
+        .send()
+        .await
+        .unwrap();
+    !t.scalable_targets().is_empty()
+}
+
+/// A service whose manifest moves it to another cluster is created there first; the set's
+/// service in the cluster it left (and its scalable target) is deleted by the first run that
+/// sees the new one serving, and nothing owned stays behind.
+#[tokio::test]
+async fn a_service_moved_to_another_cluster_is_created_there_and_the_old_one_goes_once_it_serves() {
+    // Services read all their tasks running once created (moto counts none otherwise).
+    let w = World::applied_with(&[("MOTO_ECS_SERVICE_RUNNING", "2")]).await;
+    let cluster = std::fs::read_to_string(w.dir.path().join("shop/cluster.yaml")).unwrap();
+    std::fs::write(
+        w.dir.path().join("shop/cluster.yaml"),
+        cluster.replace("name: main", "name: blue") + "---\n" + &cluster,
+    )
+    .unwrap();
+    w.edit("web.yaml", "  cluster: main\n", "  cluster: blue\n");
+
+    let (code, plan) = w.plan();
+    assert_eq!(code, 2, "{plan:#}");
+    let new = step(&plan, "Service", "web").unwrap();
+    assert_eq!(new["op"], "create");
+    assert!(new["reason"].as_str().unwrap().starts_with("moved from cluster `main`"), "{new:#}");
+    let old = step(&plan, "Service", "web@main").expect("the old service's step");
+    assert_eq!(old["op"], "delete");
+    assert_eq!(old["actions"].as_array().map_or(0, Vec::len), 0, "waits: {old:#}");
+
+    // First run: the new service and its target exist; the old one still serves.
+    w.apply(&[]);
+    assert!(service_in(&w.clients, "blue", "web").await.is_some());
+    assert!(service_in(&w.clients, "main", "web").await.is_some(), "the old one stays until the new one serves");
+    assert!(scalable_target_exists(&w.clients, "service/blue/web").await);
+    let tags = service_in(&w.clients, "blue", "web").await.unwrap().tags().to_vec();
+    assert!(tags.iter().any(|t| t.key() == Some("ecs-reconciler:moved-from") && t.value() == Some("main")), "{tags:?}");
+
+    // The next runs see it serving: the old service and its target go, and the move is marked done.
+    let (_, plan) = w.plan();
+    let old = step(&plan, "Service", "web@main").expect("the old service's step");
+    let calls: Vec<&str> =
+        old["actions"].as_array().into_iter().flatten().map(|a| a["call"].as_str().unwrap()).collect();
+    assert_eq!(calls, ["ecs:DeleteService"], "{old:#}");
+    w.apply(&[]);
+    assert!(service_in(&w.clients, "main", "web").await.is_none(), "the old service is deleted");
+    assert!(!scalable_target_exists(&w.clients, "service/main/web").await, "and its scalable target");
+    w.apply(&[]);
+    let (code, plan) = w.plan();
+    assert_eq!(code, 0, "converged: {plan:#}");
+    let tags = service_in(&w.clients, "blue", "web").await.unwrap().tags().to_vec();
+    assert!(tags.iter().any(|t| t.key() == Some("ecs-reconciler:moved-from") && t.value() == Some("")), "{tags:?}");
+    // Nothing owned is left in the cluster it left, and the worker stays there.
+    let left = w.clients.ecs.list_services().cluster("main").send().await.unwrap();
+    let left: Vec<&str> = left.service_arns().iter().map(|a| a.rsplit('/').next().unwrap()).collect();
+    let active = futures_names(&w.clients, "main", &left).await;
+    assert_eq!(active, ["worker"]);
+}
+
+/// The names among `names` of the services of `cluster` that are not INACTIVE.
+async fn futures_names(clients: &Clients, cluster: &str, names: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    for n in names {
+        if service_in(clients, cluster, n).await.is_some() {
+            out.push(n.to_string());
+        }
+    }
+    out.sort();
+    out
 }

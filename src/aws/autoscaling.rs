@@ -55,9 +55,31 @@ pub async fn observe(
             );
         }
     }
-    let ids: Vec<String> = wanted.keys().cloned().collect();
+    // A service moved to another cluster: its target in the cluster it left goes when the old
+    // service does (deleting a service leaves its scalable target registered), read in the same
+    // calls. Resource ID → (manifest name, what the old service waits for).
+    let moved: BTreeMap<String, (String, Vec<String>)> = services
+        .superseded
+        .iter()
+        .filter(|s| s.live.kind == Kind::Service)
+        .filter_map(|s| {
+            let (name, _) = wanted.values().find(|(_, service)| *service == s.live.name)?;
+            let cluster = s.live.spec.get("cluster")?.as_str()?;
+            Some((ScalableTargetSpec::resource_id(cluster, &s.live.name), (name.clone(), s.used_by.clone())))
+        })
+        .collect();
+    let ids: Vec<String> = wanted.keys().chain(moved.keys()).cloned().collect();
     for chunk in ids.chunks(TARGETS_PER_CALL) {
         for (id, spec) in describe_targets(clients, Some(chunk)).await? {
+            if let Some((name, used_by)) = moved.get(&id) {
+                let mut live = Live::new(Kind::ScalableTarget, name, &id);
+                live.spec = Value::Object(spec);
+                live.tags =
+                    BTreeMap::from([(TAG_SET.to_string(), set.to_string()), (TAG_NAME.to_string(), name.clone())]);
+                let used_by = used_by.clone();
+                observed.superseded.push(crate::plan::Superseded { live, used_by, load_balancers: vec![] });
+                continue;
+            }
             let Some((name, service)) = wanted.get(&id) else { continue };
             let mut live = Live::new(Kind::ScalableTarget, name, &id);
             live.spec = with_policies(clients, &id, spec, service).await?;

@@ -14,7 +14,7 @@ use crate::manifest::spec::cluster::{CapacityProviderStrategyItem, ClusterConfig
 use crate::manifest::spec::{ClusterSpec, NameValue, ServiceSpec, TaskDefinitionSpec};
 use crate::manifest::{Kind, ManifestSet, Spec};
 use crate::plan::normalize::revision_label;
-use crate::plan::{Action, EcsCall, Live, Observed, TAG_HASH, TAG_NAME, TAG_SET, TAG_TD};
+use crate::plan::{Action, EcsCall, Live, Observed, TAG_HASH, TAG_MOVED_FROM, TAG_NAME, TAG_SET, TAG_TD};
 
 /// DescribeClusters takes at most 100 names, DescribeServices 10.
 const CLUSTERS_PER_CALL: usize = 100;
@@ -121,6 +121,8 @@ pub async fn observe(
         }
     }
 
+    observe_moves(clients, set, desired, &cluster_arns, observed).await;
+
     // Task definitions: proven by a service's binding tag, else one call per family (there is
     // no batch describe), more only on change; the families are independent and read concurrently.
     // A family whose reads fail is unknown; the others are observed.
@@ -165,6 +167,119 @@ pub async fn observe(
         observe_orphans(clients, set, desired, observed).await?;
     }
     Ok(())
+}
+
+/// Services the manifests moved to another cluster. The set's service of the same name in the
+/// cluster it left is superseded: deleted once the new one serves (a later run), so nothing owned
+/// is left behind. Where to look costs nothing on a no-op: a service created by a move carries
+/// the cluster it left in [`TAG_MOVED_FROM`] (emptied when the move is done); a service not found
+/// in its cluster (a create) is looked for in the other clusters the set owns or names (one
+/// ListClusters, one DescribeClusters, ten names a DescribeServices). A search that fails leaves
+/// those services unknown this run, so none is created twice.
+async fn observe_moves(
+    clients: &Clients,
+    set: &str,
+    desired: &ManifestSet,
+    cluster_arns: &BTreeMap<String, String>,
+    observed: &mut Observed,
+) {
+    // (cluster to look in) → names; and each name's own cluster.
+    let mut look: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut own: BTreeMap<String, String> = BTreeMap::new();
+    let mut missing = Vec::new();
+    for r in desired.of_kind(Kind::Service) {
+        let Spec::Service(s) = &r.spec else { continue };
+        let (name, cluster) = (r.name().to_string(), cluster_name(&s.cluster).to_string());
+        own.insert(name.clone(), cluster.clone());
+        match observed.get(Kind::Service, &name) {
+            Some(live) => {
+                if let Some(from) = live.tags.get(TAG_MOVED_FROM).filter(|f| !f.is_empty() && **f != cluster) {
+                    look.entry(from.clone()).or_default().push(name);
+                }
+            }
+            None if !observed.unknown.contains_key(&(Kind::Service, name.clone())) => missing.push(name),
+            None => {}
+        }
+    }
+    if !missing.is_empty() {
+        match other_clusters(clients, set, cluster_arns).await {
+            Ok(clusters) => {
+                for c in clusters {
+                    let names: Vec<String> = missing.iter().filter(|n| own[*n] != cluster_name(&c)).cloned().collect();
+                    look.entry(cluster_name(&c).to_string()).or_default().extend(names);
+                }
+            }
+            Err(e) => {
+                for name in missing {
+                    let why = format!("could not look for it in the set's other clusters: {e}");
+                    observed.unknown.insert((Kind::Service, name), why);
+                }
+                return;
+            }
+        }
+    }
+    for (cluster, names) in look {
+        let found = match describe_services(clients, &cluster, &names).await {
+            Ok(f) => f,
+            Err(e) => {
+                for name in names {
+                    observed.unknown.insert((Kind::Service, name), format!("its earlier cluster {cluster}: {e}"));
+                }
+                continue;
+            }
+        };
+        for old in found {
+            if old.tags.get(TAG_SET).map(String::as_str) != Some(set)
+                || old.tags.get(TAG_NAME).is_some_and(|n| *n != old.name)
+            {
+                continue;
+            }
+            // The new one serves when its rollout is steady (all tasks running, one deployment).
+            let new_cluster = own.get(&old.name).and_then(|c| cluster_arns.get(c)).cloned();
+            let used_by = match (observed.get(Kind::Service, &old.name), new_cluster) {
+                (Some(_), Some(arn)) => match rollouts(clients, &arn, std::slice::from_ref(&old.name)).await {
+                    Ok(r) if r.iter().all(Rollout::is_steady) => vec![],
+                    Ok(r) => r
+                        .iter()
+                        .map(|r| {
+                            format!(
+                                "Service/{} in cluster {} ({}/{} running)",
+                                r.name,
+                                cluster_name(&arn),
+                                r.running,
+                                r.desired
+                            )
+                        })
+                        .collect(),
+                    Err(e) => vec![format!("Service/{} in cluster {} (not read: {e})", old.name, cluster_name(&arn))],
+                },
+                _ => vec![format!("Service/{} is not created in its new cluster yet", old.name)],
+            };
+            observed.superseded.push(crate::plan::Superseded { live: old, used_by, load_balancers: vec![] });
+        }
+    }
+}
+
+/// The clusters besides the set's own that the set owns (by tag), as ARNs.
+async fn other_clusters(
+    clients: &Clients,
+    set: &str,
+    cluster_arns: &BTreeMap<String, String>,
+) -> Result<Vec<String>, AwsError> {
+    let mut arns = Vec::new();
+    let mut pages = clients.ecs.list_clusters().max_results(100).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        arns.extend(page.map_err(call_error("ListClusters", "account"))?.cluster_arns().iter().cloned());
+    }
+    let known: Vec<&String> = cluster_arns.values().collect();
+    let unknown: Vec<String> = arns.iter().filter(|a| !known.contains(a)).cloned().collect();
+    let owned = describe_clusters(clients, &unknown).await?;
+    Ok(owned
+        .into_iter()
+        .filter(|c| c.tags.get(TAG_SET).map(String::as_str) == Some(set))
+        .map(|c| c.id)
+        .chain(cluster_arns.values().cloned())
+        .collect())
 }
 
 /// The revision of `family` a service of the set proves to hold content `hash`: the service is

@@ -343,7 +343,10 @@ impl Ids {
                     // A superseded generation by its step's name (`web@web`), for the calls that
                     // clear it before it is deleted.
                     .chain(observed.superseded.iter().map(|s| {
-                        let name = crate::plan::replace::superseded_name(&s.live.name, s.live.aws_name());
+                        let name = crate::plan::replace::superseded_name(
+                            &s.live.name,
+                            &crate::plan::replace::generation(&s.live),
+                        );
                         ((s.live.kind, name), s.live.id.clone())
                     }))
                     .collect(),

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 use super::action::{Action, Ec2Call as Ec2, EcsCall as Ecs, Elbv2Call as Elb};
 use super::contract::{self, Field, top};
-use super::model::{Change, Live, TAG_DELETION_POLICY, TAG_HASH, TAG_NAME, TAG_SET, TAG_TD};
+use super::model::{Change, Live, TAG_DELETION_POLICY, TAG_HASH, TAG_MOVED_FROM, TAG_NAME, TAG_SET, TAG_TD};
 use super::normalize::flatten_health_check;
 use crate::manifest::{Kind, Resource, Spec};
 
@@ -29,6 +29,8 @@ pub struct Input<'a> {
     /// For a scalable target: Application Auto Scaling's ID of its service
     /// (`service/CLUSTER/SERVICE`), from the service's manifest.
     pub resource_id: Option<&'a str>,
+    /// For a service moving to another cluster: the cluster the set's old service is in.
+    pub moved_from: Option<&'a str>,
 }
 
 /// The value of a service's [`TAG_TD`] binding tag: the revision label it runs (`web:7`, or
@@ -179,6 +181,9 @@ pub fn create(i: &Input, hash: Option<&str>) -> Vec<Action> {
             let mut tags = resource_tags(set, r);
             if let Some(b) = i.binding {
                 tags.insert(TAG_TD.to_string(), b.to_string());
+            }
+            if let Some(from) = i.moved_from {
+                tags.insert(TAG_MOVED_FROM.to_string(), from.to_string());
             }
             vec![Action::new(
                 Ecs::CreateService,

@@ -58,6 +58,19 @@ pub fn task_definition_hash(r: &Resource) -> String {
     hex::encode(&digest[..16])
 }
 
+/// For a service whose set still has a service of its name in another cluster (a move: see
+/// `aws::ecs::observe_moves`), that cluster's name.
+fn moved_from(observed: &Observed, r: &Resource) -> Option<String> {
+    if r.kind != Kind::Service {
+        return None;
+    }
+    observed
+        .superseded
+        .iter()
+        .find(|s| s.live.kind == Kind::Service && s.live.name == r.name())
+        .map(|s| replace::service_cluster(&s.live))
+}
+
 /// Decide every step for the set.
 pub fn plan(set: &str, desired: &ManifestSet, observed: &Observed, opts: &PlanOptions) -> Plan {
     let mut resources: Vec<&Resource> = desired.resources.iter().collect();
@@ -332,7 +345,23 @@ fn step_for(set: &str, r: &Resource, observed: &Observed, ctx: &Ctx, extra: Extr
         if r.kind == Kind::Service {
             step.changes.retain(|c| !ignored_on_create(&c.path));
         }
-        let input = Input { set, r, desired: &desired, changes: &[], live: None, binding, resource_id };
+        let moved = moved_from(observed, r);
+        if let Some(from) = &moved {
+            step.reason = Some(format!(
+                "moved from cluster `{from}`: the service there is deleted once this one serves (its step {})",
+                replace::superseded_name(r.name(), from)
+            ));
+        }
+        let input = Input {
+            set,
+            r,
+            desired: &desired,
+            changes: &[],
+            live: None,
+            binding,
+            resource_id,
+            moved_from: moved.as_deref(),
+        };
         step.actions = actions::create(&input, hash.as_deref());
         return step;
     };
@@ -390,14 +419,23 @@ fn step_for(set: &str, r: &Resource, observed: &Observed, ctx: &Ctx, extra: Extr
             changes.retain(|c| !(c.path == "egress[all from ::/0]" && c.after.is_none()));
         }
     }
-    changes.extend(tag_changes(set, r, live, binding));
+    changes.extend(tag_changes(set, r, live, binding, moved_from(observed, r).as_deref()));
     if step.adopt && !changes.iter().any(|c| c.path.starts_with("tags.")) {
         // Adoption always writes the ownership tags, so it is never a no-op.
         changes.push(Change { path: format!("tags.{TAG_SET}"), before: None, after: Some(json!(set)) });
     }
 
     let replace = replace_reasons(r.kind, &changes, &desired, &live_spec);
-    let input = Input { set, r, desired: &desired, changes: &changes, live: Some(live), binding, resource_id };
+    let input = Input {
+        set,
+        r,
+        desired: &desired,
+        changes: &changes,
+        live: Some(live),
+        binding,
+        resource_id,
+        moved_from: None,
+    };
     if !replace.is_empty() && replace::creates_before_destroying(r.kind) {
         // Create before destroy: the new generation under a generated name; the users move to
         // it through their own steps (the plan no longer maps the old ID to this name, see
@@ -476,12 +514,22 @@ fn refuse(mut step: Step, reason: String) -> Step {
 
 /// Tags: the manifest's and the ownership tags (and a service's task-definition binding) must be
 /// on the resource with these values. Tags others add are left alone.
-fn tag_changes(set: &str, r: &Resource, live: &Live, binding: Option<&str>) -> Vec<Change> {
+fn tag_changes(set: &str, r: &Resource, live: &Live, binding: Option<&str>, moved: Option<&str>) -> Vec<Change> {
     let mut want: BTreeMap<String, String> = tags_of(&r.spec);
     want.insert(TAG_SET.into(), set.into());
     want.insert(TAG_NAME.into(), r.name().into());
     if let Some(b) = binding {
         want.insert(TAG_TD.into(), b.into());
+    }
+    // A move in flight names the cluster left; a finished one (nothing left there) empties it.
+    match moved {
+        Some(from) => {
+            want.insert(TAG_MOVED_FROM.into(), from.into());
+        }
+        None if live.tags.get(TAG_MOVED_FROM).is_some_and(|v| !v.is_empty()) => {
+            want.insert(TAG_MOVED_FROM.into(), String::new());
+        }
+        None => {}
     }
     // The deletion policy lives on the resource (prune reads it once the manifest is gone):
     // written when it is not the kind's default, and kept true once written.
@@ -530,8 +578,16 @@ fn task_definition_step(set: &str, mut step: Step, r: &Resource, live: &Live, de
     diff(&desired, Some(&live_spec), "", &mut changes);
     step.op = Op::Update;
     step.reason = Some(format!("registers a new revision (newest ACTIVE is {})", revision_label(&live.id)));
-    let input =
-        Input { set, r, desired: &desired, changes: &changes, live: Some(live), binding: None, resource_id: None };
+    let input = Input {
+        set,
+        r,
+        desired: &desired,
+        changes: &changes,
+        live: Some(live),
+        binding: None,
+        resource_id: None,
+        moved_from: None,
+    };
     step.actions = actions::create(&input, Some(&task_definition_hash(r)));
     step.changes = changes;
     step

@@ -21,6 +21,10 @@ pub const TAG_DELETION_POLICY: &str = "ecs-reconciler:deletion-policy";
 /// (`family:rev@hash`). Revisions are immutable, so while the service runs that revision the
 /// observe knows its content without reading it (`aws::ecs::observe`).
 pub const TAG_TD: &str = "ecs-reconciler:td";
+/// Tag on a service created in another cluster than the one its manifest named before: the
+/// cluster it left (where the set's old service is deleted once this one serves), and empty once
+/// that is done, so later observes know where to look without listing the account's clusters.
+pub const TAG_MOVED_FROM: &str = "ecs-reconciler:moved-from";
 
 /// One live resource, as an adapter read it.
 #[derive(Debug, Clone, PartialEq, Serialize)]

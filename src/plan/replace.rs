@@ -85,7 +85,7 @@ fn superseded_step(s: &Superseded, observed: &Observed) -> Step {
         .superseded
         .iter()
         .filter(|o| o.live.id != live.id && mentions(&o.live.spec, &live.id))
-        .map(|o| format!("{}/{}", o.live.kind, superseded_name(&o.live.name, o.live.aws_name())))
+        .map(|o| format!("{}/{}", o.live.kind, superseded_name(&o.live.name, &generation(&o.live))))
         .collect();
     let (reason, actions) = if !users.is_empty() {
         (format!("waits until nothing uses it: {}", users.join(", ")), vec![])
@@ -93,8 +93,13 @@ fn superseded_step(s: &Superseded, observed: &Observed) -> Step {
         let going: Vec<&str> = observed.superseded.iter().map(|o| o.live.id.as_str()).collect();
         let mut actions = revoke_group_references(live, &going);
         let reason = if by_superseded.is_empty() {
-            actions.extend(delete_superseded(live.kind, live.aws_name(), &live.id));
-            format!("superseded by a replacement of {}/{} and no longer used", live.kind, live.name)
+            actions.extend(delete_superseded(live));
+            match live.kind {
+                Kind::Service | Kind::ScalableTarget => {
+                    format!("its service moved to another cluster, where Service/{} serves now", live.name)
+                }
+                _ => format!("superseded by a replacement of {}/{} and no longer used", live.kind, live.name),
+            }
         } else {
             format!("waits until no superseded group names it: {}", by_superseded.join(", "))
         };
@@ -102,7 +107,7 @@ fn superseded_step(s: &Superseded, observed: &Observed) -> Step {
     };
     Step {
         kind: live.kind,
-        name: superseded_name(&live.name, live.aws_name()),
+        name: superseded_name(&live.name, &generation(live)),
         op: Op::Delete,
         changes: vec![],
         reason: Some(reason),
@@ -118,9 +123,34 @@ pub fn superseded_name(name: &str, aws_name: &str) -> String {
     format!("{name}@{aws_name}")
 }
 
-fn delete_superseded(kind: Kind, aws_name: &str, id: &str) -> Vec<Action> {
+/// The cluster name a live service is in (its spec's `cluster` is the cluster ARN).
+pub fn service_cluster(live: &super::model::Live) -> String {
+    let arn = live.spec["cluster"].as_str().unwrap_or_default();
+    arn.rsplit('/').next().unwrap_or(arn).to_string()
+}
+
+/// What tells a superseded generation apart from the current one in its step's name: the AWS
+/// name (a replacement's generated name), for a service the cluster it was left in.
+pub fn generation(live: &super::model::Live) -> String {
+    match live.kind {
+        Kind::Service => service_cluster(live),
+        // `service/CLUSTER/NAME`
+        Kind::ScalableTarget => live.id.split('/').nth(1).unwrap_or_default().to_string(),
+        _ => live.aws_name().to_string(),
+    }
+}
+
+fn delete_superseded(live: &super::model::Live) -> Vec<Action> {
+    let (kind, aws_name, id) = (live.kind, live.aws_name(), live.id.as_str());
     let params = json!({"id": id});
     match kind {
+        Kind::ScalableTarget => vec![super::scalable_target::delete(live)],
+        // The new service serves: the old one goes without first scaling to zero.
+        Kind::Service => vec![Action::new(
+            super::action::EcsCall::DeleteService,
+            format!("service {aws_name} in cluster {}", service_cluster(live)),
+            json!({"id": id, "cluster": live.spec["cluster"], "force": true}),
+        )],
         Kind::TargetGroup => {
             vec![Action::new(Elbv2Call::DeleteTargetGroup, format!("target group {aws_name}"), params)]
         }
