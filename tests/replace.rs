@@ -168,19 +168,23 @@ async fn a_target_group_port_change_creates_before_destroying_and_never_deletes_
 
 /// A run that dies after every single write: each next run carries on from what AWS shows, and
 /// across all of them every write of the replacement is made exactly once.
-#[tokio::test]
-async fn a_replacement_killed_after_every_call_is_completed_with_nothing_duplicated_or_leaked() {
-    let w = World::applied().await;
-    w.edit("web.yaml", PORT_FROM, PORT_TO);
+/// Runs `apply --step-limit 1` (the run stops after its first write, as a killed Lambda would)
+/// until the plan is empty, checking `each_run` after every run; returns the runs and the writes
+/// made, by call.
+async fn killed_walk<F, Fut>(w: &World, mut each_run: F) -> (u32, std::collections::BTreeMap<String, u64>)
+where
+    F: FnMut(u32) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let mut totals = std::collections::BTreeMap::<String, u64>::new();
     let mut runs = 0;
     loop {
         let (code, _) = w.plan();
         if code == 0 {
-            break;
+            return (runs, totals);
         }
         runs += 1;
-        assert!(runs <= 20, "does not converge");
+        assert!(runs <= 30, "does not converge");
         let summary = w.apply(&["--step-limit", "1"]);
         assert_eq!(summary["summary"]["failed"], 0, "run {runs}: {summary:#}");
         let writes = summary["summary"]["aws_writes_total"].as_u64().unwrap();
@@ -190,25 +194,103 @@ async fn a_replacement_killed_after_every_call_is_completed_with_nothing_duplica
                 *totals.entry(call.clone()).or_default() += n.as_u64().unwrap();
             }
         }
-        let generations = w.web_target_groups().await;
-        assert!(generations.len() <= 2, "run {runs}: {generations:?}");
+        each_run(runs).await;
     }
+}
+
+fn writes(pairs: &[(&str, u64)]) -> std::collections::BTreeMap<String, u64> {
+    pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+}
+
+#[tokio::test]
+async fn a_replacement_killed_after_every_call_is_completed_with_nothing_duplicated_or_leaked() {
+    let w = World::applied().await;
+    w.edit("web.yaml", PORT_FROM, PORT_TO);
+    let (runs, totals) = killed_walk(&w, |run| {
+        let w = &w;
+        async move {
+            let generations = w.web_target_groups().await;
+            assert!(generations.len() <= 2, "run {run}: {generations:?}");
+        }
+    })
+    .await;
     let left = w.web_target_groups().await;
     assert_eq!(left.len(), 1, "{left:?}");
     assert_eq!(left[0].2, 8080);
     let (forwards, service) = w.users_of_web().await;
     assert_eq!(forwards, [left[0].1.clone(), left[0].1.clone()]);
     assert_eq!(service, [left[0].1.clone()]);
-    let want: std::collections::BTreeMap<String, u64> = [
+    let want = writes(&[
         ("ELBv2:CreateTargetGroup", 1),
         ("ELBv2:ModifyTargetGroupAttributes", 1),
         ("ELBv2:ModifyListener", 2),
         ("ECS:UpdateService", 1),
         ("ELBv2:DeleteTargetGroup", 1),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
+    ]);
+    assert_eq!(totals, want, "every write once, in {runs} runs");
+}
+
+/// The security-group replacement killed after every write: each write once, one group left,
+/// every user on it.
+#[tokio::test]
+async fn a_security_group_replacement_killed_after_every_call_is_completed_with_nothing_duplicated() {
+    let w = World::applied().await;
+    w.edit(
+        "security-groups.yaml",
+        "description: Web tasks, reachable only from the web ALB",
+        "description: Web tasks behind the ALB",
+    );
+    let (runs, totals) = killed_walk(&w, |run| {
+        let w = &w;
+        async move {
+            let generations = owned_groups(&w.clients, "web-tasks").await;
+            assert!(generations.len() <= 2, "run {run}: {generations:?}");
+        }
+    })
+    .await;
+    let left = owned_groups(&w.clients, "web-tasks").await;
+    assert_eq!(left.len(), 1, "{left:?}");
+    let (_, service, named) = group_users(&w).await;
+    assert_eq!(service, [left[0].1.clone()]);
+    assert_eq!(named, [left[0].1.clone()]);
+    let want = writes(&[
+        ("EC2:CreateSecurityGroup", 1),
+        ("EC2:AuthorizeSecurityGroupIngress", 1),
+        ("EC2:AuthorizeSecurityGroupEgress", 1),
+        ("EC2:RevokeSecurityGroupEgress", 1),
+        ("ECS:UpdateService", 1),
+        ("EC2:DeleteSecurityGroup", 1),
+    ]);
+    assert_eq!(totals, want, "every write once, in {runs} runs");
+}
+
+/// The service move killed after every write: each write once, one service left.
+#[tokio::test]
+async fn a_service_move_killed_after_every_call_is_completed_with_nothing_duplicated() {
+    let w = World::applied_with(&[("MOTO_ECS_SERVICE_RUNNING", "2")]).await;
+    let cluster = std::fs::read_to_string(w.dir.path().join("shop/cluster.yaml")).unwrap();
+    std::fs::write(
+        w.dir.path().join("shop/cluster.yaml"),
+        cluster.replace("name: main", "name: blue") + "---\n" + &cluster,
+    )
+    .unwrap();
+    w.edit("web.yaml", "  cluster: main\n", "  cluster: blue\n");
+    let (runs, totals) = killed_walk(&w, |_| async {}).await;
+    assert!(service_in(&w.clients, "main", "web").await.is_none());
+    assert!(service_in(&w.clients, "blue", "web").await.is_some());
+    assert!(!scalable_target_exists(&w.clients, "service/main/web").await);
+    // UpdateService: moto drops CreateService's deploymentConfiguration (tests/README.md);
+    // TagResource: the move marked done.
+    let want = writes(&[
+        ("ECS:CreateCluster", 1),
+        ("ECS:CreateService", 1),
+        ("ECS:UpdateService", 1),
+        ("ApplicationAutoScaling:RegisterScalableTarget", 1),
+        ("ApplicationAutoScaling:PutScalingPolicy", 1),
+        ("ApplicationAutoScaling:DeregisterScalableTarget", 1),
+        ("ECS:DeleteService", 1),
+        ("ECS:TagResource", 1),
+    ]);
     assert_eq!(totals, want, "every write once, in {runs} runs");
 }
 
