@@ -36,6 +36,17 @@ impl World {
         w
     }
 
+    /// The example set applied, then a second cluster `blue` added and the web service moved
+    /// to it. Services read all their tasks running once created (moto counts none otherwise).
+    async fn web_moving_to_blue() -> World {
+        let w = World::applied_with(&[("MOTO_ECS_SERVICE_RUNNING", "2")]).await;
+        let path = w.dir.path().join("shop/cluster.yaml");
+        let cluster = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(path, cluster.replace("name: main", "name: blue") + "---\n" + &cluster).unwrap();
+        w.edit("web.yaml", "  cluster: main\n", "  cluster: blue\n");
+        w
+    }
+
     fn apply(&self, extra: &[&str]) -> Value {
         let mut args = vec!["apply", "--desired", &self.desired];
         args.extend(extra);
@@ -267,14 +278,7 @@ async fn a_security_group_replacement_killed_after_every_call_is_completed_with_
 /// The service move killed after every write: each write once, one service left.
 #[tokio::test]
 async fn a_service_move_killed_after_every_call_is_completed_with_nothing_duplicated() {
-    let w = World::applied_with(&[("MOTO_ECS_SERVICE_RUNNING", "2")]).await;
-    let cluster = std::fs::read_to_string(w.dir.path().join("shop/cluster.yaml")).unwrap();
-    std::fs::write(
-        w.dir.path().join("shop/cluster.yaml"),
-        cluster.replace("name: main", "name: blue") + "---\n" + &cluster,
-    )
-    .unwrap();
-    w.edit("web.yaml", "  cluster: main\n", "  cluster: blue\n");
+    let w = World::web_moving_to_blue().await;
     let (runs, totals) = killed_walk(&w, |_| async {}).await;
     assert!(service_in(&w.clients, "main", "web").await.is_none());
     assert!(service_in(&w.clients, "blue", "web").await.is_some());
@@ -504,15 +508,7 @@ async fn scalable_target_exists(clients: &Clients, resource_id: &str) -> bool {
 /// sees the new one serving, and nothing owned stays behind.
 #[tokio::test]
 async fn a_service_moved_to_another_cluster_is_created_there_and_the_old_one_goes_once_it_serves() {
-    // Services read all their tasks running once created (moto counts none otherwise).
-    let w = World::applied_with(&[("MOTO_ECS_SERVICE_RUNNING", "2")]).await;
-    let cluster = std::fs::read_to_string(w.dir.path().join("shop/cluster.yaml")).unwrap();
-    std::fs::write(
-        w.dir.path().join("shop/cluster.yaml"),
-        cluster.replace("name: main", "name: blue") + "---\n" + &cluster,
-    )
-    .unwrap();
-    w.edit("web.yaml", "  cluster: main\n", "  cluster: blue\n");
+    let w = World::web_moving_to_blue().await;
 
     let (code, plan) = w.plan();
     assert_eq!(code, 2, "{plan:#}");
