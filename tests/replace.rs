@@ -519,8 +519,10 @@ async fn a_service_moved_to_another_cluster_is_created_there_and_the_old_one_goe
     assert_eq!(old["op"], "delete");
     assert_eq!(old["actions"].as_array().map_or(0, Vec::len), 0, "waits: {old:#}");
 
-    // First run: the new service and its target exist; the old one still serves.
-    w.apply(&[]);
+    // First run: the new service and its target exist; the old one still serves. A delete that
+    // waits is progress: the apply exits 0.
+    let (code, run) = cli_json(&w.moto, &["apply", "--desired", &w.desired]);
+    assert_eq!(code, 0, "{run:#}");
     assert!(service_in(&w.clients, "blue", "web").await.is_some());
     assert!(service_in(&w.clients, "main", "web").await.is_some(), "the old one stays until the new one serves");
     assert!(scalable_target_exists(&w.clients, "service/blue/web").await);
@@ -558,4 +560,47 @@ async fn futures_names(clients: &Clients, cluster: &str, names: &[&str]) -> Vec<
     }
     out.sort();
     out
+}
+
+/// A load balancer's scheme cannot change in place, and its name is its identity to its users'
+/// DNS: a disruptive replacement (delete, then create under the same name) that the plan says is
+/// disruptive, that a run without `--allow-replace` leaves alone, and that one with it carries
+/// out: the new load balancer with its listeners forwarding to the same target group, and then
+/// an empty plan.
+#[tokio::test]
+async fn a_load_balancer_scheme_change_is_a_disruptive_replacement_run_only_when_allowed() {
+    let w = World::applied().await;
+    let lb = |w: &World| {
+        let elbv2 = w.clients.elbv2.clone();
+        async move { elbv2.describe_load_balancers().names("web").send().await.unwrap().load_balancers.unwrap() }
+    };
+    let before = lb(&w).await;
+    w.edit("web.yaml", "scheme: internet-facing", "scheme: internal");
+
+    let (code, plan) = w.plan();
+    assert_eq!(code, 2);
+    let s = step(&plan, "LoadBalancer", "web").unwrap();
+    assert_eq!(s["op"], "replace", "{s:#}");
+    assert_eq!(s["disruptive"], true, "{s:#}");
+    assert!(s["reason"].as_str().unwrap().contains("scheme"), "{s:#}");
+
+    // Not allowed: nothing is deleted, and the run says why.
+    let run = w.apply(&[]);
+    assert_eq!(calls(&run, "ELBv2:DeleteLoadBalancer"), 0, "{run:#}");
+    let skipped = run["summary"]["results"].as_array().unwrap().iter().find(|r| r["kind"] == "LoadBalancer").unwrap();
+    assert_eq!(skipped["outcome"], "skipped", "{skipped:#}");
+    assert!(skipped["message"].as_str().unwrap().contains("--allow-replace"), "{skipped:#}");
+    assert_eq!(lb(&w).await[0].load_balancer_arn, before[0].load_balancer_arn);
+
+    // Allowed: replaced under the same name, its listeners back on the same target group.
+    let run = w.apply(&["--allow-replace"]);
+    assert_eq!(run["summary"]["failed"], 0, "{run:#}");
+    let after = lb(&w).await;
+    assert_ne!(after[0].load_balancer_arn, before[0].load_balancer_arn);
+    assert_eq!(after[0].scheme.as_ref().map(|s| s.as_str()), Some("internal"));
+    let (forwards, service) = w.users_of_web().await;
+    assert_eq!(forwards.len(), 2, "both listeners again: {forwards:?}");
+    assert!(forwards.iter().all(|f| service.contains(f)), "{forwards:?} {service:?}");
+    let (code, plan) = w.plan();
+    assert_eq!(code, 0, "{plan:#}");
 }
