@@ -45,6 +45,10 @@ impl Shape {
         m.insert("ECS:ListServices".into(), self.per_cluster.iter().map(|n| n.div_ceil(100) as u64).sum());
         m.insert("ECS:ListTaskDefinitionFamilies".into(), self.services.div_ceil(100) as u64);
         *m.get_mut("EC2:DescribeSecurityGroups").unwrap() += 1;
+        // Log groups and scalable targets that left the set: one listing each (50 a page), even
+        // for a set that has none.
+        m.insert("Logs:DescribeLogGroups".into(), 1);
+        m.insert("ApplicationAutoScaling:DescribeScalableTargets".into(), 1);
         m
     }
 

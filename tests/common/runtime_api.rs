@@ -6,7 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[derive(Default)]
 struct State {
@@ -14,6 +14,8 @@ struct State {
     /// request id → (ok, body)
     results: HashMap<String, (bool, String)>,
     init_error: Option<String>,
+    /// When the function first asked for an event (`GET invocation/next`): its start-up is done.
+    first_next: Option<Instant>,
 }
 
 #[derive(Clone)]
@@ -59,6 +61,12 @@ impl RuntimeApi {
         (ok, serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body)))
     }
 
+    /// When the function first asked for an event, if it has.
+    #[allow(dead_code)]
+    pub fn first_next(&self) -> Option<Instant> {
+        self.state.0.lock().unwrap().first_next
+    }
+
     fn serve(&self, conn: TcpStream) {
         let mut reader = BufReader::new(conn.try_clone().unwrap());
         let mut out = conn;
@@ -89,7 +97,8 @@ impl RuntimeApi {
             let body = String::from_utf8_lossy(&body).to_string();
             let (lock, cv) = &*self.state;
             let response = if method == "GET" && path.ends_with("/runtime/invocation/next") {
-                let guard = lock.lock().unwrap();
+                let mut guard = lock.lock().unwrap();
+                guard.first_next.get_or_insert_with(Instant::now);
                 let mut guard = cv.wait_while(guard, |s| s.queue.is_empty()).unwrap();
                 let (id, event) = guard.queue.pop_front().unwrap();
                 let deadline =
