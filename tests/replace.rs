@@ -604,3 +604,41 @@ async fn a_load_balancer_scheme_change_is_a_disruptive_replacement_run_only_when
     let (code, plan) = w.plan();
     assert_eq!(code, 0, "{plan:#}");
 }
+
+/// A service's scheduling strategy cannot change in place and a service keeps its name: a
+/// disruptive delete-then-create, run only with `--allow-replace`, and complete (the new
+/// service created, the plan empty) within the runs that follow, whether or not the emulator
+/// keeps the old one DRAINING.
+#[tokio::test]
+async fn a_service_scheduling_strategy_change_is_a_disruptive_replacement_run_only_when_allowed() {
+    let w = World::applied().await;
+    w.edit(
+        "worker.yaml",
+        "  desiredCount: 2\n  launchType: EC2\n  deploymentConfiguration:\n    maximumPercent: 200\n    minimumHealthyPercent: 50\n",
+        "  launchType: EC2\n  schedulingStrategy: DAEMON\n",
+    );
+    let (code, plan) = w.plan();
+    assert_eq!(code, 2, "{plan:#}");
+    let s = step(&plan, "Service", "worker").unwrap();
+    assert_eq!(s["op"], "replace", "{s:#}");
+    assert_eq!(s["disruptive"], true, "{s:#}");
+    let before = service_in(&w.clients, "main", "worker").await.unwrap().service_arn().unwrap().to_string();
+
+    let run = w.apply(&[]);
+    assert_eq!(calls(&run, "ECS:DeleteService"), 0, "not without --allow-replace: {run:#}");
+    assert!(service_in(&w.clients, "main", "worker").await.is_some());
+
+    let (mut runs, mut deletes, mut creates) = (0, 0, 0);
+    while w.plan().0 != 0 {
+        runs += 1;
+        assert!(runs <= 4, "does not converge: {:#}", w.plan().1);
+        let run = w.apply(&["--allow-replace"]);
+        assert_eq!(run["summary"]["failed"], 0, "{run:#}");
+        deletes += calls(&run, "ECS:DeleteService");
+        creates += calls(&run, "ECS:CreateService");
+    }
+    assert_eq!((deletes, creates), (1, 1), "deleted once and created once, in {runs} runs");
+    let after = service_in(&w.clients, "main", "worker").await.expect("the new service");
+    assert_eq!(after.scheduling_strategy().map(|s| s.as_str()), Some("DAEMON"));
+    assert_eq!(after.service_arn(), Some(before.as_str()), "the same name in the same cluster: the same ARN");
+}
