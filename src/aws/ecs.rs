@@ -996,6 +996,36 @@ async fn service_deployment(clients: &Clients, cluster: &str, service: &str) -> 
     })
 }
 
+/// The rollouts of some services of one cluster, ten a call.
+pub async fn rollouts(clients: &Clients, cluster: &str, names: &[String]) -> Result<Vec<Rollout>, AwsError> {
+    let mut out = Vec::new();
+    for chunk in names.chunks(SERVICES_PER_CALL) {
+        let resp =
+            clients.ecs.describe_services().cluster(cluster).set_services(Some(chunk.to_vec())).send().await.map_err(
+                call_error("DescribeServices", format!("{} service(s) in {}", chunk.len(), cluster_name(cluster))),
+            )?;
+        for s in resp.services() {
+            let primary = s.deployments().iter().find(|d| d.status() == Some("PRIMARY"));
+            let strategy = s.deployment_configuration().and_then(|d| d.strategy()).map(|x| x.as_str());
+            let deployment = match convert::shifts_traffic(strategy) {
+                true => service_deployment(clients, cluster, s.service_name().unwrap_or_default()).await,
+                false => None,
+            };
+            out.push(Rollout {
+                name: s.service_name().unwrap_or_default().to_string(),
+                desired: s.desired_count(),
+                running: s.running_count(),
+                pending: s.pending_count(),
+                deployments: s.deployments().len(),
+                state: primary.and_then(|d| d.rollout_state()).map(|r| r.as_str().to_string()),
+                reason: primary.and_then(|d| d.rollout_state_reason()).map(str::to_string),
+                deployment,
+            });
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod rollout_tests {
     use super::*;
@@ -1027,34 +1057,4 @@ mod rollout_tests {
         assert!(!rollout(2, 2, Some("UNKNOWN")).is_steady());
         assert!(!rollout(1, 1, Some(NO_DEPLOYMENT)).is_steady(), "tasks still missing");
     }
-}
-
-/// The rollouts of some services of one cluster, ten a call.
-pub async fn rollouts(clients: &Clients, cluster: &str, names: &[String]) -> Result<Vec<Rollout>, AwsError> {
-    let mut out = Vec::new();
-    for chunk in names.chunks(SERVICES_PER_CALL) {
-        let resp =
-            clients.ecs.describe_services().cluster(cluster).set_services(Some(chunk.to_vec())).send().await.map_err(
-                call_error("DescribeServices", format!("{} service(s) in {}", chunk.len(), cluster_name(cluster))),
-            )?;
-        for s in resp.services() {
-            let primary = s.deployments().iter().find(|d| d.status() == Some("PRIMARY"));
-            let strategy = s.deployment_configuration().and_then(|d| d.strategy()).map(|x| x.as_str());
-            let deployment = match convert::shifts_traffic(strategy) {
-                true => service_deployment(clients, cluster, s.service_name().unwrap_or_default()).await,
-                false => None,
-            };
-            out.push(Rollout {
-                name: s.service_name().unwrap_or_default().to_string(),
-                desired: s.desired_count(),
-                running: s.running_count(),
-                pending: s.pending_count(),
-                deployments: s.deployments().len(),
-                state: primary.and_then(|d| d.rollout_state()).map(|r| r.as_str().to_string()),
-                reason: primary.and_then(|d| d.rollout_state_reason()).map(str::to_string),
-                deployment,
-            });
-        }
-    }
-    Ok(out)
 }
