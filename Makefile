@@ -43,8 +43,10 @@ fuzz:
 
 # The main job on a local AWS emulator: validate desired/, then sync it to S3, run the Lambda
 # handler for the S3 event, drift behind its back, repair it on the schedule, show the status.
+# The example validates desired/ through the CLI's own entry point first: one build, shared with
+# the tests (`cargo run --bin` would build the SDK a second time, without the dev-dependencies'
+# features).
 demo: venv
-	$(CARGO) run --locked --quiet --bin ecs-reconciler -- validate desired/
 	$(CARGO) run --locked --quiet --example demo
 
 # The Lambda package SAM deploys: target/lambda/bootstrap.zip, one executable `bootstrap` for

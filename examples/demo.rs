@@ -1,4 +1,4 @@
-//! `make demo`: the main job, end to end, on a local AWS emulator. It starts moto on 127.0.0.1,
+//! `make demo`: the main job, end to end, on a local AWS emulator. It validates `desired/`, starts moto on 127.0.0.1,
 //! creates the network `desired/` refers to, syncs `desired/` to a bucket, runs the Lambda
 //! handler for the resulting S3 event (the code path the deployed function runs), then changes
 //! things behind the reconciler's back, runs the scheduled event, and shows the repair and the
@@ -55,8 +55,24 @@ fn show(answer: &Value) {
     );
 }
 
-#[tokio::main]
-async fn main() {
+/// `ecs-reconciler validate desired/` as the CLI runs it (the same library entry point as the
+/// binary, so the demo needs no second build of it), then the demo.
+fn main() -> std::process::ExitCode {
+    use clap::Parser;
+    let cli = ecs_reconciler::cli::Cli::parse_from(["ecs-reconciler", "validate", "desired/"]);
+    match ecs_reconciler::cli::run(cli) {
+        Ok(code) if code == std::process::ExitCode::SUCCESS => {}
+        Ok(code) => return code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return std::process::ExitCode::FAILURE;
+        }
+    }
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime").block_on(demo());
+    std::process::ExitCode::SUCCESS
+}
+
+async fn demo() {
     let started = Instant::now();
     heading("Starting the AWS emulator (moto) on 127.0.0.1");
     let moto = Moto::start();
