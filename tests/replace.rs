@@ -121,6 +121,10 @@ fn calls(summary: &Value, call: &str) -> u64 {
 const PORT_FROM: &str = "port: 3000\n  vpc: main";
 const PORT_TO: &str = "port: 8080\n  vpc: main";
 
+/// The security-group change the tests here make: `web-tasks`'s description, fixed for its life.
+const DESCRIPTION_FROM: &str = "description: Web tasks, reachable only from the web ALB";
+const DESCRIPTION_TO: &str = "description: Web tasks behind the ALB";
+
 #[tokio::test]
 async fn a_target_group_port_change_creates_before_destroying_and_never_deletes_one_in_use() {
     let w = World::applied().await;
@@ -246,11 +250,7 @@ async fn a_replacement_killed_after_every_call_is_completed_with_nothing_duplica
 #[tokio::test]
 async fn a_security_group_replacement_killed_after_every_call_is_completed_with_nothing_duplicated() {
     let w = World::applied().await;
-    w.edit(
-        "security-groups.yaml",
-        "description: Web tasks, reachable only from the web ALB",
-        "description: Web tasks behind the ALB",
-    );
+    w.edit("security-groups.yaml", DESCRIPTION_FROM, DESCRIPTION_TO);
     let (runs, totals) = killed_walk(&w, |run| {
         let w = &w;
         async move {
@@ -349,11 +349,7 @@ async fn a_security_group_description_change_creates_before_destroying_and_moves
     let w = World::applied().await;
     let old = owned_groups(&w.clients, "web-tasks").await;
     assert_eq!(old.len(), 1);
-    w.edit(
-        "security-groups.yaml",
-        "description: Web tasks, reachable only from the web ALB",
-        "description: Web tasks behind the ALB",
-    );
+    w.edit("security-groups.yaml", DESCRIPTION_FROM, DESCRIPTION_TO);
 
     let (code, plan) = w.plan();
     assert_eq!(code, 2);

@@ -260,17 +260,23 @@ async fn observe_moves(
     }
 }
 
+/// Every cluster of the account, by ARN (ListClusters, 100 a page).
+async fn list_clusters(clients: &Clients) -> Result<Vec<String>, AwsError> {
+    let mut arns = Vec::new();
+    let mut pages = clients.ecs.list_clusters().max_results(100).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        arns.extend(page.map_err(call_error("ListClusters", "account"))?.cluster_arns().iter().cloned());
+    }
+    Ok(arns)
+}
+
 /// The clusters besides the set's own that the set owns (by tag), as ARNs.
 async fn other_clusters(
     clients: &Clients,
     set: &str,
     cluster_arns: &BTreeMap<String, String>,
 ) -> Result<Vec<String>, AwsError> {
-    let mut arns = Vec::new();
-    let mut pages = clients.ecs.list_clusters().max_results(100).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        arns.extend(page.map_err(call_error("ListClusters", "account"))?.cluster_arns().iter().cloned());
-    }
+    let arns = list_clusters(clients).await?;
     let known: Vec<&String> = cluster_arns.values().collect();
     let unknown: Vec<String> = arns.iter().filter(|a| !known.contains(a)).cloned().collect();
     let owned = describe_clusters(clients, &unknown).await?;
@@ -507,11 +513,7 @@ async fn observe_orphans(
     let owned = |tags: &BTreeMap<String, String>| tags.get(TAG_SET).map(String::as_str) == Some(set);
     // What `observe` already described is not described again.
     let known: std::collections::BTreeSet<String> = observed.live.values().map(|l| l.id.clone()).collect();
-    let mut arns = Vec::new();
-    let mut pages = clients.ecs.list_clusters().max_results(100).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        arns.extend(page.map_err(call_error("ListClusters", "account"))?.cluster_arns().iter().cloned());
-    }
+    let arns = list_clusters(clients).await?;
     let unknown: Vec<String> = arns.iter().filter(|a| !known.contains(*a)).cloned().collect();
     for c in describe_clusters(clients, &unknown).await? {
         let name = c.tags.get(TAG_NAME).cloned().unwrap_or_else(|| c.name.clone());

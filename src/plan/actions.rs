@@ -241,11 +241,7 @@ fn attribute_summary(attributes: &Value) -> String {
 }
 
 fn port_of(listener: &Value) -> String {
-    match &listener["port"] {
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => s.clone(),
-        _ => "0".into(),
-    }
+    super::normalize::key(&listener["port"])
 }
 
 /// The manifest's tags of a listener (by port) or of one of its rules (by priority).
@@ -299,7 +295,7 @@ fn certificates_action(call: Elb, port: &str, certificates: &[Value]) -> Action 
 }
 
 fn create_rule(i: &Input, port: &str, rule: &Value) -> Action {
-    let priority = port_of(&json!({"port": rule["priority"]}));
+    let priority = super::normalize::key(&rule["priority"]);
     let mut params = rule.as_object().cloned().unwrap_or_default();
     params.insert("tags".into(), listener_tags(i, port, Some(&priority)));
     Action::new(Elb::CreateRule, format!("listener {port} rule {priority}"), Value::Object(params))
@@ -544,7 +540,7 @@ fn listeners(i: &Input, changes: &[&Change]) -> Vec<Action> {
     out.extend(modifies);
     for (port, priority) in modified_rules {
         let Some(rule) = desired_listener(port)
-            .and_then(|l| l["rules"].as_array()?.iter().find(|r| port_of(&json!({"port": r["priority"]})) == priority))
+            .and_then(|l| l["rules"].as_array()?.iter().find(|r| super::normalize::key(&r["priority"]) == priority))
         else {
             continue;
         };

@@ -269,9 +269,7 @@ fn ecs_owned_parts(desired: &ManifestSet, observed: &Observed) -> BTreeMap<Strin
                 let found = match rule {
                     ListenerRule::In(at) => Some((at.load_balancer.clone(), at.part())),
                     ListenerRule::Arn(arn) => {
-                        observed.live.values().filter(|l| l.kind == Kind::LoadBalancer).find_map(|l| {
-                            l.parts.iter().find(|(_, v)| *v == arn).map(|(k, _)| (l.name.clone(), k.clone()))
-                        })
+                        observed.part_of(Kind::LoadBalancer, arn).map(|(lb, part)| (lb.to_string(), part.to_string()))
                     }
                 };
                 if let Some((lb, part)) = found {

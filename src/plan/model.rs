@@ -129,6 +129,15 @@ impl Observed {
         self.live.values().chain(self.orphans.iter()).find(|l| l.kind == kind && l.id == id).map(|l| l.name.as_str())
     }
 
+    /// Which part of which live resource of `kind` has this ARN: (manifest name, part key), e.g.
+    /// a listener rule's ARN → (`web`, `rule:443:10`).
+    pub fn part_of(&self, kind: Kind, arn: &str) -> Option<(&str, &str)> {
+        self.live
+            .values()
+            .filter(|l| l.kind == kind)
+            .find_map(|l| l.parts.iter().find(|(_, v)| v.as_str() == arn).map(|(k, _)| (l.name.as_str(), k.as_str())))
+    }
+
     /// Every [`Observed::name_of`] answer at once: (kind, ARN or ID) → manifest name, the first
     /// match winning as there.
     pub fn names(&self) -> BTreeMap<(Kind, String), String> {

@@ -102,6 +102,16 @@ fn canonical(v: &Value) -> String {
     }
 }
 
+/// A listener's port or a rule's priority as the key the plan finds it by (`80`, `"10"` → `"80"`,
+/// `"10"`; `"0"` when absent).
+pub(super) fn key(v: &Value) -> String {
+    match v {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        _ => "0".into(),
+    }
+}
+
 /// Numbers AWS carries as strings (and the reverse) compared as one: `"80"` and `80` → `"80"`.
 fn as_string(v: &mut Value, key: &str) {
     if let Some(o) = obj(v)
@@ -310,17 +320,15 @@ fn advanced_configuration(a: &mut Value, ctx: &Ctx) {
 
 /// Where a listener rule's (or listener's) ARN is in the observed load balancers of the set.
 fn listener_rule_of(arn: &str, ctx: &Ctx) -> Option<Value> {
-    ctx.observed.live.values().filter(|l| l.kind == Kind::LoadBalancer).find_map(|l| {
-        let (part, _) = l.parts.iter().find(|(_, v)| v.as_str() == arn)?;
-        let mut at = part.split(':');
-        match (at.next()?, at.next()?.parse::<i64>().ok()?, at.next()) {
-            ("listener", port, None) => Some(json!({"loadBalancer": l.name, "port": port})),
-            ("rule", port, Some(priority)) => {
-                Some(json!({"loadBalancer": l.name, "port": port, "priority": priority.parse::<i64>().ok()?}))
-            }
-            _ => None,
+    let (load_balancer, part) = ctx.observed.part_of(Kind::LoadBalancer, arn)?;
+    let mut at = part.split(':');
+    match (at.next()?, at.next()?.parse::<i64>().ok()?, at.next()) {
+        ("listener", port, None) => Some(json!({"loadBalancer": load_balancer, "port": port})),
+        ("rule", port, Some(priority)) => {
+            Some(json!({"loadBalancer": load_balancer, "port": port, "priority": priority.parse::<i64>().ok()?}))
         }
-    })
+        _ => None,
+    }
 }
 
 /// Deployment strategies (ECS API reference, DeploymentConfiguration): `strategy` ROLLING when
@@ -383,15 +391,14 @@ pub fn take_ecs_forwards(
     fn actions_at<'v>(spec: &'v mut Value, part: &str) -> Option<&'v mut Value> {
         let mut at = part.split(':');
         let (kind, port, priority) = (at.next()?, at.next()?, at.next());
-        let listener =
-            spec.get_mut("listeners")?.as_array_mut()?.iter_mut().find(|l| canonical(&l["port"]).trim() == port)?;
+        let listener = spec.get_mut("listeners")?.as_array_mut()?.iter_mut().find(|l| key(&l["port"]) == port)?;
         match (kind, priority) {
             ("listener", None) => listener.get_mut("defaultActions"),
             ("rule", Some(p)) => listener
                 .get_mut("rules")?
                 .as_array_mut()?
                 .iter_mut()
-                .find(|r| canonical(&r["priority"]).trim() == p)?
+                .find(|r| key(&r["priority"]) == p)?
                 .get_mut("actions"),
             _ => None,
         }

@@ -144,13 +144,8 @@ fn delete_superseded(live: &super::model::Live) -> Vec<Action> {
     let (kind, aws_name, id) = (live.kind, live.aws_name(), live.id.as_str());
     let params = json!({"id": id});
     match kind {
-        Kind::ScalableTarget => vec![super::scalable_target::delete(live)],
-        // The new service serves: the old one goes without first scaling to zero.
-        Kind::Service => vec![Action::new(
-            super::action::EcsCall::DeleteService,
-            format!("service {aws_name} in cluster {}", service_cluster(live)),
-            json!({"id": id, "cluster": live.spec["cluster"], "force": true}),
-        )],
+        // A moved service (and its scalable target) goes as a pruned one does.
+        Kind::Service | Kind::ScalableTarget => super::actions::delete(live),
         Kind::TargetGroup => {
             vec![Action::new(Elbv2Call::DeleteTargetGroup, format!("target group {aws_name}"), params)]
         }
